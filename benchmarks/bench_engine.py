@@ -1,0 +1,91 @@
+"""Benchmark one replication of a scenario against a bare SimPy model of the same cases.
+
+The bare model is idiomatic SimPy: one process per case, yielding a timeout for each stage of the
+same pre-drawn plans (same arrivals, same routes, same durations), with no workforce, queues or
+logging. The ratio of the two wall times says what the workforce and the event log cost.
+
+    python benchmarks/bench_engine.py                # default scenario, 5 years, seed 0
+    python benchmarks/bench_engine.py --years 5 --repeat 3 scenarios/autumn-2014-surge.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import simpy
+
+from demandsim.demand import draw_plans
+from demandsim.model import Model
+from demandsim.scenario_files import load_scenario
+from demandsim.streams import spawn_streams
+
+
+def bare_model(scenario, seed: int) -> int:
+    """Same cases through the same stages as plain SimPy processes; returns events processed."""
+    plans = draw_plans(scenario, spawn_streams(seed))
+    env = simpy.Environment()
+    lengths = (plans.stages >= 0).sum(axis=1).tolist()
+    durations = plans.durations.tolist()
+    arrival = plans.arrival_t.tolist()
+
+    def case(i):
+        for step in range(lengths[i]):
+            yield env.timeout(durations[i][step])
+
+    def arrivals():
+        for i, t in enumerate(arrival):
+            if t == t and t > env.now:  # NaN (open at the start) starts at once
+                yield env.timeout(t - env.now)
+            env.process(case(i))
+
+    env.process(arrivals())
+    events = 0
+    until = scenario.horizon_days
+    while env.peek() < until:
+        env.step()
+        events += 1
+    return events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", default=None)
+    parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    args = parser.parse_args()
+    scenario = load_scenario(args.scenario, [f"years={args.years}"])
+
+    best_full = best_bare = float("inf")
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        model = Model(scenario, args.seed)
+        log = model.run()
+        best_full = min(best_full, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bare_events = bare_model(scenario, args.seed)
+        best_bare = min(best_bare, time.perf_counter() - t0)
+
+    tracemalloc.start()
+    Model(scenario, args.seed).run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    events = next(model.env._eid)  # SimPy numbers every scheduled event
+    print(
+        f"scenario            {scenario.name} ({args.years:g} years + {scenario.warmup_days} warm-up days)"
+    )
+    print(f"cases               {model.plans.n:,}")
+    print(f"event-log rows      {len(log.rows):,}")
+    print(f"simpy events        {events:,} (bare model: {bare_events:,})")
+    print(f"wall time           {best_full:.3f} s (best of {args.repeat}, includes drawing plans)")
+    print(f"events per second   {events / best_full:,.0f}")
+    print(f"peak memory         {peak / 2**20:.1f} MiB (tracemalloc, one replication)")
+    print(f"bare SimPy model    {best_bare:.3f} s")
+    print(f"ratio full / bare   {best_full / best_bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()

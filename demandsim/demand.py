@@ -1,0 +1,240 @@
+"""Demand: when contacts arrive, and each child's plan through the pathway.
+
+Covers:
+- the daily intensity of contacts: monthly volumes (a base annual volume, a growth trend, a
+  month-of-year profile, or exact volumes for named months), shared out within each month by
+  weekday, school holidays and the end-of-term surge; or, where a calibrated intensity file covers
+  the dates, a predictive sample path from it;
+- arrival times as a non-homogeneous Poisson process (a Poisson count per day, uniform within it);
+- each case's plan, drawn when it arrives: its source, its route through the stages and how long
+  each piece of work takes. Plans never depend on staffing, so case *k* is the same child in every
+  staffing scenario run with the same seed.
+
+Assumptions: routing that varies by month applies by the month of the contact; the duration of a
+piece of work is drawn by inverse CDF from a per-case, per-step uniform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from demandsim.calendar import school_calendar
+from demandsim.distributions import quantile, residual_quantile
+from demandsim.scenario import Scenario, _parse_month
+from demandsim.streams import Stream
+
+#: a plan longer than this many stages means the pathway loops without end
+MAX_STEPS = 64
+STEP_BLOCK = 8
+
+
+@dataclass(frozen=True)
+class Plans:
+    """Pre-drawn plans for every case, as arrays (index = case number)."""
+
+    arrival_t: np.ndarray  # days since the origin; NaN for cases open at the start
+    source: np.ndarray  # index into scenario.demand.sources (-1 for cases open at the start)
+    first_stage: np.ndarray  # stage index where the case starts
+    stages: np.ndarray  # (n, steps) stage index per step, -1 after the plan ends
+    durations: np.ndarray  # (n, steps) days of work (or episode) per step
+    exits: np.ndarray  # exit index where the plan ends
+
+    @property
+    def n(self) -> int:
+        return len(self.arrival_t)
+
+
+def daily_days(scenario: Scenario) -> np.ndarray:
+    """The calendar days the run covers, as ``datetime64[D]`` (day 0 is the origin)."""
+    n = int(np.ceil(scenario.horizon_days))
+    return np.datetime64(scenario.origin_date, "D") + np.arange(n)
+
+
+def daily_intensity(scenario: Scenario, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Expected contacts on each day of the run.
+
+    With an intensity file, ``rng`` picks one predictive sample path for the whole run.
+    """
+    d = scenario.demand
+    days = daily_days(scenario)
+    months = days.astype("datetime64[M]")
+    month_of_year = months.astype(int) % 12
+    holiday, end_of_term = school_calendar(days, d.end_of_term_days)
+    shape = np.asarray(d.weekday_factors)[(days.astype(int) + 3) % 7]  # 1970-01-01 was a Thursday
+    shape = shape * np.where(holiday, d.school_holiday_factor, 1.0)
+    shape = shape * np.where(end_of_term, d.end_of_term_factor, 1.0)
+
+    factors = np.asarray(d.monthly_factors) / np.mean(d.monthly_factors)
+    years_from_start = (days - np.datetime64(scenario.start_date, "D")).astype(float) / 365.25
+    monthly_volume = d.contacts_per_year / 12 * factors[month_of_year]
+    monthly_volume = monthly_volume * (1 + d.growth_per_year) ** years_from_start
+    for text, volume in d.monthly_contacts.items():
+        year, month = _parse_month(text)
+        monthly_volume = np.where(
+            months == np.datetime64(f"{year:04d}-{month:02d}"), volume, monthly_volume
+        )
+
+    # share each month's volume across its days in proportion to the within-month shape
+    _, month_idx = np.unique(months, return_inverse=True)
+    month_shape = np.bincount(month_idx, weights=shape)
+    days_in_month = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+    intensity = np.divide(
+        monthly_volume * shape,
+        month_shape[month_idx] * (days_in_month.astype(float) / np.bincount(month_idx)[month_idx]),
+        out=np.zeros(len(days)),
+        where=month_shape[month_idx] > 0,
+    )
+    if d.intensity_file:
+        intensity = _apply_intensity_file(scenario, days, intensity, rng)
+    return intensity
+
+
+def _apply_intensity_file(
+    scenario: Scenario, days: np.ndarray, intensity: np.ndarray, rng: np.random.Generator | None
+) -> np.ndarray:
+    path = Path(scenario.source_dir) / str(scenario.demand.intensity_file)
+    try:
+        table = pd.read_csv(path, parse_dates=["date"])
+    except (FileNotFoundError, ValueError) as exc:
+        raise ValueError(f"{path}: demand.intensity_file could not be read: {exc}") from None
+    samples = [c for c in table.columns if c != "date"]
+    if not samples:
+        raise ValueError(f"{path}: expected a 'date' column and one column per sample path")
+    column = samples[0] if rng is None else samples[int(rng.integers(len(samples)))]
+    dates = table["date"].to_numpy().astype("datetime64[D]")
+    values = table[column].to_numpy(dtype=float)
+    if np.any(values < 0) or np.any(~np.isfinite(values)):
+        raise ValueError(
+            f"{path}: column {column!r}: expected finite non-negative contacts per day"
+        )
+    position = np.searchsorted(dates, days)
+    found = (position < len(dates)) & (dates[np.minimum(position, len(dates) - 1)] == days)
+    out = intensity.copy()
+    out[found] = values[position[found]]
+    return out
+
+
+def arrival_times(intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted arrival times (days) of a Poisson process with piecewise-constant daily rate."""
+    counts = rng.poisson(intensity)
+    times = np.repeat(np.arange(len(intensity), dtype=float), counts) + rng.random(counts.sum())
+    times.sort()
+    return times
+
+
+def draw_plans(scenario: Scenario, streams: dict[Stream, np.random.Generator]) -> Plans:
+    """Arrivals and every case's plan; cases open at the start come first, then new contacts."""
+    pathway = scenario.pathway
+    names = list(pathway.stages)
+    intensity = daily_intensity(scenario, streams[Stream.DEMAND_PATH])
+    arrivals = arrival_times(intensity, streams[Stream.ARRIVALS])
+    sources = np.asarray(list(scenario.demand.sources.values()))
+    source = np.searchsorted(
+        np.cumsum(sources), streams[Stream.SOURCES].random(len(arrivals)), "right"
+    )
+    source = np.minimum(source, len(sources) - 1)
+
+    initial = [(names.index(s), stage.initial_cases) for s, stage in pathway.stages.items()]
+    first_initial = np.repeat([i for i, _ in initial], [c for _, c in initial]).astype(int)
+    n_initial = len(first_initial)
+    first = np.concatenate([first_initial, np.full(len(arrivals), names.index(pathway.entry))])
+    arrival_t = np.concatenate([np.full(n_initial, np.nan), arrivals])
+    contact_month = _contact_months(scenario, arrival_t)
+
+    stages, durations, exits = _walk(scenario, first, contact_month, streams)
+    # cases open at the start have already done part of their first piece of work
+    rng = streams[Stream.INITIAL_CASES]
+    u_len, u_done = rng.random(n_initial), rng.random(n_initial)
+    for i, name in enumerate(names):
+        mine = first_initial == i
+        if mine.any():
+            durations[:n_initial][mine, 0] = residual_quantile(
+                pathway.stages[name].duration, u_len[mine], u_done[mine]
+            )
+    return Plans(
+        arrival_t=arrival_t,
+        source=np.concatenate([np.full(n_initial, -1), source]),
+        first_stage=first,
+        stages=stages,
+        durations=durations,
+        exits=exits,
+    )
+
+
+def _contact_months(scenario: Scenario, arrival_t: np.ndarray) -> np.ndarray:
+    """Calendar month of each contact as months since 1970 (the start month for initial cases)."""
+    origin = np.datetime64(scenario.origin_date, "D")
+    t = np.nan_to_num(arrival_t, nan=0.0)
+    return (origin + t.astype("timedelta64[D]")).astype("datetime64[M]").astype(int)
+
+
+def _walk(
+    scenario: Scenario,
+    first: np.ndarray,
+    contact_month: np.ndarray,
+    streams: dict[Stream, np.random.Generator],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pathway = scenario.pathway
+    names = list(pathway.stages)
+    targets = names + list(pathway.exits)
+    n = len(first)
+    route_u = np.empty((n, 0))
+    duration_u = np.empty((n, 0))
+    tables = {name: _route_tables(stage, targets) for name, stage in pathway.stages.items()}
+
+    stages = np.full((n, MAX_STEPS), -1, dtype=np.int16)
+    durations = np.zeros((n, MAX_STEPS))
+    exits = np.full(n, -1, dtype=np.int16)
+    current = first.astype(int)
+    active = np.ones(n, dtype=bool)
+    for step in range(MAX_STEPS):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        if step == route_u.shape[1]:  # uniforms for the next block of steps, same layout always
+            route_u = np.hstack([route_u, streams[Stream.ROUTES].random((n, STEP_BLOCK))])
+            duration_u = np.hstack([duration_u, streams[Stream.DURATIONS].random((n, STEP_BLOCK))])
+        stages[idx, step] = current[idx]
+        nxt = np.empty(idx.size, dtype=int)
+        for s, name in enumerate(names):
+            here = current[idx] == s
+            if not here.any():
+                continue
+            rows = idx[here]
+            durations[rows, step] = quantile(pathway.stages[name].duration, duration_u[rows, step])
+            default, by_month = tables[name]
+            cum = np.broadcast_to(default, (rows.size, default.size)).copy()
+            for month, table in by_month.items():
+                cum[contact_month[rows] == month] = table
+            choice = (route_u[rows, step][:, None] >= cum).sum(axis=1)
+            nxt[here] = choice
+        done = nxt >= len(names)
+        exits[idx[done]] = nxt[done] - len(names)
+        active[idx[done]] = False
+        current[idx[~done]] = nxt[~done]
+    else:
+        raise ValueError(
+            f"pathway: some cases were still open after {MAX_STEPS} stages; check that every "
+            "loop in the routes has a way out"
+        )
+    return stages, durations, exits
+
+
+def _route_tables(stage, targets: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    def cumulative(routes: dict[str, float]) -> np.ndarray:
+        probs = np.array([routes.get(t, 0.0) for t in targets])
+        cum = np.cumsum(probs)
+        cum[np.flatnonzero(probs)[-1] :] = (
+            np.inf
+        )  # rounding: the last possible target takes the rest
+        return cum
+
+    by_month = {}
+    for text, routes in stage.routes_by_month.items():
+        year, month = _parse_month(text)
+        by_month[(year - 1970) * 12 + month - 1] = cumulative(routes)
+    return cumulative(stage.routes), by_month

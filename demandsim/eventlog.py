@@ -1,0 +1,67 @@
+"""The event log: the single source of truth of a run. Every output is a pure function of it.
+
+One row per event, with integer codes so a five-year run stays small. ``case`` and ``worker`` are
+the simulation's own running numbers (no real child or worker identifier ever enters the model),
+and they never leave a run's memory: written outputs are aggregates.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+import pandas as pd
+
+
+class Kind(IntEnum):
+    """Event codes. To keep the log compact, a case allocated the moment it enters a stage has
+    its worker on the ENTER row (no ALLOC row), and the worker holding a case when it leaves a
+    stage is on the EXIT row (no DEALLOC row): ``worker >= 0`` on those rows means allocated.
+    """
+
+    ARRIVE = 0  # reserved (arrivals are ENTER rows with value >= 0)
+    ENTER = 1  # case enters stage: open +1; worker if allocated at once; value = contact source
+    #            for a new contact, -1 for a case moving on or open at the start, -2 for the latter
+    ALLOC = 2  # a worker of the team takes a queued case (allocated +1)
+    DEALLOC = 3  # the worker stops holding a case that stays in its stage (the worker left)
+    EXIT = 4  # case leaves stage: open -1; worker who held it (-1 if none); value = next target
+    #           (a stage index, or n_stages + exit index when the case closes)
+    BLOCK = 5  # case finished its stage but the receiving team is full: team = receiving team
+    UNBLOCK = 6  # the receiving team took it (or the holding worker left)
+    START = (
+        7  # worker starts: value = contract (0 permanent, 1 agency, 2 agency above establishment)
+    )
+    LEAVE = 8  # worker leaves: value = contract
+    CAPACITY = 9  # worker's caseload capacity changes by value (ramp-up, newly qualified, leaving)
+    VACANCY_OPEN = 10  # a post has no worker
+    VACANCY_FILLED = 11
+    AGENCY_REQUEST = 12  # value = 1 if for a post above establishment
+    AGENCY_UNFILLED = 13  # the market could not fill a request
+    HIRE_FAILED = 14  # a permanent campaign ended without a hire
+
+
+COLUMNS = ("t", "kind", "team", "stage", "case", "worker", "value")
+
+
+class EventLog:
+    """The rows of a run, as an ``(n, 7)`` float array in :data:`COLUMNS` order."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows.reshape(-1, len(COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self) -> pd.DataFrame:
+        """The log as a typed DataFrame, one column per field."""
+        return pd.DataFrame(
+            {
+                c: self.rows[:, i].astype(d)
+                for i, (c, d) in enumerate(zip(COLUMNS, _DTYPES, strict=True))
+            }
+        )
+
+
+_DTYPES = ("float64", "int8", "int8", "int8", "int32", "int32", "int32")

@@ -1,0 +1,255 @@
+"""Every output of a run, as pure functions of its event log.
+
+Levels (open cases, unallocated, staff in post ...) are time-weighted daily means of the step
+function the log describes; tallies (days from referral to allocation ...) are per case, then
+aggregated by month. The warm-up is a filter on dates, not a reset of counters. Outputs carry no
+case or worker numbers: they are aggregates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from demandsim.calendar import working_days_between
+from demandsim.eventlog import Kind
+from demandsim.scenario import Scenario
+
+LEVELS = (
+    "open_cases",
+    "allocated_cases",
+    "unallocated_cases",
+    "awaiting_transfer_in",
+    "staff_permanent",
+    "staff_agency",
+    "capacity_cases",
+    "vacant_posts",
+)
+STATUTORY_ASSESSMENT_WORKING_DAYS = 45
+
+
+def _deltas(log: pd.DataFrame) -> dict[str, np.ndarray]:
+    """For each level, the change each log row makes to it (in the row's team)."""
+    kind = log["kind"].to_numpy()
+    worker = log["worker"].to_numpy()
+    value = log["value"].to_numpy()
+    held = worker >= 0
+    started = np.where(kind == Kind.START, 1, 0) - np.where(kind == Kind.LEAVE, 1, 0)
+    return {
+        "open_cases": (kind == Kind.ENTER).astype(int) - (kind == Kind.EXIT),
+        "allocated_cases": ((kind == Kind.ENTER) & held).astype(int)
+        + (kind == Kind.ALLOC)
+        - (kind == Kind.DEALLOC)
+        - ((kind == Kind.EXIT) & held),
+        "awaiting_transfer_in": (kind == Kind.BLOCK).astype(int) - (kind == Kind.UNBLOCK),
+        "staff_permanent": started * (value == 0),
+        "staff_agency": started * (value > 0),
+        "capacity_cases": np.where(kind == Kind.CAPACITY, value, 0),
+        "vacant_posts": (kind == Kind.VACANCY_OPEN).astype(int) - (kind == Kind.VACANCY_FILLED),
+    }
+
+
+def daily_means(times: np.ndarray, deltas: np.ndarray, n_days: int) -> np.ndarray:
+    """Time-weighted mean, over each day [d, d+1), of a level that starts at 0 and steps by
+    ``deltas`` at ``times`` (sorted)."""
+    if times.size == 0:
+        return np.zeros(n_days)
+    level = np.cumsum(deltas, dtype=float)
+    widths = np.diff(times, append=float(n_days))
+    area = np.concatenate([[0.0], np.cumsum(level * np.maximum(widths, 0))])
+    points = np.concatenate([times, [max(float(n_days), times[-1])]])
+    # before the first event the level is 0, so the running area is 0 there too
+    cumulative = np.interp(np.arange(n_days + 1, dtype=float), points, area, left=0.0)
+    return np.diff(cumulative)
+
+
+def daily_team_series(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """One row per day and team (forecast period only), with every level as a column."""
+    n_days = int(np.ceil(scenario.horizon_days))
+    teams = list(scenario.teams)
+    deltas = _deltas(log)
+    t = log["t"].to_numpy()
+    team_col = log["team"].to_numpy()
+    frames = []
+    for i, name in enumerate(teams):
+        mine = team_col == i
+        columns = {
+            lv: daily_means(t[mine], deltas[lv][mine], n_days) for lv in LEVELS if lv in deltas
+        }
+        frame = pd.DataFrame(columns)
+        frame.insert(0, "team", name)
+        frame.insert(0, "day", np.arange(n_days))
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out["unallocated_cases"] = out["open_cases"] - out["allocated_cases"]
+    staff = out["staff_permanent"] + out["staff_agency"]
+    out["staff_in_post"] = staff
+    out["caseload_per_worker"] = np.divide(
+        out["allocated_cases"], staff, out=np.full(len(out), np.nan), where=staff > 0.5
+    )
+    out["agency_share"] = np.divide(
+        out["staff_agency"], staff, out=np.full(len(out), np.nan), where=staff > 0.5
+    )
+    origin = np.datetime64(scenario.origin_date, "D")
+    out.insert(0, "date", pd.to_datetime(origin + out["day"].to_numpy()))
+    out = out[out["day"] >= scenario.warmup_days].drop(columns="day")
+    ordered = ["date", "team", *LEVELS, "staff_in_post", "caseload_per_worker", "agency_share"]
+    return out[ordered].reset_index(drop=True)
+
+
+def case_tallies(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Per referral reaching assessment: referral date, days to allocation, assessment outcome.
+
+    Aggregate before writing: the rows are per case (without identifiers) and stay in memory.
+    """
+    names = list(scenario.pathway.stages)
+    referral = names.index(scenario.pathway.referral_stage)
+    assessment = names.index(scenario.pathway.assessment_stage)
+    kind = log["kind"].to_numpy()
+    stage = log["stage"].to_numpy()
+    case = log["case"].to_numpy()
+    t = log["t"].to_numpy()
+    worker = log["worker"].to_numpy()
+
+    ref = (kind == Kind.ENTER) & (stage == referral)
+    referred = pd.Series(t[ref], index=case[ref])
+    referred = referred[~referred.index.duplicated(keep="first")]
+    alloc_rows = (stage == assessment) & (
+        (kind == Kind.ALLOC) | ((kind == Kind.ENTER) & (worker >= 0))
+    )
+    allocated = pd.Series(t[alloc_rows], index=case[alloc_rows])
+    allocated = allocated[~allocated.index.duplicated(keep="first")]
+    done_rows = (kind == Kind.EXIT) & (stage == assessment)
+    done = pd.Series(t[done_rows], index=case[done_rows])
+    done = done[~done.index.duplicated(keep="first")]
+
+    frame = pd.DataFrame({"referral_t": referred})
+    frame["allocated_t"] = allocated.reindex(frame.index)
+    frame["assessed_t"] = done.reindex(frame.index)
+    origin = np.datetime64(scenario.origin_date, "D")
+    frame["referral_date"] = origin + np.floor(frame["referral_t"]).astype(int).to_numpy()
+    frame["days_to_allocation"] = frame["allocated_t"] - frame["referral_t"]
+    finished = frame["assessed_t"].notna().to_numpy()
+    working = np.full(len(frame), np.nan)
+    if finished.any():
+        end = origin + np.floor(frame["assessed_t"].to_numpy()[finished]).astype(int)
+        working[finished] = working_days_between(frame["referral_date"].to_numpy()[finished], end)
+    frame["assessment_working_days"] = working
+    frame = frame[frame["referral_t"] >= scenario.warmup_days]
+    return frame.reset_index(drop=True)[
+        ["referral_date", "days_to_allocation", "assessment_working_days"]
+    ]
+
+
+def monthly_flows(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Contacts (by source), referrals, stage entries and closures, by calendar month."""
+    names = list(scenario.pathway.stages)
+    origin = np.datetime64(scenario.origin_date, "D")
+    keep = log["t"].to_numpy() >= scenario.warmup_days
+    log = log[keep]
+    month = (origin + np.floor(log["t"].to_numpy()).astype(int)).astype("datetime64[M]")
+    kind = log["kind"].to_numpy()
+    entry = names.index(scenario.pathway.entry)
+    stage = log["stage"].to_numpy()
+    value = log["value"].to_numpy()
+    sources = list(scenario.demand.sources)
+    rows = []
+    contact = (kind == Kind.ENTER) & (stage == entry) & (value >= 0)
+    for i, source in enumerate(sources):
+        rows.append(_count(month[contact & (value == i)], f"contacts_{source}"))
+    rows.append(_count(month[contact], "contacts"))
+    for s, name in enumerate(names):
+        rows.append(_count(month[(kind == Kind.ENTER) & (stage == s)], f"entered_{name}"))
+    closing = (kind == Kind.EXIT) & (value >= len(names))
+    rows.append(_count(month[closing], "cases_closed"))
+    out = pd.concat(rows, ignore_index=True)
+    if out.empty:
+        return pd.DataFrame(columns=["month", "measure", "value"])
+    out = out.pivot_table(index="month", columns="measure", values="value", fill_value=0)
+    out = out.reindex(columns=[r["measure"].iloc[0] for r in rows if len(r)], fill_value=0)
+    out = out.astype(int)
+    out.columns.name = None
+    out = out.rename(columns={f"entered_{scenario.pathway.referral_stage}": "referrals"})
+    return out.reset_index()
+
+
+def _count(months: np.ndarray, measure: str) -> pd.DataFrame:
+    if months.size == 0:
+        return pd.DataFrame(columns=["month", "measure", "value"])
+    values, counts = np.unique(months, return_counts=True)
+    return pd.DataFrame({"month": pd.to_datetime(values), "measure": measure, "value": counts})
+
+
+def monthly_tallies(tallies: pd.DataFrame) -> pd.DataFrame:
+    """Referral-to-allocation days and assessment timeliness, by month of referral."""
+    if tallies.empty:
+        return pd.DataFrame(
+            columns=["month", "referrals_assessed", "mean_days_to_allocation",
+                     "p90_days_to_allocation", "assessed_within_45_working_days_share"]
+        )  # fmt: skip
+    month = pd.to_datetime(tallies["referral_date"]).dt.to_period("M").dt.to_timestamp()
+    grouped = tallies.assign(month=month).groupby("month")
+    within = tallies["assessment_working_days"] <= STATUTORY_ASSESSMENT_WORKING_DAYS
+    return (
+        pd.DataFrame(
+            {
+                "referrals_assessed": grouped["assessment_working_days"].count(),
+                "mean_days_to_allocation": grouped["days_to_allocation"].mean(),
+                "p90_days_to_allocation": grouped["days_to_allocation"].quantile(0.9),
+                "assessed_within_45_working_days_share": within.where(
+                    tallies["assessment_working_days"].notna()
+                )
+                .groupby(month)
+                .mean(),
+            }
+        )
+        .rename_axis("month")
+        .reset_index()
+    )
+
+
+def summary(daily: pd.DataFrame, tallies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The planner's table: one row per team, then the whole service."""
+    staffed = [name for name, team in scenario.teams.items() if not team.is_service]
+    rows = []
+    for name, frame in daily.groupby("team", sort=False):
+        rows.append(
+            _team_row(name, frame, scenario.teams[name].posts, scenario.backlog_threshold_cases)
+        )
+    service = daily[daily["team"].isin(staffed)].groupby("date").sum(numeric_only=True)
+    service["caseload_per_worker"] = service["allocated_cases"] / service["staff_in_post"].where(
+        service["staff_in_post"] > 0.5
+    )
+    service["agency_share"] = service["staff_agency"] / service["staff_in_post"].where(
+        service["staff_in_post"] > 0.5
+    )
+    posts = sum(scenario.teams[n].posts for n in staffed)
+    rows.append(
+        _team_row("all social work teams", service, posts, scenario.backlog_threshold_cases)
+    )
+    table = pd.DataFrame(rows)
+    within = tallies["assessment_working_days"].dropna() <= STATUTORY_ASSESSMENT_WORKING_DAYS
+    table.attrs["referrals"] = len(tallies)
+    table.attrs["mean_days_referral_to_allocation"] = float(tallies["days_to_allocation"].mean())
+    table.attrs["assessed_within_45_working_days_share"] = (
+        float(within.mean()) if len(within) else np.nan
+    )
+    return table
+
+
+def _team_row(name: str, frame: pd.DataFrame, posts: int, threshold: int) -> dict:
+    unallocated = frame["unallocated_cases"]
+    return {
+        "team": name,
+        "posts": posts,
+        "staff_in_post_mean": frame["staff_in_post"].mean(),
+        "agency_share_mean": frame["agency_share"].mean(),
+        "vacant_posts_mean": frame["vacant_posts"].mean(),
+        "open_cases_mean": frame["open_cases"].mean(),
+        "caseload_per_worker_mean": frame["caseload_per_worker"].mean(),
+        "caseload_per_worker_peak": frame["caseload_per_worker"].max(),
+        "unallocated_mean": unallocated.mean(),
+        "unallocated_peak": unallocated.max(),
+        "days_unallocated_above_threshold": int((unallocated > threshold).sum()),
+        "awaiting_transfer_in_mean": frame["awaiting_transfer_in"].mean(),
+    }

@@ -1,0 +1,152 @@
+"""Reading scenarios from TOML: ``extends`` chains, ``--set`` overrides, and clear errors.
+
+A scenario file may name a base with ``extends = "baseline.toml"`` (relative to itself) and give
+only what differs. Tables merge key by key; a bare number over a duration table changes only its
+``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). Every error names the
+file that set the offending key, the key path, and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from demandsim.scenario import Scenario
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+DEFAULT_SCENARIO = SCENARIO_DIR / "baseline.toml"
+SET_SOURCE = "--set"
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message says where and what was expected."""
+
+
+def load_scenario(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
+    """Load and validate a scenario file (the built-in default when ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    if path is None or not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found")
+    data, origins = _read_chain(path.resolve(), seen=())
+    data.pop("extends", None)
+    for text in overrides:
+        key_path, value = parse_assignment(text)
+        _merge(data, _nest(key_path, value), origins, SET_SOURCE, ())
+    data["source_dir"] = str(path.resolve().parent)
+    return validate(data, origins, default_file=str(path))
+
+
+def validate(data: Mapping[str, Any], origins: Mapping[tuple[str, ...], str], default_file: str):
+    """Validate merged scenario data, turning pydantic errors into ones that name the file."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(str(part) for part in err["loc"])
+            source = _origin_of(loc, origins, default_file)
+            key = ".".join(loc) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check its spelling against scenarios/baseline.toml)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            lines.append(f"{source}: {key}: {msg}; got {err.get('input')!r}")
+        raise ScenarioError("invalid scenario\n  " + "\n  ".join(lines)) from None
+
+
+def parse_assignment(text: str) -> tuple[tuple[str, ...], Any]:
+    """Parse ``a.b.c=VALUE``; VALUE is a TOML value, or a plain string if it is not one."""
+    key, sep, raw = text.partition("=")
+    parts = tuple(p.strip() for p in key.strip().split("."))
+    if not sep or not all(parts):
+        raise ScenarioError(f"{SET_SOURCE} {text!r}: expected KEY.PATH=VALUE, e.g. years=5")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return parts, value
+
+
+def apply_overrides(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
+    """A copy of a loaded scenario with ``--set``-style overrides applied and re-validated."""
+    data = scenario.model_dump(mode="json")
+    origins: dict[tuple[str, ...], str] = {}
+    for text in overrides:
+        key_path, value = parse_assignment(text)
+        _merge(data, _nest(key_path, value), origins, SET_SOURCE, ())
+    return validate(data, origins, default_file=scenario.name)
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ScenarioError(f"{path}: extends forms a cycle: {chain}")
+    try:
+        with path.open("rb") as fh:
+            own = tomllib.load(fh)
+    except FileNotFoundError:
+        where = f" (named by extends in {seen[-1]})" if seen else ""
+        raise ScenarioError(f"{path}: scenario file not found{where}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    base_name = own.get("extends")
+    if base_name is None:
+        data: dict = {}
+        origins: dict[tuple[str, ...], str] = {}
+    elif not isinstance(base_name, str):
+        raise ScenarioError(f"{path}: extends: expected a file name, got {base_name!r}")
+    else:
+        data, origins = _read_chain((path.parent / base_name).resolve(), (*seen, path))
+    _merge(data, own, origins, str(path), ())
+    return data, origins
+
+
+def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[str, ...]) -> None:
+    for key, value in over.items():
+        here = (*prefix, key)
+        current = base.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            _merge(current, value, origins, source, here)
+            continue
+        if _is_number(value) and isinstance(current, dict) and "mean_days" in current:
+            current["mean_days"] = value
+            origins[(*here, "mean_days")] = source
+            continue
+        base[key] = _copy(value)
+        origins[here] = source
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _nest(path: tuple[str, ...], value: Any) -> dict:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return out
+
+
+def _origin_of(loc: tuple[str, ...], origins: Mapping[tuple[str, ...], str], default: str) -> str:
+    """The file that set ``loc`` (or, for a table, the last file that set a key inside it)."""
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            return origins[loc[:n]]
+        inside = [src for key, src in origins.items() if key[:n] == loc[:n]]
+        if inside:
+            return inside[-1]
+    return default
