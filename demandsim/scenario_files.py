@@ -1,8 +1,11 @@
 """Reading scenarios from TOML: ``extends`` chains, ``--set`` overrides, and clear errors.
 
 A scenario file may name a base with ``extends = "baseline.toml"`` (relative to itself) and give
-only what differs. Tables merge key by key; a bare number over a duration table changes only its
-``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). Every error names the
+only what differs. It may also name a fitted parameter set with ``calibration = "PATH"`` (a
+partial scenario written by ``demandsim calibrate``): precedence is base < calibration < the
+file's own keys < ``--set``. Tables merge key by key; a bare number over a duration table changes
+only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). String values
+of keys ending in ``_file`` are paths relative to the file that sets them. Every error names the
 file that set the offending key, the key path, and what was expected.
 """
 
@@ -33,7 +36,6 @@ def load_scenario(path: str | Path | None = None, overrides: Iterable[str] = ())
     if path is None or not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
     data, origins = _read_chain(path.resolve(), seen=())
-    data.pop("extends", None)
     for text in overrides:
         key_path, value = parse_assignment(text)
         _merge(data, _nest(key_path, value), origins, SET_SOURCE, ())
@@ -95,7 +97,8 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
         raise ScenarioError(f"{path}: scenario file not found{where}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    base_name = own.get("extends")
+    base_name = own.pop("extends", None)
+    calibration = own.pop("calibration", None)
     if base_name is None:
         data: dict = {}
         origins: dict[tuple[str, ...], str] = {}
@@ -103,8 +106,37 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
         raise ScenarioError(f"{path}: extends: expected a file name, got {base_name!r}")
     else:
         data, origins = _read_chain((path.parent / base_name).resolve(), (*seen, path))
-    _merge(data, own, origins, str(path), ())
+    if calibration is not None:
+        if not isinstance(calibration, str):
+            raise ScenarioError(f"{path}: calibration: expected a file name, got {calibration!r}")
+        fitted = (path.parent / calibration).resolve()
+        try:
+            with fitted.open("rb") as fh:
+                params = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ScenarioError(
+                f"{fitted}: parameter file not found (named by calibration in {path})"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{fitted}: not valid TOML: {exc}") from None
+        if "extends" in params or "calibration" in params:
+            raise ScenarioError(f"{fitted}: a parameter file cannot use extends or calibration")
+        _merge(data, _resolve_files(params, fitted.parent), origins, str(fitted), ())
+    _merge(data, _resolve_files(own, path.parent), origins, str(path), ())
     return data, origins
+
+
+def _resolve_files(data: Mapping, folder: Path) -> dict:
+    """Paths in ``*_file`` keys, made absolute relative to the folder of the file setting them."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            out[key] = _resolve_files(value, folder)
+        elif key.endswith("_file") and isinstance(value, str):
+            out[key] = str((folder / value).resolve())
+        else:
+            out[key] = value
+    return out
 
 
 def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[str, ...]) -> None:
