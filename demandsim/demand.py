@@ -74,46 +74,77 @@ def daily_intensity(scenario: Scenario, rng: np.random.Generator | None = None) 
     monthly_volume = monthly_volume * (1 + d.growth_per_year) ** years_from_start
     for text, volume in d.monthly_contacts.items():
         year, month = _parse_month(text)
-        monthly_volume = np.where(
-            months == np.datetime64(f"{year:04d}-{month:02d}"), volume, monthly_volume
-        )
+        this_month = months == np.datetime64(f"{year:04d}-{month:02d}")
+        monthly_volume = np.where(this_month, volume, monthly_volume)
+    daily_override = None
+    if d.intensity_file:
+        period, values = _read_intensity_file(Path(d.intensity_file), rng)
+        if period.dtype == np.dtype("datetime64[M]"):
+            monthly_volume = _override(months, period, values, monthly_volume)
+        else:
+            daily_override = (period, values)
 
     # share each month's volume across its days in proportion to the within-month shape
     _, month_idx = np.unique(months, return_inverse=True)
     month_shape = np.bincount(month_idx, weights=shape)
     days_in_month = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+    covered = np.bincount(month_idx)[month_idx]
     intensity = np.divide(
         monthly_volume * shape,
-        month_shape[month_idx] * (days_in_month.astype(float) / np.bincount(month_idx)[month_idx]),
+        month_shape[month_idx] * (days_in_month.astype(float) / covered),
         out=np.zeros(len(days)),
         where=month_shape[month_idx] > 0,
     )
-    if d.intensity_file:
-        intensity = _apply_intensity_file(scenario, days, intensity, rng)
+    if daily_override is not None:
+        intensity = _override(days, *daily_override, intensity)
     return intensity
 
 
-def _apply_intensity_file(
-    scenario: Scenario, days: np.ndarray, intensity: np.ndarray, rng: np.random.Generator | None
-) -> np.ndarray:
-    path = Path(scenario.source_dir) / str(scenario.demand.intensity_file)
+def _read_intensity_file(
+    path: Path, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One sample path from a calibrated intensity file: (periods, expected contacts).
+
+    The file has either a ``month`` column ('YYYY-MM': expected contacts in the month, shared
+    across its days like ``monthly_contacts``) or a ``date`` column (expected contacts that day),
+    then one column per predictive sample; ``rng`` picks the column for this replication.
+    """
     try:
-        table = pd.read_csv(path, parse_dates=["date"])
+        table = pd.read_csv(path)
     except (FileNotFoundError, ValueError) as exc:
         raise ValueError(f"{path}: demand.intensity_file could not be read: {exc}") from None
-    samples = [c for c in table.columns if c != "date"]
-    if not samples:
-        raise ValueError(f"{path}: expected a 'date' column and one column per sample path")
-    column = samples[0] if rng is None else samples[int(rng.integers(len(samples)))]
-    dates = table["date"].to_numpy().astype("datetime64[D]")
-    values = table[column].to_numpy(dtype=float)
-    if np.any(values < 0) or np.any(~np.isfinite(values)):
+    key = "month" if "month" in table.columns else "date"
+    samples = [c for c in table.columns if c != key]
+    if key not in table.columns or not samples:
         raise ValueError(
-            f"{path}: column {column!r}: expected finite non-negative contacts per day"
+            f"{path}: expected a 'month' (YYYY-MM) or 'date' (YYYY-MM-DD) column, then one "
+            f"column per sample path; got columns {list(table.columns)}"
         )
-    position = np.searchsorted(dates, days)
-    found = (position < len(dates)) & (dates[np.minimum(position, len(dates) - 1)] == days)
-    out = intensity.copy()
+    unit = "M" if key == "month" else "D"
+    try:
+        periods = pd.to_datetime(table[key]).to_numpy().astype(f"datetime64[{unit}]")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: column {key!r}: unparseable date: {exc}") from None
+    column = samples[0] if rng is None else samples[int(rng.integers(len(samples)))]
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 2  # 1-based, after the header line
+        raise ValueError(
+            f"{path}: row {row}, column {column!r}: expected a non-negative number of contacts"
+        )
+    return periods, values
+
+
+def _override(
+    keys: np.ndarray, periods: np.ndarray, values: np.ndarray, base: np.ndarray
+) -> np.ndarray:
+    """``base`` with the entries whose key appears in ``periods`` replaced by ``values``."""
+    order = np.argsort(periods)
+    periods, values = periods[order], values[order]
+    position = np.minimum(np.searchsorted(periods, keys), len(periods) - 1)
+    found = periods[position] == keys
+    out = np.array(base, dtype=float)
     out[found] = values[position[found]]
     return out
 
