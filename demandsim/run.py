@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from demandsim.kpis import case_tallies, daily_team_series, monthly_flows, monthly_tallies, summary
+from demandsim.kpis import (
+    case_tallies,
+    daily_team_series,
+    leavers,
+    monthly_flows,
+    monthly_tallies,
+    summary,
+)
 from demandsim.model import Model
 from demandsim.scenario import Scenario
 
@@ -20,6 +27,7 @@ class RunResult:
     flows: pd.DataFrame  # monthly contacts, referrals, stage entries, closures
     tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
     summary: pd.DataFrame  # per team, plus the service; headline figures in .attrs
+    leavers: pd.DataFrame | None = None  # per team: permanent and agency leavers in the forecast
 
 
 def run_replication(scenario: Scenario, seed: int) -> RunResult:
@@ -33,4 +41,5 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
         flows=monthly_flows(log, scenario),
         tallies=monthly_tallies(per_case),
         summary=summary(daily, per_case, scenario),
+        leavers=leavers(log, scenario),
     )
