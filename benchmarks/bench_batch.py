@@ -8,6 +8,11 @@ bytes sent back to the parent). The two scenarios are the baseline and the basel
 
     python benchmarks/bench_batch.py                          # the full benchmark
     python benchmarks/bench_batch.py -n 20 --speedup-replications 6 --years 1   # a quick look
+    python benchmarks/bench_batch.py --bands-memory 2000   # memory of percentile bands alone
+
+``--bands-memory N`` skips the simulation: it writes N synthetic replications (random daily
+cubes of the right shape for the scenario and years) to a temporary folder and reports the peak
+memory of computing their percentile bands, to show that it does not grow with N.
 """
 
 from __future__ import annotations
@@ -62,6 +67,36 @@ def timed_plan(plan: Plan, jobs: int) -> float:
         shutil.rmtree(folder)
 
 
+def bands_memory(scenario, n: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from demandsim.batch.aggregate import daily_bands
+    from demandsim.batch.summaries import MEASURES, Replication, forecast_dates, team_labels
+
+    shape = (len(forecast_dates(scenario)), len(team_labels(scenario)), len(MEASURES))
+    folder = Path(tempfile.mkdtemp(prefix="bench-bands-"))
+    try:
+        store = BatchStore.create(folder / "b", {})
+        rng = np.random.default_rng(0)
+        kpis = pd.DataFrame({"team": ["t"], "kpi": ["k"], "value": [0.0]})
+        for seed in range(n):
+            cube = rng.gamma(2.0, 10.0, size=shape).astype(np.float32)
+            store.save("s", Replication(seed, kpis, cube))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        bands = daily_bands(store, "s", scenario, list(range(n)))
+        took = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        size = n * np.prod(shape) * 4 / 2**20
+        print(f"bands of {n} replications x {shape} (float32 on disk: {size:,.0f} MiB)")
+        print(
+            f"  {len(bands):,} rows in {took:.1f} s; peak RSS {before:.0f} MiB before, {after:.0f} MiB after"
+        )
+    finally:
+        shutil.rmtree(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--replications", type=int, default=200)
@@ -69,9 +104,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="default: every core")
     parser.add_argument("--speedup-replications", type=int, default=20)
     parser.add_argument("--out", default=None, help="keep the results folder here")
+    parser.add_argument("--bands-memory", type=int, default=None, metavar="N")
     args = parser.parse_args()
 
     base = load_scenario(None, [f"years={args.years}"])
+    if args.bands_memory:
+        bands_memory(base, args.bands_memory)
+        return
     fast = apply_overrides(base, ["name=agency-fill-3d", "workforce.agency.fill_days=3"])
     jobs = args.jobs or available_cores()
     print(f"machine             {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
