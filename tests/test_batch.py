@@ -358,3 +358,17 @@ def test_compare_and_sweep_commands_print_tables_and_write_folders(tmp_path):
     assert "fifo" in result.output and "priority" in result.output
     assert (tmp_path / "s/plots/unallocated_mean--queue_order.png").exists()
     assert len(pd.read_csv(tmp_path / "s/design.csv")) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--executor", "dask"], "--executor dask needs --scheduler tcp://HOST:8786"),
+        (["--scheduler", "tcp://localhost:8786"], "--scheduler is for --executor dask"),
+    ],
+)
+def test_executor_options_are_checked_before_anything_runs(options, message, tmp_path):
+    result = CliRunner().invoke(main, ["run", "-n", "2", *options, "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not (tmp_path / "x").exists()
