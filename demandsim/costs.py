@@ -129,24 +129,29 @@ def stack_replications(frames: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.Data
 
 def cost_percentiles(fy_costs: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
     """P10, P50, P90 and mean across replications of each component's cost by financial year:
-    a long table (financial_year, partial, component, p10, p50, p90, mean, replications)."""
+    a long table (financial_year, partial, component, p10_gbp, p50_gbp, p90_gbp, mean_gbp,
+    replications)."""
     stacked = stack_replications(fy_costs)
     long = stacked.melt(
         id_vars=["replication", "financial_year", "partial"],
-        value_vars=[*COMPONENTS, TOTAL],
+        value_vars=_present(stacked),
         var_name="component",
         value_name="gbp",
     )
     grouped = long.groupby(["financial_year", "partial", "component"], sort=False)["gbp"]
     out = grouped.agg(
-        **{f"p{q}": (lambda s, q=q: float(np.percentile(s, q))) for q in PERCENTILES},
-        mean="mean",
+        **{f"p{q}_gbp": (lambda s, q=q: float(np.percentile(s, q))) for q in PERCENTILES},
+        mean_gbp="mean",
         replications="size",
     )
     out = out.reset_index()
     order = {name: i for i, name in enumerate([*COMPONENTS, TOTAL])}
     out = out.sort_values(["financial_year", "component"], key=_by(order), kind="stable")
     return out.reset_index(drop=True)
+
+
+def _present(frame: pd.DataFrame) -> list[str]:
+    return [c for c in (*COMPONENTS, TOTAL) if c in frame]
 
 
 def _by(order: Mapping[str, int]):
@@ -195,7 +200,7 @@ def paired_differences(
         raise ValueError("paired differences need the same replications and years in both")
     rows = []
     for year, frame in joined.groupby("financial_year"):
-        for component in [*COMPONENTS, TOTAL]:
+        for component in _present(a):
             diff = (frame[f"{component}_b"] - frame[f"{component}_a"]).to_numpy()
             n = len(diff)
             mean = float(diff.mean())
