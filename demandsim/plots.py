@@ -2,8 +2,9 @@
 
 Fan charts take a bands frame (:mod:`demandsim.bands`: date, team, measure, p5 ... p95) or one
 replication's daily team frame. Cost charts take the tables of :mod:`demandsim.costs`. Functions
-drawing one panel take ``ax=None`` and return the figure they drew on. The Agg backend is used, so
-charts render without a display.
+drawing one panel take ``ax=None`` and return the figure they drew on. Figures are built with
+``matplotlib.figure.Figure``, not pyplot: they render with Agg without a display, hold no global
+state, and leave the caller's backend alone.
 """
 
 from __future__ import annotations
@@ -11,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -154,7 +151,7 @@ def compare_fan_chart(
 ) -> Figure:
     """Several scenarios on one chart: each scenario's median and 25-75% band."""
     fig, ax = _axes(ax)
-    colours = plt.get_cmap("tab10").colors
+    colours = matplotlib.colormaps["tab10"].colors
     for i, (name, bands) in enumerate(bands_by_scenario.items()):
         fan_chart(bands, measure, team, ax=ax, colour=colours[i % 10], label=name, outer=False)
     ax.set_title(f"{LABELS.get(measure, measure)}: {team} (median and 25-75% band)", fontsize=10)
@@ -167,7 +164,7 @@ def compare_costs_chart(
 ) -> Figure:
     """Several scenarios on one chart: P50 total per financial year with P10-P90 whiskers."""
     fig, ax = _axes(ax, size=(8, 3.8))
-    colours = plt.get_cmap("tab10").colors
+    colours = matplotlib.colormaps["tab10"].colors
     years = sorted({y for b in budget_by_scenario.values() for y in b["financial_year"]})
     width = 0.8 / max(1, len(budget_by_scenario))
     for i, (name, budget) in enumerate(budget_by_scenario.items()):
