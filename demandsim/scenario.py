@@ -296,7 +296,7 @@ class Costs(Frozen):
     recruitment_per_permanent_hire_gbp: NonNegative = 5_000
     agency_finder_fee_gbp: NonNegative = 0
     care_stages: tuple[str, ...] = Field(
-        ("cic",), description="Stages whose open cases are children in care (placements)."
+        (), description="Stages whose open cases are children in care (placements)."
     )
     placement_per_week_gbp: dict[str, NonNegative] = Field(
         default_factory=lambda: {

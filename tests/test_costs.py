@@ -108,6 +108,7 @@ STILL = """
     [workforce.agency]
     turnover_per_year = 0
     [costs]
+    care_stages = ["cic"]
     permanent_salary_per_year_gbp = 36525
     permanent_on_costs_share = 0
     agency_day_rate_gbp = 200
