@@ -167,6 +167,21 @@ def case_tallies(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     ]
 
 
+def leavers(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Workers leaving each team during the forecast (LEAVE rows), permanent and agency."""
+    rows = (log["kind"].to_numpy() == Kind.LEAVE) & (log["t"].to_numpy() >= scenario.warmup_days)
+    team = log["team"].to_numpy()[rows]
+    agency = log["value"].to_numpy()[rows] > 0
+    n = len(scenario.teams)
+    return pd.DataFrame(
+        {
+            "team": list(scenario.teams),
+            "leavers_permanent": np.bincount(team[~agency], minlength=n),
+            "leavers_agency": np.bincount(team[agency], minlength=n),
+        }
+    )
+
+
 def monthly_flows(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Contacts (by source), referrals, stage entries and closures, by calendar month."""
     names = list(scenario.pathway.stages)

@@ -14,6 +14,7 @@ from demandsim.kpis import (
     daily_stage_open,
     daily_starters,
     daily_team_series,
+    leavers,
     monthly_flows,
     monthly_tallies,
     summary,
@@ -32,6 +33,7 @@ class RunResult:
     tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
     summary: pd.DataFrame  # per team, plus the service; headline figures in .attrs
     costs: pd.DataFrame  # date x cost component, pounds (demandsim.costs.daily_costs)
+    leavers: pd.DataFrame | None = None  # per team: permanent and agency leavers in the forecast
 
 
 def run_replication(scenario: Scenario, seed: int) -> RunResult:
@@ -52,4 +54,5 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
             scenario.costs,
             base_year=financial_year(np.array([scenario.start_date], dtype="datetime64[D]"))[0],
         ),
+        leavers=leavers(log, scenario),
     )
