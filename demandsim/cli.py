@@ -8,13 +8,10 @@ from pathlib import Path
 import click
 import pandas as pd
 
-<<<<<<< HEAD
-from demandsim.report import store_tables, write_report
-=======
 from demandsim.batch import commands as batch
 from demandsim.batch.store import ResumeError
 from demandsim.batch.sweep import parse_vary
->>>>>>> batch
+from demandsim.report import store_tables, write_report
 from demandsim.results_store import (
     OutputExistsError,
     atomic_dir,
@@ -154,7 +151,6 @@ def run(
 
 
 @main.command()
-<<<<<<< HEAD
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 def report(run_dir: str) -> None:
     """Rebuild the HTML report, workbook and charts of RUN_DIR from its stored results."""
@@ -183,7 +179,10 @@ def format_budget(budget: pd.DataFrame) -> str:
     return (
         f"Budget needed by financial year (staff and placements; {n} replication"
         f"{'s' if n != 1 else ''}):\n" + shown.to_string(index=False)
-=======
+    )
+
+
+@main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--years", type=float, default=None, help="Forecast years (default: each scenario's)."
@@ -281,7 +280,6 @@ def sweep(
         varies=parsed,
         options=options_for(replications, 20, seed, **run_options),
         overwrite=overwrite,
->>>>>>> batch
     )
 
 
