@@ -26,6 +26,7 @@ callbacks rather than one generator per case, which keeps a five-year run fast.
 
 from __future__ import annotations
 
+import math
 from array import array
 from heapq import heappop, heappush
 from operator import attrgetter
@@ -159,6 +160,7 @@ class Model:
             for i, s in enumerate(scenario.pathway.stages.values())
         ]
         self.n_stages = len(self.stages)
+        self._horizon = scenario.horizon_days
         self._seq = 0
         self._next_worker = 0
         wf = scenario.workforce
@@ -187,10 +189,14 @@ class Model:
         return EventLog(np.frombuffer(self._buf, dtype=float))
 
     def _at(self, t: float, fn, *args) -> None:
-        self.env.schedule(_Call(self.env, fn, args), delay=t - self.env.now)
+        if t < self._horizon:
+            self.env.schedule(_Call(self.env, fn, args), delay=t - self.env.now)
 
     def _after(self, delay: float, fn, *args) -> None:
-        self.env.schedule(_Call(self.env, fn, args), delay=delay)
+        """Call ``fn(*args)`` after ``delay`` days; what would fall after the horizon never runs,
+        so it is not scheduled at all."""
+        if self.env.now + delay < self._horizon:
+            self.env.schedule(_Call(self.env, fn, args), delay=delay)
 
     def _rec(self, kind: int, team: int, stage: int, case: int, worker: int, value: float) -> None:
         self._buf.extend((self.env.now, kind, team, stage, case, worker, value))
@@ -393,9 +399,10 @@ class Model:
                 self._rec(Kind.VACANCY_FILLED, team.idx, -1, -1, worker.id, 0)
             post.holder = worker
         rate = self._leave_rate[team.idx][contract]
+        draws = post if post is not None else team.extra
+        u_leave = draws.u_leave()  # drawn whatever the rate, so later draws stay in step
         if rate > 0:
-            draws = post if post is not None else team.extra
-            self._after(-np.log1p(-draws.u_leave()) / rate, self._leaves, worker)
+            self._after(-math.log1p(-u_leave) / rate, self._leaves, worker)
         if contract == AGENCY_EXTRA:
             self._after(self.policy.extra_engagement_days, self._engagement_ends, worker)
         self._set_target(worker, team.nq_cap if nq_days > 0 else team.full_cap, ramp_days)
