@@ -11,7 +11,7 @@ import pandas as pd
 from demandsim.batch import commands as batch
 from demandsim.batch.store import ResumeError
 from demandsim.batch.sweep import parse_vary
-from demandsim.report import store_tables, write_report
+from demandsim.report import format_budget, store_run, write_report
 from demandsim.results_store import (
     OutputExistsError,
     atomic_dir,
@@ -138,10 +138,7 @@ def run(
                 ),
                 tmp / "manifest.json",
             )
-            budget = store_tables(
-                tmp, [result.daily], [result.costs], result.summary,
-                resolved.costs.budget_by_financial_year_gbp,
-            )  # fmt: skip
+            budget = store_run(tmp, result, resolved)
             write_report(tmp)
     except OutputExistsError as exc:
         raise click.ClickException(str(exc)) from None
@@ -159,27 +156,6 @@ def report(run_dir: str) -> None:
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Report written to {paths['html']}, workbook to {paths['workbook']}")
-
-
-def format_budget(budget: pd.DataFrame) -> str:
-    """Budget needed per financial year (P50, P90) and the chance of overspend."""
-    shown = pd.DataFrame(
-        {
-            "financial year": budget["financial_year"]
-            + budget["partial"].map({True: " (part)", False: ""}),
-            "P50": budget["p50_gbp"].map("£{:,.0f}".format),
-            "P90": budget["p90_gbp"].map("£{:,.0f}".format),
-            "budget": budget["budget_gbp"].map(lambda v: "-" if pd.isna(v) else f"£{v:,.0f}"),
-            "chance of overspend": budget["overspend_chance"].map(
-                lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%"
-            ),
-        }
-    )
-    n = int(budget["replications"].max())
-    return (
-        f"Budget needed by financial year (staff and placements; {n} replication"
-        f"{'s' if n != 1 else ''}):\n" + shown.to_string(index=False)
-    )
 
 
 @main.command()

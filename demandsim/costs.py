@@ -18,15 +18,19 @@ Across replications, costs by financial year are summarised as percentiles (P10,
 against a budget the scenario states, the chance of overspend (the share of replications whose
 total exceeds it). A financial year the forecast covers only in part is marked ``partial``; no
 overspend chance is given for it, as its budget is for the whole year.
+
+A batch carries each replication's costs as KPI rows (:func:`cost_kpis`: ``cost_fy_2026-27_
+total_gbp``, ``cost_month_2026-04_placements_gbp`` ...) and reads them back into frames with
+:func:`cost_frames`, so paired differences between scenarios come with the other KPIs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from demandsim.calendar import financial_year
 from demandsim.scenario import Costs
@@ -185,40 +189,54 @@ def budget_by_year(
     return pd.DataFrame(rows)
 
 
-def paired_differences(
-    fy_a: Iterable[pd.DataFrame] | pd.DataFrame,
-    fy_b: Iterable[pd.DataFrame] | pd.DataFrame,
-    level: float = 0.9,
-) -> pd.DataFrame:
-    """Cost of B minus cost of A by financial year and component, paired by replication (the
-    same seed, so the same children and leavers in both): mean difference with a Student-t
-    interval at ``level``, and the share of replications in which B costs more."""
-    a, b = stack_replications(fy_a), stack_replications(fy_b)
-    keys = ["replication", "financial_year"]
-    joined = a.merge(b, on=keys, suffixes=("_a", "_b"), validate="one_to_one")
-    if len(joined) != len(a) or len(joined) != len(b):
-        raise ValueError("paired differences need the same replications and years in both")
-    rows = []
-    for year, frame in joined.groupby("financial_year"):
-        for component in _present(a):
-            diff = (frame[f"{component}_b"] - frame[f"{component}_a"]).to_numpy()
-            n = len(diff)
-            mean = float(diff.mean())
-            half = (
-                float(stats.t.ppf(0.5 + level / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
-                if n > 1
-                else np.nan
-            )
-            rows.append(
-                {
-                    "financial_year": year,
-                    "partial": bool(frame["partial_a"].iloc[0]),
-                    "component": component,
-                    "mean_difference_gbp": mean,
-                    "low_gbp": mean - half,
-                    "high_gbp": mean + half,
-                    "b_costs_more_share": float(np.mean(diff > 0)),
-                    "replications": n,
-                }
-            )
-    return pd.DataFrame(rows)
+FY_PREFIX, MONTH_PREFIX = "cost_fy_", "cost_month_"
+_KPI = re.compile(r"cost_(fy|month)_(\d{4}-\d{2})_(\w+)")
+
+
+def cost_kpis(daily: pd.DataFrame) -> pd.DataFrame:
+    """One replication's costs as KPI rows (kpi, value): by financial year (with the days it
+    covers and the total) and by month (by component)."""
+    years = financial_year_costs(daily)
+    months = monthly_costs(daily)
+    rows = [
+        (f"{FY_PREFIX}{row['financial_year']}_{col}", float(row[col]))
+        for _, row in years.iterrows()
+        for col in ("days", *_present(years))
+    ]
+    rows += [
+        (f"{MONTH_PREFIX}{row['month']:%Y-%m}_{col}", float(row[col]))
+        for _, row in months.iterrows()
+        for col in COMPONENTS
+    ]
+    return pd.DataFrame(rows, columns=["kpi", "value"])
+
+
+def is_cost_kpi(kpi: str) -> bool:
+    return kpi.startswith((FY_PREFIX, MONTH_PREFIX))
+
+
+def cost_frames(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From KPI rows (seed, kpi, value, and scenario if several) back to stacked frames: costs by
+    financial year and by month, one row per scenario, replication (= seed) and period."""
+    parts = kpis["kpi"].str.extract(_KPI)
+    rows = kpis[parts[0].notna()].assign(period_kind=parts[0], period=parts[1], component=parts[2])
+    keys = [c for c in ("scenario", "seed") if c in rows]
+    wide = rows.pivot_table(
+        index=[*keys, "period_kind", "period"], columns="component", values="value", sort=False
+    )
+    wide.columns.name = None
+    wide = wide.reset_index().rename(columns={"seed": "replication"})
+    years = wide[wide["period_kind"] == "fy"].rename(columns={"period": "financial_year"})
+    years = years.drop(columns="period_kind").dropna(axis=1, how="all")
+    years["days"] = years["days"].astype(int)
+    full = np.array([_days_in_year(y) for y in years["financial_year"]])
+    years.insert(years.columns.get_loc("days") + 1, "partial", years["days"].to_numpy() < full)
+    months = wide[wide["period_kind"] == "month"].drop(
+        columns=["period_kind", "days"], errors="ignore"
+    )
+    months = months.rename(columns={"period": "month"}).dropna(axis=1, how="all")
+    months["month"] = pd.to_datetime(months["month"])
+    months.insert(months.columns.get_loc("month") + 1, "financial_year",
+                  financial_year(months["month"].to_numpy()))  # fmt: skip
+    months[TOTAL] = months[[c for c in COMPONENTS if c in months]].sum(axis=1)
+    return years.reset_index(drop=True), months.reset_index(drop=True)

@@ -176,6 +176,9 @@ def compare_costs_chart(
             yerr=[table["p50_gbp"] - table["p10_gbp"], table["p90_gbp"] - table["p50_gbp"]],
             fmt="none", ecolor="black", capsize=4,
         )  # fmt: skip
+        if table["budget_gbp"].notna().any():
+            ax.scatter(x, table["budget_gbp"], marker="_", s=400, color="#c0392b", zorder=3,
+                       label="Budget" if i == 0 else None)  # fmt: skip
     ax.set_xticks(np.arange(len(years)), years)
     ax.yaxis.set_major_formatter(MILLIONS)
     ax.set_ylabel("Cost per financial year")
@@ -183,4 +186,56 @@ def compare_costs_chart(
     ax.set_ylim(top=1.15 * ax.get_ylim()[1])
     ax.legend(loc="upper center", fontsize=8, ncols=min(4, len(budget_by_scenario)))
     ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def compare_fan_charts(bands_by_scenario: Mapping[str, pd.DataFrame], measure: str) -> Figure:
+    """Small multiples, one panel per team, each with every scenario's median and 25-75% band."""
+    first = as_bands(next(iter(bands_by_scenario.values())), measure)
+    teams = [
+        t for t in first["team"].unique() if first.loc[first["team"] == t, "p50"].notna().any()
+    ]
+    teams = [t for t in teams if t != SERVICE] + ([SERVICE] if SERVICE in teams else [])
+    lines = max(1, -(-len(teams) // 2))
+    fig = Figure(figsize=(11, 2.8 * lines), layout="constrained")
+    axes = fig.subplots(lines, 2, squeeze=False, sharex=True).ravel()
+    for ax, team in zip(axes, teams, strict=False):
+        compare_fan_chart(bands_by_scenario, measure, team, ax=ax)
+        ax.set_title(team, fontsize=10)
+        if ax is not axes[0]:
+            ax.get_legend().remove()
+    for ax in axes[len(teams) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{LABELS.get(measure, measure)} by team and scenario: median and 25-75% band")
+    return fig
+
+
+def compare_staffing_chart(bands_by_scenario: Mapping[str, pd.DataFrame]) -> Figure:
+    """Permanent, agency and vacant posts across the service: one panel each, every scenario."""
+    fig = Figure(figsize=(11, 3.2), layout="constrained")
+    axes = fig.subplots(1, 3, sharex=True)
+    for ax, measure in zip(axes, CONTRACT_COLOURS, strict=True):
+        compare_fan_chart(bands_by_scenario, measure, SERVICE, ax=ax)
+        ax.set_title(LABELS[measure], fontsize=10)
+        if ax is not axes[0]:
+            ax.get_legend().remove()
+    fig.suptitle(f"Staff in post by contract, and vacancies: {SERVICE} (median, 25-75% band)")
+    return fig
+
+
+def compare_monthly_costs_chart(
+    monthly_by_scenario: Mapping[str, pd.DataFrame], ax: Axes | None = None
+) -> Figure:
+    """Total cost per month (mean over replications), one line per scenario."""
+    fig, ax = _axes(ax)
+    for name, monthly in monthly_by_scenario.items():
+        ax.plot(monthly["month"], monthly["total_gbp"], label=name, lw=1.5)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(MILLIONS)
+    ax.set_ylabel("Cost per month (mean)")
+    ax.set_title("Monthly cost, staff and placements", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return fig

@@ -11,11 +11,12 @@ import pytest
 from demandsim.costs import (
     TOTAL,
     budget_by_year,
+    cost_frames,
+    cost_kpis,
     cost_percentiles,
     daily_costs,
     financial_year_costs,
     monthly_costs,
-    paired_differences,
 )
 from demandsim.run import run_replication
 from demandsim.scenario import Costs
@@ -202,17 +203,15 @@ def test_percentiles_and_overspend_chance_across_replications():
     assert total["p90_gbp"].iloc[0] == pytest.approx(9.1)
 
 
-def test_paired_differences_pair_by_replication():
-    a = [fy_frame([float(i), 2.0 * i]) for i in range(5)]
-    b = [fy_frame([float(i) + 3, 2.0 * i]) for i in range(5)]
-    diff = paired_differences(a, b).set_index(["financial_year", "component"])
-    first = diff.loc[("2026-27", TOTAL)]
-    assert first["mean_difference_gbp"] == pytest.approx(3)
-    assert first["low_gbp"] == pytest.approx(3) and first["high_gbp"] == pytest.approx(3)
-    assert first["b_costs_more_share"] == 1.0
-    assert diff.loc[("2027-28", TOTAL), "mean_difference_gbp"] == pytest.approx(0)
-    with pytest.raises(ValueError, match="same replications"):
-        paired_differences(a, b[:3])
+def test_costs_survive_the_round_trip_through_batch_kpi_rows(still):
+    daily = run_replication(still, seed=3).costs
+    daily = pd.concat([daily, daily.assign(date=daily["date"] + pd.Timedelta(days=366))])
+    kpis = cost_kpis(daily).assign(seed=7)
+    years, months = cost_frames(kpis)
+    expected = financial_year_costs(daily).assign(replication=7)
+    pd.testing.assert_frame_equal(years, expected[years.columns], check_dtype=False)
+    expected = monthly_costs(daily).assign(replication=7)
+    pd.testing.assert_frame_equal(months, expected[months.columns], check_dtype=False)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,15 @@ from demandsim import plots
 from demandsim.bands import SERVICE, percentile_bands, with_service_total
 from demandsim.cli import main
 from demandsim.costs import TOTAL, financial_year_costs
-from demandsim.report import CHARTS, REPORT_HTML, SECTIONS, WORKBOOK, figures, load_inputs
+from demandsim.report import (
+    CHARTS,
+    COMPARE_SECTIONS,
+    REPORT_HTML,
+    SECTIONS,
+    WORKBOOK,
+    figures,
+    load_inputs,
+)
 from demandsim.run import run_replication
 from demandsim.scenario_files import apply_overrides
 
@@ -95,7 +103,7 @@ def test_workbook_numbers_are_numbers_with_formats(run_dir):
     p50 = sheet.cell(row=2, column=header.index("p50_gbp") + 1)
     assert isinstance(p50.value, float) and "£" in p50.number_format
     monthly = book["Monthly costs"]
-    month = monthly.cell(row=2, column=1)
+    month = monthly.cell(row=2, column=[c.value for c in monthly[1]].index("month") + 1)
     assert month.is_date and month.number_format == "yyyy-mm-dd"
     for row in monthly.iter_rows(min_row=2):
         assert not any(isinstance(c.value, str) and re.fullmatch(r"[£\d,.]+", c.value) for c in row)
@@ -168,3 +176,81 @@ def test_comparison_charts_put_scenarios_on_one_axis():
     fig = plots.compare_costs_chart({"now": budget, "faster agency": budget.copy()})
     assert len(fig.axes[0].patches) == 2
     assert isinstance(plots.costs_by_year_chart(budget), Figure)
+
+
+# ----------------------------------------------------------------------------- batches
+BATCH_SHORT = ["years=1.2", "warmup_days=30"]
+
+
+@pytest.fixture(scope="module")
+def compared(baseline, tmp_path_factory):
+    from demandsim.batch import commands
+
+    slow = apply_overrides(baseline, [*BATCH_SHORT, "name=slow-agency"])
+    fast = apply_overrides(baseline, [*BATCH_SHORT, "name=fast-agency",
+                                      "workforce.agency.fill_days=3"])  # fmt: skip
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    outcome = commands.compare([slow, fast], out, commands.BatchOptions(replications=3, jobs=1))
+    return out, outcome, slow
+
+
+def test_compare_report_has_every_section_chart_and_paired_cost_differences(compared):
+    out, outcome, _ = compared
+    page = (out / REPORT_HTML).read_text()
+    for section in COMPARE_SECTIONS:
+        assert f'<section id="{section}">' in page
+    images = embedded_images(page)
+    assert len(images) == 5 and all(img.startswith(PNG_MAGIC) for img in images)
+    assert {p.read_bytes() for p in (out / CHARTS).glob("*.png")} == set(images)
+    differences = page[page.index('<section id="differences">') :]
+    assert "cost_fy_2026-27_total_gbp" in differences and "unallocated_mean" in differences
+    assert "slow-agency" in page and "fast-agency" in page
+    assert "Total cost, paired difference from the reference" in outcome.text
+    assert "slow-agency 2026-27" in " ".join(outcome.text.split())
+    book = openpyxl.load_workbook(out / WORKBOOK)
+    assert "Paired differences" in book.sheetnames
+
+
+def test_batch_budget_percentiles_are_those_of_the_single_runs(compared):
+    out, _, slow = compared
+    totals = [
+        financial_year_costs(run_replication(slow, seed).costs).set_index("financial_year")[TOTAL]
+        for seed in range(3)
+    ]
+    budget = pd.read_csv(out / "budget_by_financial_year.csv")
+    mine = budget[budget["scenario"] == "slow-agency"].set_index("financial_year")
+    for year in mine.index:
+        values = [t[year] for t in totals]
+        assert mine.loc[year, "p50_gbp"] == pytest.approx(np.percentile(values, 50))
+        assert mine.loc[year, "p90_gbp"] == pytest.approx(np.percentile(values, 90))
+        stated = slow.costs.budget_by_financial_year_gbp[year]
+        if not mine.loc[year, "partial"]:
+            chance = np.mean([v > stated for v in values])
+            assert mine.loc[year, "overspend_chance"] == pytest.approx(chance)
+    sheet = pd.read_excel(out / WORKBOOK, sheet_name="Budget by year")
+    pd.testing.assert_frame_equal(sheet, budget, check_dtype=False)
+
+
+def test_compare_report_rebuilds_identically(compared):
+    out, _, _ = compared
+    before = (out / REPORT_HTML).read_bytes()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / REPORT_HTML).read_bytes() == before
+
+
+def test_sweep_writes_a_comparison_report_and_one_cost_curve_per_year(baseline, tmp_path):
+    from demandsim.batch import commands
+    from demandsim.batch.sweep import parse_vary
+
+    base = apply_overrides(baseline, BATCH_SHORT)
+    out = tmp_path / "sweep"
+    commands.sweep(base, [parse_vary("workforce.agency.fill_days=3,26")], out,
+                   commands.BatchOptions(replications=2, jobs=1))  # fmt: skip
+    page = (out / REPORT_HTML).read_text()
+    for section in COMPARE_SECTIONS:
+        assert f'<section id="{section}">' in page
+    plots_made = {p.name for p in (out / "plots").glob("*.png")}
+    assert "cost_fy_2026-27_total_gbp--workforce.agency.fill_days.png" in plots_made
+    assert not any(name.startswith("cost_month_") for name in plots_made)
+    assert (out / WORKBOOK).exists() and len(list((out / CHARTS).glob("*.png"))) == 5

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from demandsim.cli import main
-from demandsim.report import REPORT_HTML, SECTIONS
+from demandsim.report import COMPARE_SECTIONS, REPORT_HTML, SECTIONS
+from demandsim.scenario_files import DEFAULT_SCENARIO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -40,25 +42,44 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def test_report_loads_offline_with_no_errors_and_every_image_renders(browser, tmp_path):
+def single_run(tmp_path: Path) -> Path:
     out = tmp_path / "run"
     result = CliRunner().invoke(
         main, ["run", "--years", "1", "--set", "warmup_days=30", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    return out
+
+
+def comparison(tmp_path: Path) -> Path:
+    out = tmp_path / "compare"
+    a, b = str(DEFAULT_SCENARIO), str(DEFAULT_SCENARIO)
+    args = ["compare", a, b, "-n", "2", "--jobs", "1", "--years", "1", "--set", "warmup_days=30"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize(
+    ("make", "sections"), [(single_run, SECTIONS), (comparison, COMPARE_SECTIONS)]
+)
+def test_report_loads_offline_with_no_errors_and_every_image_renders(
+    browser, tmp_path, make, sections
+):
+    out = make(tmp_path)
     browser.get((out / REPORT_HTML).resolve().as_uri())
     assert browser.execute_script("return document.readyState") == "complete"
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth,"
         " i.naturalHeight, i.getBoundingClientRect().width])"
     )
-    assert len(images) >= 5
+    assert len(images) == 5
     for alt, complete, width, height, shown in images:
         assert complete and width > 100 and height > 100 and shown > 100, alt
-    sections = browser.execute_script(
+    found = browser.execute_script(
         "return Array.from(document.querySelectorAll('section')).map(s => s.id)"
     )
-    assert sections == list(SECTIONS)
+    assert found == list(sections)
     fetched = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
     )
