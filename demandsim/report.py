@@ -373,8 +373,8 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         " Costs are in pounds of each financial year (1 April to 31 March); a partial year is "
         "only partly inside the forecast, and has no chance of overspend."
     )
-    shares = [c for c in inputs.headline if c.endswith("_share") or (c.endswith("_mean")
-              and "share" in c) or c == "backlog_passes_threshold_in_12_months"]  # fmt: skip
+    shares = [c for c in inputs.headline
+              if "share" in c or c == "backlog_passes_threshold_in_12_months"]  # fmt: skip
     headline_budget = ["scenario", "financial_year", "partial", "p50_gbp", "p90_gbp",
                        "budget_gbp", "overspend_chance"]  # fmt: skip
     budget_all = ["scenario", "financial_year", "partial", "days", "p10_gbp", "p50_gbp",
