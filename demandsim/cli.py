@@ -78,6 +78,11 @@ def run_batch(call, out: str | None, resume: str | None, default: Path, **kwargs
         outcome = call(out=folder, resume=resume is not None, **kwargs)
     except (OutputExistsError, ResumeError, ScenarioError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException(
+            f"interrupted; finished replications are kept in {folder}: run the same command "
+            f"with --resume {folder} to complete it"
+        ) from None
     click.echo(outcome.text)
     click.echo(f"\nResults written to {outcome.folder}/")
 
