@@ -35,6 +35,7 @@ from demandsim.costs import (
     is_cost_kpi,
     monthly_costs,
 )
+from demandsim.run import RunResult
 from demandsim.scenario import Scenario
 
 REPORT_HTML = "report.html"
@@ -99,7 +100,7 @@ def save_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> None:
         frame.to_csv(folder / TABLES[key], index=False)
 
 
-def store_run(folder: Path, result, scenario: Scenario) -> pd.DataFrame:
+def store_run(folder: Path, result: RunResult, scenario: Scenario) -> pd.DataFrame:
     """Store what the report of a single replication needs; returns its budget table."""
     key = scenario.name
     bands = percentile_bands(with_service_total(result.daily))
