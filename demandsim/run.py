@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from demandsim.kpis import case_tallies, daily_team_series, monthly_flows, monthly_tallies, summary
+from demandsim.calendar import financial_year
+from demandsim.costs import daily_costs
+from demandsim.kpis import (
+    case_tallies,
+    daily_stage_open,
+    daily_starters,
+    daily_team_series,
+    leavers,
+    monthly_flows,
+    monthly_tallies,
+    summary,
+)
 from demandsim.model import Model
 from demandsim.scenario import Scenario
 
@@ -20,6 +32,8 @@ class RunResult:
     flows: pd.DataFrame  # monthly contacts, referrals, stage entries, closures
     tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
     summary: pd.DataFrame  # per team, plus the service; headline figures in .attrs
+    costs: pd.DataFrame  # date x cost component, pounds (demandsim.costs.daily_costs)
+    leavers: pd.DataFrame | None = None  # per team: permanent and agency leavers in the forecast
 
 
 def run_replication(scenario: Scenario, seed: int) -> RunResult:
@@ -33,4 +47,12 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
         flows=monthly_flows(log, scenario),
         tallies=monthly_tallies(per_case),
         summary=summary(daily, per_case, scenario),
+        costs=daily_costs(
+            daily,
+            daily_starters(log, scenario),
+            daily_stage_open(log, scenario, scenario.costs.care_stages),
+            scenario.costs,
+            base_year=financial_year(np.array([scenario.start_date], dtype="datetime64[D]"))[0],
+        ),
+        leavers=leavers(log, scenario),
     )

@@ -1,0 +1,128 @@
+"""Benchmark a batch comparison: 200 replications x 2 scenarios x 5 years of the default scenario.
+
+Reports wall time, replications per second, the speedup of 2 worker processes over 1 (measured
+on a smaller batch, ``--speedup-replications``), peak memory of the parent and of the largest
+worker, and where one replication's time goes (engine, reduction to tables, batch summaries,
+bytes sent back to the parent). The two scenarios are the baseline and the baseline with a
+3-day agency fill, on common random numbers. Not a test: run it by hand.
+
+    python benchmarks/bench_batch.py                          # the full benchmark
+    python benchmarks/bench_batch.py -n 20 --speedup-replications 6 --years 1   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from demandsim.batch import commands
+from demandsim.batch.commands import BatchOptions
+from demandsim.batch.replicate import Plan, available_cores, run_plan
+from demandsim.batch.store import BatchStore
+from demandsim.batch.summaries import simulate
+from demandsim.model import Model
+from demandsim.run import run_replication
+from demandsim.scenario_files import apply_overrides, load_scenario
+
+
+def profile_one(scenario, seeds: range) -> dict[str, float]:
+    """Mean seconds per replication in each stage, in this process."""
+    engine = tables = batch = 0.0
+    size = 0
+    for seed in seeds:
+        t0 = time.perf_counter()
+        Model(scenario, seed).run()
+        t1 = time.perf_counter()
+        run_replication(scenario, seed)
+        t2 = time.perf_counter()
+        rep = simulate(scenario, seed)
+        t3 = time.perf_counter()
+        engine += t1 - t0
+        tables += (t2 - t1) - (t1 - t0)
+        batch += (t3 - t2) - (t2 - t1)
+        size = len(pickle.dumps(rep))
+    n = len(seeds)
+    return {"engine": engine / n, "tables": tables / n, "batch": batch / n, "bytes": size}
+
+
+def timed_plan(plan: Plan, jobs: int) -> float:
+    folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        store = BatchStore.create(folder / "b", plan.record())
+        t0 = time.perf_counter()
+        run_plan(plan, store, jobs=jobs, progress=False)
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(folder)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--replications", type=int, default=200)
+    parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--jobs", type=int, default=None, help="default: every core")
+    parser.add_argument("--speedup-replications", type=int, default=20)
+    parser.add_argument("--out", default=None, help="keep the results folder here")
+    args = parser.parse_args()
+
+    base = load_scenario(None, [f"years={args.years}"])
+    fast = apply_overrides(base, ["name=agency-fill-3d", "workforce.agency.fill_days=3"])
+    jobs = args.jobs or available_cores()
+    print(f"machine             {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"batch               {args.replications} replications x 2 scenarios x {args.years:g} years"
+    )
+
+    parts = profile_one(base, range(3))
+    per_rep = parts["engine"] + parts["tables"] + parts["batch"]
+    print(
+        f"one replication     {per_rep:.2f} s: engine {parts['engine']:.2f} s, event log to tables "
+        f"{parts['tables']:.2f} s, batch summaries {parts['batch']:.2f} s; "
+        f"{parts['bytes'] / 1024:.0f} KiB sent back"
+    )
+
+    small = Plan("compare", {"a": base, "b": fast}, tuple(range(args.speedup_replications)))
+    one = timed_plan(small, jobs=1)
+    two = timed_plan(small, jobs=2)
+    print(
+        f"speedup, 2 vs 1     {one / two:.2f}x ({2 * args.speedup_replications} replications: "
+        f"1 worker {one:.1f} s, 2 workers {two:.1f} s)"
+    )
+
+    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-batch-")) / "b"
+    spent = {}
+    real_run_plan = commands.run_plan
+
+    def run_plan_timed(*a, **k):
+        t0 = time.perf_counter()
+        ran = real_run_plan(*a, **k)
+        spent["replications"] = time.perf_counter() - t0
+        return ran
+
+    commands.run_plan = run_plan_timed
+    t0 = time.perf_counter()
+    commands.compare(
+        [base, fast], folder, BatchOptions(args.replications, jobs=jobs, progress=False),
+        overwrite=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    n = 2 * args.replications
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"wall time           {wall:.1f} s with {jobs} workers")
+    print(f"  replications      {spent['replications']:.1f} s")
+    print(f"  tables and bands  {wall - spent['replications']:.1f} s (after the last replication)")
+    print(f"replications/s      {n / wall:.2f}")
+    print(f"peak memory         parent {parent:.0f} MiB, largest worker {child:.0f} MiB (max RSS)")
+    if not args.out:
+        shutil.rmtree(folder.parent)
+
+
+if __name__ == "__main__":
+    main()

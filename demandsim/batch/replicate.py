@@ -1,0 +1,174 @@
+"""Running a batch's replications on all local cores or on a Dask cluster.
+
+A :class:`Plan` names the scenarios (by a short key) and the seeds; replication *i* uses seed
+*i* in every scenario (common random numbers). Tasks go out seed by seed (every scenario of seed
+0, then of seed 1 ...), so an interrupted comparison has finished the same seeds in each
+scenario. Only the scenario and a seed cross to a worker; only the reduced
+:class:`~demandsim.batch.summaries.Replication` (KPI rows and a float32 daily cube) comes back.
+The parent writes each one to the :class:`~demandsim.batch.store.BatchStore` as it arrives,
+whichever order they finish in: the tables are computed afterwards in seed order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from tqdm import tqdm
+
+from demandsim.batch.store import BatchStore
+from demandsim.batch.summaries import Replication, simulate
+from demandsim.results_store import scenario_record
+from demandsim.scenario import Scenario
+
+Executor = Literal["local", "dask"]
+Task = tuple[str, int]  # scenario key, seed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch runs: scenarios by key, the seeds, and (for sweeps) the design."""
+
+    kind: Literal["run", "compare", "sweep"]
+    scenarios: dict[str, Scenario]
+    seeds: tuple[int, ...]
+    design: pd.DataFrame | None = field(default=None, compare=False)  # sweep: key + varied values
+
+    def tasks(self) -> list[Task]:
+        return [(key, seed) for seed in self.seeds for key in self.scenarios]
+
+    def record(self) -> dict[str, Any]:
+        """The plan as JSON-ready data (stored to check a resume, and in the manifest)."""
+        return {
+            "kind": self.kind,
+            "seeds": list(self.seeds),
+            "scenarios": {key: scenario_record(s) for key, s in self.scenarios.items()},
+            "design": None if self.design is None else self.design.to_dict(orient="records"),
+        }
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_plan(
+    plan: Plan,
+    store: BatchStore,
+    jobs: int | None = None,
+    executor: Executor = "local",
+    scheduler: str | None = None,
+    progress: bool | None = None,
+) -> int:
+    """Run every replication of ``plan`` that ``store`` does not hold yet; returns how many ran.
+
+    ``jobs``: local worker processes (default: every core; 1 runs in this process).
+    ``scheduler``: a Dask scheduler address (``tcp://HOST:8786``) for ``executor="dask"``.
+    ``progress``: show a progress bar (default: only when stderr is a terminal).
+    """
+    tasks = plan.tasks()
+    todo = [task for task in tasks if not store.has(*task)]
+    bar = tqdm(
+        total=len(tasks),
+        initial=len(tasks) - len(todo),
+        unit="rep",
+        desc="replications",
+        disable=None if progress is None else not progress,
+        smoothing=0.1,
+    )
+    with bar:
+        for key, rep in _results(plan.scenarios, todo, jobs, executor, scheduler):
+            store.save(key, rep)
+            bar.update()
+    return len(todo)
+
+
+def _results(
+    scenarios: dict[str, Scenario],
+    todo: list[Task],
+    jobs: int | None,
+    executor: Executor,
+    scheduler: str | None,
+) -> Iterator[tuple[str, Replication]]:
+    if not todo:
+        return iter(())
+    if executor == "dask":
+        if scheduler is None:
+            raise ValueError("--executor dask needs --scheduler tcp://HOST:8786")
+        return _dask(scenarios, todo, scheduler)
+    if executor != "local":
+        raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if scheduler is not None:
+        raise ValueError("--scheduler is for --executor dask")
+    jobs = available_cores() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if jobs == 1:
+        return ((key, simulate(scenarios[key], seed)) for key, seed in todo)
+    return _processes(scenarios, todo, min(jobs, len(todo)))
+
+
+_WORKER_SCENARIOS: dict[str, Scenario] = {}
+
+
+def _init_worker(scenarios: dict[str, Scenario]) -> None:
+    _WORKER_SCENARIOS.update(scenarios)
+
+
+def _simulate_task(key: str, seed: int) -> Replication:
+    return simulate(_WORKER_SCENARIOS[key], seed)
+
+
+def _processes(
+    scenarios: dict[str, Scenario], todo: list[Task], jobs: int
+) -> Iterator[tuple[str, Replication]]:
+    """A local process pool; each worker gets the scenarios once, then (key, seed) tasks.
+
+    At most ``2 * jobs`` tasks are in flight, so finished results never pile up in memory."""
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(scenarios,))
+    pending: dict[Future, str] = {}
+    queue = iter(todo)
+    try:
+        while True:
+            for key, seed in queue:
+                pending[pool.submit(_simulate_task, key, seed)] = key
+                if len(pending) >= 2 * jobs:
+                    break
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(
+    scenarios: dict[str, Scenario], todo: list[Task], scheduler: str
+) -> Iterator[tuple[str, Replication]]:
+    """An existing Dask distributed cluster: the scenarios are sent to every worker once."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError(
+            "--executor dask needs the dask extra: pip install 'demandsim[dask]'"
+        ) from None
+    with Client(scheduler) as client:
+        shared = {
+            key: client.scatter(s, broadcast=True, hash=False) for key, s in scenarios.items()
+        }
+        futures = {
+            client.submit(simulate, shared[key], seed, pure=False): key for key, seed in todo
+        }
+        try:
+            for future in as_completed(list(futures)):
+                yield futures.pop(future), future.result()
+        finally:
+            if futures:  # interrupted: stop what is still queued on the cluster
+                client.cancel(list(futures))

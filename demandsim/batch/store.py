@@ -1,0 +1,163 @@
+"""A batch's results folder: written whole or not at all, resumable after an interruption.
+
+While a batch runs, its folder holds ``INCOMPLETE`` (how to resume), ``plan.json`` (the resolved
+scenarios and seeds) and ``replications/KEY/seed-NNNNNN.{npy,kpis.parquet}``: one pair of files
+per finished replication, each file written to a temporary name and renamed, so a file that is
+there is whole. ``--resume DIR`` checks that the command resolves to the same plan and runs only
+the seeds that have no files yet. When every replication is in, the tables are written to a
+staging folder, moved in, and ``manifest.json`` is written last: a folder with a manifest is
+complete; one without is not. The per-replication files are then removed (the tables keep all
+a planner reads; ``keep_replications`` keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from demandsim.batch.summaries import Replication
+from demandsim.results_store import OutputExistsError, write_json
+
+MANIFEST = "manifest.json"
+PLAN = "plan.json"
+INCOMPLETE = "INCOMPLETE"
+REPLICATIONS = "replications"
+STAGING = ".finishing"
+
+
+class ResumeError(ValueError):
+    """``--resume`` named a folder that cannot be resumed with this command."""
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write(tmp)`` then rename, so the file is whole or absent."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class BatchStore:
+    """The folder of one batch (run, comparison or sweep)."""
+
+    def __init__(self, root: str | Path, plan: dict[str, Any]) -> None:
+        self.root = Path(root)
+        self.plan = plan  # as first stored: a resumed batch keeps its original start time
+
+    # ----------------------------------------------------------------- starting and resuming
+    @classmethod
+    def create(cls, root: str | Path, plan: dict[str, Any], overwrite: bool = False) -> BatchStore:
+        """A new folder for ``plan`` (an existing non-empty folder needs ``overwrite``)."""
+        store = cls(root, plan)
+        if store.root.exists() and any(store.root.iterdir()):
+            if not overwrite:
+                raise OutputExistsError(
+                    f"{store.root}: output folder exists and is not empty; choose another --out, "
+                    "pass --overwrite, or --resume it if it is an interrupted batch"
+                )
+            shutil.rmtree(store.root)
+        store.root.mkdir(parents=True, exist_ok=True)
+        (store.root / INCOMPLETE).write_text(
+            "This batch has not finished: its tables are not written yet.\n"
+            f"Run the same command again with --resume {store.root} to complete it.\n"
+        )
+        write_atomic(store.root / PLAN, lambda tmp: write_json(plan, tmp))
+        return store
+
+    @classmethod
+    def resume(cls, root: str | Path, plan: dict[str, Any]) -> BatchStore:
+        """Reopen an interrupted folder, after checking it was started for the same ``plan``."""
+        store = cls(root, plan)
+        if (store.root / MANIFEST).exists():
+            raise ResumeError(f"{store.root}: this batch is already complete (it has a manifest)")
+        if not (store.root / PLAN).exists():
+            raise ResumeError(f"{store.root}: not an interrupted batch folder (no {PLAN})")
+        stored = json.loads((store.root / PLAN).read_text())
+        fresh = json.loads(json.dumps(plan, default=str))
+        for part in ("kind", "seeds", "scenarios", "design"):
+            if stored.get(part) != fresh.get(part):
+                raise ResumeError(
+                    f"{store.root}: was started with different {part}; resume it with the same "
+                    "command, scenario files, --set, --vary, -n and --seed as the first run"
+                )
+        store.plan = stored
+        return store
+
+    # ----------------------------------------------------------------- replications
+    def _rep_paths(self, key: str, seed: int) -> tuple[Path, Path]:
+        folder = self.root / REPLICATIONS / key
+        return folder / f"seed-{seed:06d}.npy", folder / f"seed-{seed:06d}.kpis.parquet"
+
+    def has(self, key: str, seed: int) -> bool:
+        return self._rep_paths(key, seed)[1].exists()
+
+    def save(self, key: str, rep: Replication) -> None:
+        """Keep one replication: daily series first, then the KPI file that marks it done."""
+        daily_path, kpi_path = self._rep_paths(key, rep.seed)
+        daily_path.parent.mkdir(parents=True, exist_ok=True)
+
+        def save_daily(tmp: Path) -> None:
+            with tmp.open("wb") as fh:
+                np.save(fh, rep.daily)
+
+        write_atomic(daily_path, save_daily)
+        write_atomic(kpi_path, lambda tmp: rep.kpis.to_parquet(tmp, index=False))
+
+    def replication_kpis(self, keys: Iterable[str], seeds: Iterable[int]) -> pd.DataFrame:
+        """Every replication's KPI rows: scenario, seed, team, kpi, value (in key, seed order)."""
+        frames = []
+        for key in keys:
+            for seed in sorted(seeds):
+                frame = pd.read_parquet(self._rep_paths(key, seed)[1])
+                frame.insert(0, "seed", seed)
+                frame.insert(0, "scenario", key)
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def daily_block(self, key: str, seeds: Iterable[int], start: int, stop: int) -> np.ndarray:
+        """Days ``start:stop`` of every seed's daily cube, stacked: (seeds, days, teams, measures).
+
+        Memory-mapped reads, so only this block of each replication is ever in memory."""
+        return np.stack(
+            [
+                np.load(self._rep_paths(key, seed)[0], mmap_mode="r")[start:stop]
+                for seed in sorted(seeds)
+            ]
+        )
+
+    # ----------------------------------------------------------------- finishing
+    def finish(
+        self,
+        files: dict[str, Callable[[Path], None]],
+        manifest: dict[str, Any],
+        keep_replications: bool = False,
+    ) -> None:
+        """Write each ``files[name](path)`` into the folder, then the manifest, then tidy up."""
+        staging = self.root / STAGING
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name, write in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+        for entry in sorted(staging.iterdir()):
+            target = self.root / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(entry, target)
+        staging.rmdir()
+        write_atomic(self.root / MANIFEST, lambda tmp: write_json(manifest, tmp))
+        (self.root / INCOMPLETE).unlink(missing_ok=True)
+        (self.root / PLAN).unlink(missing_ok=True)
+        if not keep_replications:
+            shutil.rmtree(self.root / REPLICATIONS, ignore_errors=True)

@@ -1,0 +1,340 @@
+"""Batch runs: reproducible tables (same seeds, parallel, resumed, on Dask), paired differences,
+sweeps, percentile bands, and clear errors for bad --vary and --set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pandas.testing import assert_frame_equal
+from scipy import stats
+
+from demandsim.batch import aggregate, commands, replicate
+from demandsim.batch.aggregate import describe, quantiles, wilson_interval
+from demandsim.batch.commands import BatchOptions
+from demandsim.batch.compare import paired_differences
+from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore
+from demandsim.batch.summaries import MEASURES, SERVICE, team_labels
+from demandsim.batch.sweep import parse_vary
+from demandsim.cli import main
+from demandsim.scenario_files import ScenarioError, apply_overrides
+
+SHORT = ["years=0.25", "warmup_days=30"]
+SHORT_ARGS = ["--set", SHORT[0], "--set", SHORT[1]]
+TABLES = ("kpis_by_replication", "kpi_summary", "daily_bands")
+
+
+@pytest.fixture(scope="module")
+def short(baseline):
+    return apply_overrides(baseline, SHORT)
+
+
+@pytest.fixture(scope="module")
+def serial_run(short, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serial") / "run"
+    commands.replicate(short, folder, BatchOptions(replications=4, jobs=1))
+    return folder
+
+
+def read_tables(folder: Path, names=TABLES) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in names}
+
+
+def assert_same_tables(a: Path, b: Path, names=TABLES) -> None:
+    left, right = read_tables(a, names), read_tables(b, names)
+    for name in names:
+        assert_frame_equal(left[name], right[name], check_exact=True, obj=name)
+
+
+def test_same_seeds_give_the_same_tables(short, serial_run, tmp_path):
+    commands.replicate(short, tmp_path / "again", BatchOptions(replications=4, jobs=1))
+    assert_same_tables(serial_run, tmp_path / "again")
+    assert (serial_run / "summary.txt").read_text() == (tmp_path / "again/summary.txt").read_text()
+
+
+def test_different_first_seed_gives_different_tables(short, serial_run, tmp_path):
+    commands.replicate(
+        short, tmp_path / "other", BatchOptions(replications=4, first_seed=4, jobs=1)
+    )
+    left = read_tables(serial_run)["kpi_summary"]["mean"]
+    right = read_tables(tmp_path / "other")["kpi_summary"]["mean"]
+    assert not np.allclose(left, right, equal_nan=True)
+
+
+def test_parallel_equals_serial(short, serial_run, tmp_path, monkeypatch):
+    submitted = []
+
+    class CountingPool(replicate.ProcessPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(args)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(replicate, "ProcessPoolExecutor", CountingPool)
+    commands.replicate(short, tmp_path / "parallel", BatchOptions(replications=4, jobs=2))
+    assert sorted(seed for _, seed in submitted) == [0, 1, 2, 3]  # the pool really ran them
+    assert_same_tables(serial_run, tmp_path / "parallel")
+
+
+def test_resumed_run_equals_an_uninterrupted_one(short, serial_run, tmp_path, monkeypatch):
+    folder = tmp_path / "interrupted"
+    real_save = BatchStore.save
+    saved = []
+
+    def save_then_die(self, key, rep):
+        if len(saved) == 2:
+            raise KeyboardInterrupt  # Ctrl-C after two replications are on disk
+        real_save(self, key, rep)
+        saved.append(rep.seed)
+
+    monkeypatch.setattr(BatchStore, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        commands.replicate(short, folder, BatchOptions(replications=4, jobs=1))
+    assert (folder / INCOMPLETE).exists()
+    assert not (folder / MANIFEST).exists()
+    assert not (folder / "kpi_summary.parquet").exists()
+    assert len(list(folder.glob("replications/*/*.kpis.parquet"))) == 2
+
+    monkeypatch.setattr(BatchStore, "save", real_save)
+    commands.replicate(short, folder, BatchOptions(replications=4, jobs=2), resume=True)
+    assert_same_tables(serial_run, folder)
+    provenance = json.loads((folder / MANIFEST).read_text())
+    assert provenance["replications_this_session"] == 2
+    assert provenance["seeds"] == [0, 1, 2, 3]
+    assert not (folder / INCOMPLETE).exists()
+    assert not (folder / "replications").exists()
+
+
+def test_resume_refuses_a_different_plan(short, tmp_path, monkeypatch):
+    folder = tmp_path / "interrupted"
+    monkeypatch.setattr(BatchStore, "save", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        commands.replicate(short, folder, BatchOptions(replications=3, jobs=1))
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="different seeds"):
+        commands.replicate(short, folder, BatchOptions(replications=5, jobs=1), resume=True)
+    other = apply_overrides(short, ["workforce.agency.fill_days=3"])
+    with pytest.raises(ValueError, match="different scenarios"):
+        commands.replicate(other, folder, BatchOptions(replications=3, jobs=1), resume=True)
+
+
+def test_identical_scenarios_differ_by_exactly_zero(short, tmp_path):
+    outcome = commands.compare([short, short], tmp_path / "cmp", BatchOptions(2, jobs=1))
+    diffs = outcome.tables["paired_differences"]
+    assert set(diffs["scenario"]) == {"baseline-2"}
+    measured = diffs[diffs["n"] > 0]
+    assert len(measured) > 50
+    for column in ("mean", "sd", "ci_low", "ci_high", "p5", "p95"):
+        assert (measured[column] == 0).all(), column
+    assert "0.0 (0.0 to 0.0)" in outcome.text
+
+
+def test_paired_difference_is_a_t_interval_on_the_seed_by_seed_differences():
+    a = [10.0, 12.0, 9.0, 14.0, 11.0]
+    b = [8.0, 11.0, 9.5, 10.0, 9.0]
+    kpis = pd.DataFrame(
+        {
+            "scenario": ["a"] * 5 + ["b"] * 5,
+            "seed": list(range(5)) * 2,
+            "team": "t",
+            "kpi": "k",
+            "value": a + b,
+        }
+    )
+    row = paired_differences(kpis, "a").iloc[0]
+    d = np.subtract(b, a)
+    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+    assert row["mean"] == pytest.approx(d.mean())
+    assert row["ci_low"] == pytest.approx(d.mean() - half)
+    assert row["ci_high"] == pytest.approx(d.mean() + half)
+
+
+def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
+    # with agency cover on vacancy only and no posts above establishment, the engagement length
+    # of extra agency workers is never used
+    assert short.workforce.agency_policy.max_extra_per_team == 0
+    vary = parse_vary("workforce.agency_policy.extra_engagement_days=30,84,200")
+    outcome = commands.sweep(short, [vary], tmp_path / "flat", BatchOptions(3, jobs=1))
+    table = outcome.tables["sweep"]
+    assert table["scenario"].nunique() == 3
+    spread = table.groupby(["team", "kpi"])["mean"].agg(lambda s: s.max() - s.min())
+    assert spread.notna().sum() > 50
+    assert (spread.dropna() == 0).all()
+    plots = list((tmp_path / "flat/plots").glob("*.png"))
+    assert any(
+        p.name == "unallocated_peak--workforce.agency_policy.extra_engagement_days.png"
+        for p in plots
+    )
+
+
+def test_sweep_over_a_parameter_that_matters_is_not_flat(short, tmp_path):
+    vary = parse_vary("workforce.agency.fill_days=1,60")
+    outcome = commands.sweep(short, [vary], tmp_path / "fill", BatchOptions(3, jobs=1))
+    table = outcome.tables["sweep"]
+    peak = table[(table["team"] == SERVICE) & (table["kpi"] == "unallocated_mean")]
+    assert peak.set_index("workforce.agency.fill_days")["mean"].diff().iloc[-1] > 0
+
+
+def test_sweep_design_is_factorial(short):
+    from demandsim.batch.sweep import design
+
+    varies = [
+        parse_vary("workforce.agency.fill_days=1,3,7"),
+        parse_vary("queue_order=fifo,priority"),
+    ]
+    scenarios, table = design(short, varies)
+    assert len(scenarios) == 6
+    assert scenarios["p5"].workforce.agency.fill_days.mean_days == 7
+    assert scenarios["p5"].queue_order == "priority"
+    assert table["workforce.agency.fill_days"].tolist() == [1, 1, 3, 3, 7, 7]
+
+
+@pytest.mark.parametrize(
+    ("vary", "message"),
+    [
+        ("workforce.agency.fill_days", "expected KEY.PATH=VALUE1,VALUE2"),
+        ("=1,2", "expected KEY.PATH=VALUE1,VALUE2"),
+        ("workforce.agency.fill_days=1,,3", "no empty value"),
+        ("workforce.agency.fill_days=3,3", "a value is repeated"),
+        ("workforce.agency.fill_dayz=1,3", "'fill_dayz' is not a key of workforce.agency"),
+        ("teams.nosuchteam.posts=1,3", "'nosuchteam' is not a key of teams"),
+        ("workforce.agency.fill_share=0.5,2", "workforce.agency.fill_share"),
+    ],
+)
+def test_bad_vary_gives_a_clear_error(vary, message, tmp_path):
+    out = tmp_path / "never"
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            "--vary",
+            vary,
+            "-n",
+            "2",
+            "--out",
+            str(out),
+            *SHORT_ARGS,
+        ],
+    )
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_repeated_vary_key_is_an_error(short):
+    from demandsim.batch.sweep import design
+
+    with pytest.raises(ScenarioError, match="each key may be varied once"):
+        design(short, [parse_vary("years=1,2"), parse_vary("years=3,4")])
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (
+            ["run", "-n", "2", "--set", "workforce.agency.fill_dayz=3"],
+            "workforce.agency.fill_dayz: unknown key",
+        ),
+        (["run", "-n", "2", "--set", "workforce"], "expected KEY.PATH=VALUE"),
+        (
+            ["compare", "scenarios/baseline.toml", "scenarios/baseline.toml", "--set", "years=-1"],
+            "years",
+        ),
+        (["sweep", "--vary", "years=1,2", "--set", "teams.cin.posts=many"], "teams.cin.posts"),
+    ],
+)
+def test_bad_set_gives_a_clear_error(command, message, tmp_path):
+    result = CliRunner().invoke(main, [*command, "--out", str(tmp_path / "never")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "never").exists()
+
+
+def test_run_command_with_replications_prints_a_table_and_writes_a_folder(tmp_path):
+    out = tmp_path / "cli"
+    args = [
+        "run",
+        "-n",
+        "2",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+        *SHORT_ARGS,
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "2 replications (seeds 0-1)" in result.output
+    assert "95% CI of mean" in result.output
+    for name in ("manifest.json", "kpi_summary.csv", "kpi_summary.parquet", "daily_bands.parquet",
+                 "kpis_by_replication.parquet", "summary.txt", "scenarios/baseline.toml"):  # fmt: skip
+        assert (out / name).exists(), name
+    provenance = json.loads((out / MANIFEST).read_text())
+    assert provenance["kind"] == "run" and provenance["seeds"] == [0, 1]
+    assert "baseline" in provenance["scenarios"]
+    # a complete folder is not resumed or overwritten by accident
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    resumed = CliRunner().invoke(main, ["run", "-n", "2", "--resume", str(out)])
+    assert resumed.exit_code != 0 and "already complete" in resumed.output
+
+
+def test_daily_bands_are_ordered_and_cover_every_series(short, serial_run):
+    bands = read_tables(serial_run)["daily_bands"]
+    n_days = bands["date"].nunique()
+    assert len(bands) == n_days * len(team_labels(short)) * len(MEASURES)
+    values = bands[["p5", "p25", "p50", "p75", "p95"]].dropna().to_numpy()
+    assert (np.diff(values, axis=1) >= 0).all()
+    service = bands[(bands["team"] == SERVICE) & (bands["measure"] == "unallocated_cases")]
+    assert service["p95"].max() > 0
+
+
+def test_daily_bands_do_not_depend_on_the_block_size(short, tmp_path, monkeypatch):
+    opts = BatchOptions(replications=3, jobs=1, keep_replications=True)
+    commands.replicate(short, tmp_path / "kept", opts)
+    store = BatchStore(tmp_path / "kept", plan={})
+    whole = aggregate.daily_bands(store, "baseline", short, [0, 1, 2])
+    monkeypatch.setattr(aggregate, "BLOCK_BYTES", 1)  # one day at a time
+    by_day = aggregate.daily_bands(store, "baseline", short, [0, 1, 2])
+    assert_frame_equal(whole, by_day, check_exact=True)
+    stack = store.daily_block("baseline", [0, 1, 2], 0, 5)
+    expected = np.quantile(stack[:, :, 0, 0].astype(float), 0.5, axis=0)
+    got = whole[(whole["team"] == next(iter(short.teams))) & (whole["measure"] == MEASURES[0])]
+    np.testing.assert_allclose(got["p50"].to_numpy()[:5], expected)
+
+
+def test_quantiles_match_numpy_and_skip_missing_values():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(31, 4, 3))
+    values[:10, 0, 0] = np.nan
+    values[:, 1, 1] = np.nan
+    got = quantiles(values)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(values, aggregate.QUANTILES, axis=0)
+    np.testing.assert_allclose(got, expected, equal_nan=True)
+
+
+def test_describe_and_wilson_interval():
+    table = describe(np.array([[1.0, 2.0, 3.0, np.nan], [5.0, 5.0, 5.0, 5.0]]))
+    assert table["n"].tolist() == [3, 4]
+    assert table.loc[0, "mean"] == 2.0
+    assert table.loc[1, "ci_low"] == table.loc[1, "ci_high"] == 5.0
+    low, high = wilson_interval(np.array([0.0, 0.5]), np.array([20, 100]))
+    assert low[0] == pytest.approx(0.0, abs=1e-12)
+    assert high[0] == pytest.approx(0.1611, abs=1e-3)  # Wilson 95% for 0 of 20
+    assert low[1] == pytest.approx(0.4038, abs=1e-3) and high[1] == pytest.approx(0.5962, abs=1e-3)
+
+
+def test_dask_local_cluster_gives_the_same_tables(short, serial_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        options = BatchOptions(replications=4, executor="dask", scheduler=cluster.scheduler_address)
+        commands.replicate(short, tmp_path / "dask", options)
+    assert_same_tables(serial_run, tmp_path / "dask")
