@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from demandsim.calendar import school_calendar, school_holidays  # noqa: E402
+from demandsim.calendar import school_calendar, school_holidays
 
 SEED = 20150201
 OUT = Path(__file__).resolve().parent / "demo"
@@ -90,7 +90,9 @@ def daily_rate(days: pd.DatetimeIndex) -> np.ndarray:
     for year in range(days.year.min(), days.year.max() + 1):
         first, last = school_holidays(year)[3]
         summer |= (d >= np.datetime64(first)) & (d <= np.datetime64(last))
-    season = 1 + SEASONAL_AMPLITUDE * np.cos(2 * np.pi * (days.day_of_year - PEAK_DAY_OF_YEAR) / 365.25)
+    season = 1 + SEASONAL_AMPLITUDE * np.cos(
+        2 * np.pi * (days.day_of_year - PEAK_DAY_OF_YEAR) / 365.25
+    )
     ramp = np.clip((days - pd.Timestamp(RISE_FROM)).days / (RISE_TO - RISE_FROM).days, 0, 1)
     level = CONTACTS_PER_YEAR / 365.25 * (1 + RISE * ramp)
     shape = WEEKDAY[days.day_of_week] * season
@@ -120,7 +122,10 @@ def make_demand(rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     referrals = rng.binomial(contacts, conversion)
     by_source = np.array([rng.multinomial(c, list(SOURCES.values())) for c in contacts])
     ref_source = np.array(
-        [rng.multivariate_hypergeometric(row, r) for row, r in zip(by_source, referrals, strict=True)]
+        [
+            rng.multivariate_hypergeometric(row, r)
+            for row, r in zip(by_source, referrals, strict=True)
+        ]
     )
     rows = []
     keep = days >= pd.Timestamp(EXTRACT_START)
@@ -136,7 +141,9 @@ def make_cases(rng, referral_days: pd.Series):
     """Every case's episodes from referral on (a service without capacity limits)."""
     snap = pd.Timestamp(SNAPSHOT)
     rows = []
-    for case, start in enumerate(referral_days + pd.to_timedelta(rng.random(len(referral_days)), "D")):
+    for case, start in enumerate(
+        referral_days + pd.to_timedelta(rng.random(len(referral_days)), "D")
+    ):
         stage, t = "mash", start
         while True:
             end = t + pd.Timedelta(days=duration(rng, DURATIONS[stage]))

@@ -121,3 +121,6 @@ def format_summary(result: RunResult, scenario: Scenario) -> str:
 from demandsim.calibration.cli import calibrate  # noqa: E402
 
 main.add_command(calibrate)
+from demandsim.backtest import backtest  # noqa: E402
+
+main.add_command(backtest)

@@ -75,7 +75,9 @@ def survival_curves(spells: pd.DataFrame) -> pd.DataFrame:
     for contract, group in spells.groupby("contract"):
         curve = kaplan_meier(group["years"].to_numpy(), group["left"].to_numpy())
         rate = group["left"].sum() / group["years"].sum()
-        frames.append(curve.assign(contract=contract, constant_hazard=np.exp(-rate * curve["time"])))
+        frames.append(
+            curve.assign(contract=contract, constant_hazard=np.exp(-rate * curve["time"]))
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

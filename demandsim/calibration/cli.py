@@ -14,7 +14,9 @@ from demandsim.scenario_files import ScenarioError, load_scenario
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="Folder for the fitted parameters, scenario and report.")  # fmt: skip
-@click.option("--la", default=None, help="Calibrate from the DfE published tables for this council.")
+@click.option(
+    "--la", default=None, help="Calibrate from the DfE published tables for this council."
+)
 @click.option("--year", type=int, default=None,
               help="With --la: year ending 31 March of the published figures (default: latest).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True,

@@ -79,7 +79,7 @@ def fit_censored(
         "dist": dist,
         "mean_days": float(mean),
         "cv": float(cv),
-        "n": int(len(x)),
+        "n": len(x),
         "censored": int((~observed).sum()),
         "log_likelihood": float(loglik),
     }

@@ -237,7 +237,9 @@ def read_table(path: Path, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
         mapped = frame[column].map(lambda v, a=aliases: names.lookup(v, a))
         report(blank & (not may_be_blank), column, "a value is required")
         report(
-            mapped.isna() & ~blank, column, f"unknown name; expected one of {names.accepted(aliases)}"
+            mapped.isna() & ~blank,
+            column,
+            f"unknown name; expected one of {names.accepted(aliases)}",
         )
         out[column] = mapped
     for column in spec.flags:

@@ -41,7 +41,9 @@ def lead_times(vacancies: pd.DataFrame, extract_date: dt.date) -> pd.DataFrame:
 def fit_lead_times(vacancies: pd.DataFrame, extract_date: dt.date) -> dict:
     """``{"parameters": {"workforce": ...}, "fits": frame, "lead_times": frame}``."""
     table = lead_times(vacancies, extract_date)
-    cohort = table.loc[table["opened_date"] <= pd.Timestamp(extract_date) - pd.Timedelta(days=COHORT_DAYS)]
+    cohort = table.loc[
+        table["opened_date"] <= pd.Timestamp(extract_date) - pd.Timedelta(days=COHORT_DAYS)
+    ]
     still_open = int((cohort["route"] == "open").sum())
     params: dict = {}
     rows = []

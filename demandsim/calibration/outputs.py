@@ -125,7 +125,9 @@ def _sections(cal: Calibration) -> list[tuple]:
     out: list[tuple] = []
     if cal.demand is not None:
         h = t["demand_fit"]
-        out.append(("Demand fit", "Prophet fit to contacts per period.", report.demand_figure(h), None))
+        out.append(
+            ("Demand fit", "Prophet fit to contacts per period.", report.demand_figure(h), None)
+        )
         out.append(("Demand components", "Multiplicative effects (% of trend).",
                     report.components_figure(h), t["changepoints"].round({"rate_change_per_year": 3})))  # fmt: skip
         out.append(("Conversion", None, report.conversion_figure(t["conversion"]), None))
@@ -147,6 +149,11 @@ def _sections(cal: Calibration) -> list[tuple]:
     if "lead_time_fits" in t:
         out.append(("Lead times", None, report.lead_time_figure(t["_lead_times"], t["lead_time_fits"]),
                     suppress(t["lead_time_fits"])))  # fmt: skip
-    out.append(("Snapshot: cases", None, None, suppress(t["snapshot_cases"])))
-    out.append(("Snapshot: staff", None, None, suppress(t["snapshot_staff"])))
+    if "published_figures" in t:
+        out.append(("Published figures", "The council's own figure, or its statistical "
+                    "neighbours' median where its own is suppressed.", None,
+                    t["published_figures"]))  # fmt: skip
+    if "snapshot_cases" in t:
+        out.append(("Snapshot: cases", None, None, suppress(t["snapshot_cases"])))
+        out.append(("Snapshot: staff", None, None, suppress(t["snapshot_staff"])))
     return out

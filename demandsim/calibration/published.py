@@ -108,7 +108,9 @@ def find_council(name: str) -> tuple[str, str]:
         return hit["old_la_code"].iloc[0], hit["la_name"].iloc[0]
     close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise PublishedDataError(f"--la {name!r}: no English council of that name in the DfE tables{hint}")
+    raise PublishedDataError(
+        f"--la {name!r}: no English council of that name in the DfE tables{hint}"
+    )
 
 
 def _number(text: str) -> float | None:
@@ -185,6 +187,11 @@ def gather(code: str, year: int) -> dict[str, Figure]:
     return {k: v for k, v in found.items() if v is not None}
 
 
+def _years(file: str) -> tuple[int, int]:
+    periods = _table(file)["time_period"].astype(int)
+    return int(periods.min()), int(periods.max())
+
+
 def latest_year() -> int:
     return int(_table(FIGURES["referrals"][0])["time_period"].astype(int).max())
 
@@ -197,11 +204,22 @@ def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Cali
     if not first <= year <= last:
         raise PublishedDataError(f"--year {year}: the tables cover {first} to {last}")
     figs = gather(code, year)
-    needed = ("referrals", "cin_at31", "cla_at31", "cla_started", "cla_ceased", "cpp_start", "cpp_at31")
+    needed = (
+        "referrals",
+        "cin_at31",
+        "cla_at31",
+        "cla_started",
+        "cla_ceased",
+        "cpp_start",
+        "cpp_at31",
+    )
     lacking = [k for k in needed if k not in figs]
     if lacking:
+        spans = {k: _years(FIGURES[k][0]) for k in lacking}
+        covered = "; ".join(f"{k} {a}-{b}" for k, (a, b) in spans.items())
         raise PublishedDataError(
-            f"{la_name} {year}: no published or neighbour figure for {lacking}"
+            f"{la_name} {year}: no published or neighbour figure for {lacking} "
+            f"(the tables cover {covered})"
         )
     cal = Calibration(parameters={"start_date": dt.date(year, 4, 1)})
     cal.notes.append(f"Council: {la_name} (old_la_code {code}), year ending 31 March {year}")
@@ -240,9 +258,14 @@ def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
     cp_days = v["cpp_at31"] / v["cpp_start"] * 365.25
     cp_routes = dict(stages["cp"].routes)
     cin_routes = dict(stages["cin"].routes)
-    cin_in = assessments * a_cin + s47_flow * stages["s47"].routes["cin"] + v["cpp_start"] * cp_routes["cin"]
+    cin_in = (
+        assessments * a_cin
+        + s47_flow * stages["s47"].routes["cin"]
+        + v["cpp_start"] * cp_routes["cin"]
+    )
     cin_stock = max(
-        v["cin_at31"] - v["cpp_at31"] - v["cla_at31"] - init_assessment - init_s47, 0.05 * v["cin_at31"]
+        v["cin_at31"] - v["cpp_at31"] - v["cla_at31"] - init_assessment - init_s47,
+        0.05 * v["cin_at31"],
     )
     cin_days = cin_stock / cin_in * 365.25
     # scale the routes into care so that expected entries match published starts
@@ -253,7 +276,9 @@ def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
     cp_other = {t: p for t, p in cp_routes.items() if t != "cic"}
     cp_scale = (1 - cp_cic) / sum(cp_other.values())
     cic_days = v["cla_at31"] / max(v["cla_ceased"], 1.0) * 365.25
-    after_care = stages["after_care"].initial_cases * v["cla_at31"] / max(stages["cic"].initial_cases, 1)
+    after_care = (
+        stages["after_care"].initial_cases * v["cla_at31"] / max(stages["cic"].initial_cases, 1)
+    )
 
     def shares(d: dict[str, float]) -> dict[str, float]:
         out = {t: round(p, 4) for t, p in d.items()}

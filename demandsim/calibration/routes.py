@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from demandsim.calibration.durations import as_duration, fit_censored
