@@ -118,9 +118,8 @@ def format_summary(result: RunResult, scenario: Scenario) -> str:
     return "\n".join(lines)
 
 
+from demandsim.backtest import backtest  # noqa: E402
 from demandsim.calibration.cli import calibrate  # noqa: E402
 
 main.add_command(calibrate)
-from demandsim.backtest import backtest  # noqa: E402
-
 main.add_command(backtest)
