@@ -68,9 +68,14 @@ def daily_intensity(scenario: Scenario, rng: np.random.Generator | None = None) 
     shape = shape * np.where(holiday, d.school_holiday_factor, 1.0)
     shape = shape * np.where(end_of_term, d.end_of_term_factor, 1.0)
 
-    factors = np.asarray(d.monthly_factors) / np.mean(d.monthly_factors)
+    # monthly factors scale the daily rate; normalised so a year at factor 1 is contacts_per_year
+    month_days = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    factors = np.asarray(d.monthly_factors) * 365.25 / np.dot(d.monthly_factors, month_days)
+    days_in_month = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
     years_from_start = (days - np.datetime64(scenario.start_date, "D")).astype(float) / 365.25
-    monthly_volume = d.contacts_per_year / 12 * factors[month_of_year]
+    monthly_volume = (
+        d.contacts_per_year / 365.25 * factors[month_of_year] * days_in_month.astype(float)
+    )
     monthly_volume = monthly_volume * (1 + d.growth_per_year) ** years_from_start
     for text, volume in d.monthly_contacts.items():
         year, month = _parse_month(text)
@@ -87,7 +92,6 @@ def daily_intensity(scenario: Scenario, rng: np.random.Generator | None = None) 
     # share each month's volume across its days in proportion to the within-month shape
     _, month_idx = np.unique(months, return_inverse=True)
     month_shape = np.bincount(month_idx, weights=shape)
-    days_in_month = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
     covered = np.bincount(month_idx)[month_idx]
     intensity = np.divide(
         monthly_volume * shape,

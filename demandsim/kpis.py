@@ -82,6 +82,8 @@ def daily_team_series(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     out["unallocated_cases"] = out["open_cases"] - out["allocated_cases"]
+    levels = list(LEVELS)
+    out[levels] = out[levels].round(9) + 0.0  # integrals of integer levels: drop float dust and -0
     staff = out["staff_permanent"] + out["staff_agency"]
     out["staff_in_post"] = staff
     out["caseload_per_worker"] = np.divide(
@@ -95,6 +97,30 @@ def daily_team_series(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     out = out[out["day"] >= scenario.warmup_days].drop(columns="day")
     ordered = ["date", "team", *LEVELS, "staff_in_post", "caseload_per_worker", "agency_share"]
     return out[ordered].reset_index(drop=True)
+
+
+def stage_waits(log: pd.DataFrame, stage: int) -> pd.DataFrame:
+    """Per visit to ``stage``: entry time and days until a worker was first allocated (NaN if
+    never, within the run). Visits are matched to their case's allocation in log order."""
+    kind = log["kind"].to_numpy()
+    here = log["stage"].to_numpy() == stage
+    rows = log[here & ((kind == Kind.ENTER) | (kind == Kind.ALLOC))]
+    enter = rows["kind"].to_numpy() == Kind.ENTER
+    frame = pd.DataFrame(
+        {
+            "case": rows["case"].to_numpy(),
+            "t": rows["t"].to_numpy(),
+            "enter": enter,
+            "allocated_now": enter & (rows["worker"].to_numpy() >= 0),
+        }
+    )
+    frame["visit"] = frame.groupby("case")["enter"].cumsum()
+    entries = frame[frame["enter"]].set_index(["case", "visit"])
+    allocs = frame[~frame["enter"]].groupby(["case", "visit"])["t"].first()
+    first_alloc = entries["t"].where(entries["allocated_now"], allocs.reindex(entries.index))
+    return pd.DataFrame(
+        {"enter_t": entries["t"].to_numpy(), "wait_days": (first_alloc - entries["t"]).to_numpy()}
+    )
 
 
 def case_tallies(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -26,6 +26,7 @@ callbacks rather than one generator per case, which keeps a five-year run fast.
 
 from __future__ import annotations
 
+import math
 from array import array
 from heapq import heappop, heappush
 from operator import attrgetter
@@ -40,6 +41,7 @@ from demandsim.scenario import Scenario
 from demandsim.streams import Stream, UniformSource, spawn_streams
 
 PERMANENT, AGENCY, AGENCY_EXTRA = 0, 1, 2
+EXTRA_POST = 2**20  # substream key of a team's draws for agency above establishment
 ROOM = attrgetter("room")
 
 ENTER, ALLOC, DEALLOC, EXIT = int(Kind.ENTER), int(Kind.ALLOC), int(Kind.DEALLOC), int(Kind.EXIT)
@@ -74,10 +76,20 @@ class Worker:
 
 
 class Post:
-    __slots__ = ("agency_token", "holder", "perm_pending", "team", "vacant")
+    """A post of the establishment, or (``extra``) the team's slot for agency above it."""
 
-    def __init__(self, team: TeamState) -> None:
+    __slots__ = (
+        "agency_token", "holder", "perm_pending", "team", "u_agency", "u_leave", "u_nq",
+        "u_recruit", "vacant",
+    )  # fmt: skip
+
+    def __init__(self, team: TeamState, seed: int, number: int) -> None:
         self.team = team
+        key = (team.idx, number)
+        self.u_leave = UniformSource(seed, Stream.LEAVERS, *key)
+        self.u_recruit = UniformSource(seed, Stream.RECRUITMENT, *key)
+        self.u_agency = UniformSource(seed, Stream.AGENCY_FILL, *key)
+        self.u_nq = UniformSource(seed, Stream.NEWLY_QUALIFIED, *key)
         self.holder: Worker | None = None
         self.perm_pending = False
         self.agency_token = 0  # > 0 while an agency request is outstanding
@@ -86,7 +98,7 @@ class Post:
 
 class TeamState:
     __slots__ = (
-        "extra_pending", "free", "full_cap", "idx", "name", "nq_cap", "posts", "queue",
+        "extra", "extra_pending", "free", "full_cap", "idx", "name", "nq_cap", "posts", "queue",
         "spec", "transfers", "waiting", "workers",
     )  # fmt: skip
 
@@ -134,17 +146,12 @@ class Case:
 class Model:
     """One replication: ``Model(scenario, seed).run()`` returns the event log."""
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, plans: Plans | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
         self._buf = array("d")
-        streams = spawn_streams(seed)
-        self.plans: Plans = draw_plans(scenario, streams)
-        self.u_leave = UniformSource(streams[Stream.LEAVERS])
-        self.u_recruit = UniformSource(streams[Stream.RECRUITMENT])
-        self.u_agency = UniformSource(streams[Stream.AGENCY_FILL])
-        self.u_nq = UniformSource(streams[Stream.NEWLY_QUALIFIED])
+        self.plans: Plans = draw_plans(scenario, spawn_streams(seed)) if plans is None else plans
         self.teams = [TeamState(i, n, t) for i, (n, t) in enumerate(scenario.teams.items())]
         by_name = {t.name: t for t in self.teams}
         priority = scenario.queue_order == "priority"
@@ -153,6 +160,7 @@ class Model:
             for i, s in enumerate(scenario.pathway.stages.values())
         ]
         self.n_stages = len(self.stages)
+        self._horizon = scenario.horizon_days
         self._seq = 0
         self._next_worker = 0
         wf = scenario.workforce
@@ -181,10 +189,14 @@ class Model:
         return EventLog(np.frombuffer(self._buf, dtype=float))
 
     def _at(self, t: float, fn, *args) -> None:
-        self.env.schedule(_Call(self.env, fn, args), delay=t - self.env.now)
+        if t < self._horizon:
+            self.env.schedule(_Call(self.env, fn, args), delay=t - self.env.now)
 
     def _after(self, delay: float, fn, *args) -> None:
-        self.env.schedule(_Call(self.env, fn, args), delay=delay)
+        """Call ``fn(*args)`` after ``delay`` days; what would fall after the horizon never runs,
+        so it is not scheduled at all."""
+        if self.env.now + delay < self._horizon:
+            self.env.schedule(_Call(self.env, fn, args), delay=delay)
 
     def _rec(self, kind: int, team: int, stage: int, case: int, worker: int, value: float) -> None:
         self._buf.extend((self.env.now, kind, team, stage, case, worker, value))
@@ -350,17 +362,17 @@ class Model:
     def _staff_teams(self) -> None:
         for team in self.teams:
             spec = team.spec
+            team.extra = Post(team, self.seed, EXTRA_POST)  # draws for agency above establishment
             if spec.is_service:
                 worker = self._new_worker(team, PERMANENT, None)
                 self._set_target(worker, spec.capacity_cases, ramp_days=0)
                 continue
             for k in range(spec.posts):
-                post = Post(team)
+                post = Post(team, self.seed, k)
                 team.posts.append(post)
                 if k < spec.initial_permanent:
-                    nq_left = (
-                        self.perm.nq_days * self.u_nq() if self.u_nq() < self.perm.nq_share else 0
-                    )
+                    u_is_nq, u_left = post.u_nq(), post.u_nq()
+                    nq_left = self.perm.nq_days * u_left if u_is_nq < self.perm.nq_share else 0
                     self._start(team, PERMANENT, post, nq_days=nq_left, ramp_days=0)
                 elif k < spec.initial_permanent + spec.initial_agency:
                     self._start(team, AGENCY, post, nq_days=0, ramp_days=0)
@@ -387,8 +399,10 @@ class Model:
                 self._rec(Kind.VACANCY_FILLED, team.idx, -1, -1, worker.id, 0)
             post.holder = worker
         rate = self._leave_rate[team.idx][contract]
+        draws = post if post is not None else team.extra
+        u_leave = draws.u_leave()  # drawn whatever the rate, so later draws stay in step
         if rate > 0:
-            self._after(-np.log1p(-self.u_leave()) / rate, self._leaves, worker)
+            self._after(-math.log1p(-u_leave) / rate, self._leaves, worker)
         if contract == AGENCY_EXTRA:
             self._after(self.policy.extra_engagement_days, self._engagement_ends, worker)
         self._set_target(worker, team.nq_cap if nq_days > 0 else team.full_cap, ramp_days)
@@ -441,7 +455,7 @@ class Model:
         post.perm_pending = True
         perm = self.perm
         success = _or(post.team.spec.hire_success_share, perm.hire_success_share)
-        u_time, u_ok, u_notice = self.u_recruit(), self.u_recruit(), self.u_recruit()
+        u_time, u_ok, u_notice = post.u_recruit(), post.u_recruit(), post.u_recruit()
         delay = quantile(perm.recruit_days, u_time)
         if u_ok < success:
             self._after(delay + quantile(perm.notice_days, u_notice), self._permanent_arrives, post)
@@ -464,7 +478,7 @@ class Model:
                 cover.contract = AGENCY_EXTRA
                 cover.post = None
                 post.holder = None
-        nq = self.u_nq() < self.perm.nq_share
+        nq = post.u_nq() < self.perm.nq_share
         self._start(
             post.team, PERMANENT, post, self.perm.nq_days if nq else 0, self.perm.ramp_up_days
         )
@@ -480,7 +494,8 @@ class Model:
         else:
             team.extra_pending += 1
         self._rec(Kind.AGENCY_REQUEST, team.idx, -1, -1, -1, post is None)
-        u_time, u_ok = self.u_agency(), self.u_agency()
+        draws = post if post is not None else team.extra
+        u_time, u_ok = draws.u_agency(), draws.u_agency()
         if u_ok < self.agency.fill_share:
             token = post.agency_token if post is not None else 0
             self._after(

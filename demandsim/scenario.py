@@ -225,7 +225,9 @@ class Demand(Frozen):
 
     contacts_per_year: NonNegative
     growth_per_year: Annotated[float, Field(gt=-1.0)] = 0.0
-    monthly_factors: tuple[NonNegative, ...] = (1.0,) * 12
+    monthly_factors: tuple[NonNegative, ...] = Field(
+        (1.0,) * 12, description="Relative daily rate of contacts in each month, Jan..Dec."
+    )
     weekday_factors: tuple[NonNegative, ...] = (1.2, 1.2, 1.2, 1.2, 1.2, 0.0, 0.0)
     school_holiday_factor: NonNegative = 0.8
     end_of_term_factor: NonNegative = 1.5

@@ -32,18 +32,26 @@ def spawn_streams(seed: int) -> dict[Stream, np.random.Generator]:
 
 
 class UniformSource:
-    """Uniform draws one at a time from a generator, fetched in blocks for speed."""
+    """Uniform draws one at a time from the substream ``(stream, *key)`` of a seed.
 
-    __slots__ = ("_block", "_buffer", "_i", "_rng")
+    Workforce draws use one substream per post (key = team, post), so the *n*-th agency request
+    or leaver of a given post draws the same uniform in every scenario however the rest of the
+    run unfolds: common random numbers that stay in step. The generator is made on first use.
+    """
 
-    def __init__(self, rng: np.random.Generator, block: int = 256) -> None:
-        self._rng = rng
+    __slots__ = ("_block", "_buffer", "_i", "_rng", "_seq")
+
+    def __init__(self, seed: int, stream: Stream, *key: int, block: int = 16) -> None:
+        self._seq = np.random.SeedSequence(seed, spawn_key=(int(stream), *key))
+        self._rng: np.random.Generator | None = None
         self._block = block
         self._buffer: list[float] = []
         self._i = 0
 
     def __call__(self) -> float:
         if self._i >= len(self._buffer):
+            if self._rng is None:
+                self._rng = np.random.default_rng(self._seq)
             self._buffer = self._rng.random(self._block).tolist()
             self._i = 0
         self._i += 1

@@ -1,0 +1,67 @@
+"""Layer 5: changes whose direction is known, compared on common random numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from demandsim.kpis import stage_waits
+from demandsim.model import Model
+from demandsim.run import run_replication
+from demandsim.scenario_files import apply_overrides, load_scenario
+from tests.factories import queue_scenario
+from tests.stats import mean_ci
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_more_workers_never_lengthen_waits(seed):
+    """First come first served with work attached to the case: each extra worker can only
+    bring each case's allocation forward, replication by replication."""
+    previous = None
+    for workers in (3, 4, 5, 8):
+        log = Model(queue_scenario(3.0, 1.0, workers, dist="gamma", days=200), seed).run().frame()
+        waits = stage_waits(log, 0)["wait_days"].to_numpy()
+        if previous is not None:
+            assert np.all(
+                np.nan_to_num(waits, nan=np.inf) <= np.nan_to_num(previous, nan=np.inf) + 1e-9
+            )
+        previous = waits
+
+
+def paired_backlog(base, changes, seeds, window) -> np.ndarray:
+    """Per seed: (changed - base) mean unallocated cases across social work teams in window."""
+    changed = apply_overrides(base, changes)
+    out = []
+    for seed in seeds:
+        values = []
+        for scenario in (base, changed):
+            daily = run_replication(scenario, seed).daily
+            staffed = [n for n, t in scenario.teams.items() if not t.is_service]
+            total = daily[daily["team"].isin(staffed)].groupby("date")["unallocated_cases"].sum()
+            values.append(total[window[0] : window[1]].mean())
+        out.append(values[1] - values[0])
+    return np.array(out)
+
+
+@pytest.mark.slow
+def test_shorter_agency_fill_shrinks_the_backlog():
+    surge = load_scenario("scenarios/autumn-2014-surge.toml")
+    diff = paired_backlog(
+        surge, ["workforce.agency.fill_days=3"], range(12), ("2014-10", "2015-01")
+    )
+    mean, low, high = mean_ci(diff)
+    assert high < 0, (
+        f"3-day fill should cut the backlog: mean change {mean:.1f} [{low:.1f}, {high:.1f}]"
+    )
+    assert np.all(diff <= 0), f"a seed where faster fill grew the backlog: {diff.round(1)}"
+
+
+@pytest.mark.slow
+def test_more_posts_shrink_the_backlog():
+    surge = load_scenario("scenarios/autumn-2014-surge.toml")
+    more = ["teams.assessment.posts=38", "teams.cin.posts=100"]
+    diff = paired_backlog(surge, more, range(12), ("2014-10", "2015-01"))
+    mean, low, high = mean_ci(diff)
+    assert high < 0, (
+        f"more posts should cut the backlog: mean change {mean:.1f} [{low:.1f}, {high:.1f}]"
+    )
