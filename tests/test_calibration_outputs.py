@@ -71,6 +71,7 @@ def test_demo_recovers_its_known_parameters(demo_out):
     assert stages["cic"]["routes"]["after_care"] == pytest.approx(0.30, abs=0.07)
     assert p["workforce"]["agency"]["turnover_per_year"] == pytest.approx(0.70, rel=0.2)
     assert p["teams"]["front_door"]["sickness_share"] == pytest.approx(0.09, rel=0.1)
+    assert p["workforce"]["permanent"]["nq_share"] == pytest.approx(0.2, abs=0.07)
 
 
 def test_outputs_hold_no_identifiers(demo_out):

@@ -6,7 +6,8 @@ hazard when spells still running at the extract date are right-censored (they ad
 leaving). Dropping them instead would count only the short spells that have already ended and
 overstate the hazard; that is why censoring matters. Kaplan-Meier curves (time in post, by
 contract) show how well the constant hazard fits. Sickness share is working days lost over working
-days in post.
+days in post. The newly qualified share is the share of permanent spells flagged as newly
+qualified (the model's ``workforce.permanent.nq_share``, the share of permanent recruits who are).
 
 Assumptions: a spell's hazard does not depend on time in post (the model draws leaving times from
 an exponential); a year has 253 working days (365 less weekends and bank holidays); a team's own
@@ -113,6 +114,10 @@ def fit_churn(staff: pd.DataFrame, extract_date: dt.date) -> dict:
     for row in by_contract.itertuples():
         if row.years > 0:
             workforce[row.contract] = {"turnover_per_year": round(float(row.hazard_per_year), 4)}
+    permanent = staff.loc[staff["contract"] == "permanent"]
+    if "newly_qualified" in permanent and len(permanent):
+        share = round(float(permanent["newly_qualified"].mean()), 4)
+        workforce.setdefault("permanent", {})["nq_share"] = share
     teams: dict = {}
     for row in by_team.itertuples():
         if row.leavers >= MIN_TEAM_LEAVERS and row.years >= MIN_TEAM_YEARS:

@@ -27,11 +27,15 @@ COUNT_COLUMNS = (
     "contacts", "referrals", "episodes", "n", "censored", "spells", "leavers", "open_cases",
     "unallocated_cases", "permanent", "agency", "vacancies", "posts", "children",
 )  # fmt: skip
-SHARE_OF = {"share": "episodes"}
+#: columns computed from a count, suppressed with it (a rate times its exposure gives the count)
+DERIVED = {
+    "episodes": ("share",),
+    "leavers": ("hazard_per_year", "lower_95", "upper_95"),
+}
 
 
 def suppress(frame: pd.DataFrame) -> pd.DataFrame:
-    """Counts from 1 to 4 shown as 'c' (zero is shown), with shares computed from them."""
+    """Counts from 1 to 4 shown as 'c' (zero is shown), with figures computed from them."""
     out = frame.copy()
     for column in COUNT_COLUMNS:
         if column not in out:
@@ -39,9 +43,9 @@ def suppress(frame: pd.DataFrame) -> pd.DataFrame:
         values = pd.to_numeric(out[column], errors="coerce")
         small = (values > 0) & (values < SMALL)
         out[column] = out[column].astype(object).where(~small, SUPPRESSED)
-        for share, source in SHARE_OF.items():
-            if source == column and share in out:
-                out[share] = out[share].astype(object).where(~small, SUPPRESSED)
+        for derived in DERIVED.get(column, ()):
+            if derived in out:
+                out[derived] = out[derived].astype(object).where(~small, SUPPRESSED)
     return out
 
 
@@ -128,8 +132,11 @@ def _sections(cal: Calibration) -> list[tuple]:
         out.append(
             ("Demand fit", "Prophet fit to contacts per period.", report.demand_figure(h), None)
         )
-        out.append(("Demand components", "Multiplicative effects (% of trend).",
-                    report.components_figure(h), t["changepoints"].round({"rate_change_per_year": 3})))  # fmt: skip
+        cps = t["changepoints"]
+        cps = cps.loc[cps["slope_change_pct_per_year"].abs() >= 1].round(1)
+        out.append(("Demand components", "Multiplicative effects (% of trend). Trend "
+                    "changepoints whose slope change is at least 1% of the mean level a year:",
+                    report.components_figure(h), cps))  # fmt: skip
         out.append(("Conversion", None, report.conversion_figure(t["conversion"]), None))
     if "routes" in t:
         out.append(("Routes", "Closed episodes by the stage or exit that followed.", None,

@@ -21,8 +21,9 @@ both):
 - routes into care from CiN and CP are scaled together so the expected entries match starts;
 - open cases at the start: CP, CiC and CiN stocks at 31 March; assessments, s47 and MASH from
   Little's law; After Care scaled with the looked-after stock;
-- posts: case-holding social workers plus vacancies, shared out over teams as in the baseline;
-  filled permanent at 1 - vacancy rate, agency in the published ratio of agency to employed FTE;
+- posts: case-holding social workers plus vacancies, shared out over teams in proportion to the
+  open cases each team serves over its caseload cap; filled permanent at 1 - vacancy rate, agency
+  in the published ratio of agency to employed FTE;
 - permanent turnover = the published FTE turnover rate (team overrides scaled by the same factor);
   sickness share = the published absence rate.
 """
@@ -299,11 +300,20 @@ def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
         "demand": {"contacts_per_year": round(referrals / front_conversion, 1)},
         "pathway": {"stages": pathway},
     }
-    params["teams"], params["workforce"] = _workforce(v, base)
+    open_cases = {
+        s: spec.get("initial_cases", stages[s].initial_cases) for s, spec in pathway.items()
+    }
+    open_cases["front_door"] = params["demand"]["contacts_per_year"] / 365.25 * days["front_door"]
+    params["teams"], params["workforce"] = _workforce(v, base, open_cases)
     return params
 
 
-def _workforce(v: dict[str, float], base: Scenario) -> tuple[dict, dict]:
+def _workforce(
+    v: dict[str, float], base: Scenario, open_cases: dict[str, float]
+) -> tuple[dict, dict]:
+    """Teams' posts shared out in proportion to the open cases they serve over their caseload
+    cap (so a council with many children looked after gets a larger CiC team), filled as the
+    published vacancy and agency rates say; turnover and absence from the workforce census."""
     teams: dict = {}
     workforce: dict = {}
     staffed = {n: t for n, t in base.teams.items() if not t.is_service and t.posts}
@@ -313,9 +323,17 @@ def _workforce(v: dict[str, float], base: Scenario) -> tuple[dict, dict]:
         posts_total = holders / max(1 - vacancy, 0.05)
         agency_ratio = v.get("agency_rate", 0.0) / 100
         agency_ratio = agency_ratio / max(1 - agency_ratio, 0.05)  # agency per employed FTE
-        base_total = sum(t.posts for t in staffed.values())
-        for name, team in staffed.items():
-            posts = max(1, round(posts_total * team.posts / base_total))
+        need = {
+            name: sum(
+                open_cases.get(stage, spec.initial_cases)
+                for stage, spec in base.pathway.stages.items()
+                if spec.team == name
+            )
+            / team.caseload_cap
+            for name, team in staffed.items()
+        }
+        for name in staffed:
+            posts = max(1, round(posts_total * need[name] / sum(need.values())))
             perm = round(posts * (1 - vacancy))
             agency = min(posts - perm, round(perm * agency_ratio))
             teams[name] = {"posts": posts, "initial_permanent": perm, "initial_agency": agency}
