@@ -190,10 +190,13 @@ def published_figure(table: pd.DataFrame, title: str) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, measure in zip(axes, ("cin", "cla"), strict=True):
         part = table.loc[table["measure"] == measure]
-        ax.plot(part["date"], part["published"], "ko-", label="published")
-        ax.plot(part["date"], part["simulated_mean"], "s--", label="simulated mean")
-        ax.fill_between(part["date"], part["simulated_min"], part["simulated_max"], alpha=0.2,
+        year = [d.year for d in part["date"]]
+        ax.plot(year, part["published"], "ko-", label="published")
+        ax.plot(year, part["simulated_mean"], "s--", label="simulated mean")
+        ax.fill_between(year, part["simulated_min"], part["simulated_max"], alpha=0.2,
                         label="replication range")  # fmt: skip
+        ax.set_xticks(year)
+        ax.set_xlabel("31 March of")
         ax.set_title(f"{title}: {'children in need' if measure == 'cin' else 'looked after'}",
                      fontsize=9)  # fmt: skip
         ax.set_ylim(bottom=0)

@@ -96,7 +96,7 @@ def write_calibration(
             if name == "churn_survival":
                 frame = survival_grid(frame)
             target = tmp / f"{name}.csv" if name == "placement_mix" else tables / f"{name}.csv"
-            suppress(frame).to_csv(target, index=False, float_format="%.4g")
+            suppress(_significant(frame)).to_csv(target, index=False)
         report.write_report(tmp / "report", title, cal.notes, _sections(cal))
         write_json(
             {
@@ -107,6 +107,15 @@ def write_calibration(
             tmp / "manifest.json",
         )
     return destination / "scenario.toml"
+
+
+def _significant(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Float columns to ``digits`` significant figures (before suppression mixes in text)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind == "f":
+            out[column] = out[column].map(lambda v: float(f"{v:.{digits}g}"))
+    return out
 
 
 def _plain(value):
@@ -144,6 +153,8 @@ def _sections(cal: Calibration) -> list[tuple]:
         out.append(("Stage durations", "Censored maximum-likelihood fits; open episodes count.",
                     report.durations_figure(t["_episodes"], t["stage_durations"]),
                     suppress(t["stage_durations"])))  # fmt: skip
+        out.append(("Routes by year", "Conversion through the pathway over time: closed "
+                    "episodes by year of ending.", None, suppress(t["routes_by_year"])))  # fmt: skip
     if "placement_mix" in t:
         out.append(("Placement mix", "Care days in the last year by placement group.", None,
                     suppress(t["placement_mix"])))  # fmt: skip
