@@ -22,7 +22,8 @@ both):
 - open cases at the start: CP, CiC and CiN stocks at 31 March; assessments, s47 and MASH from
   Little's law; After Care scaled with the looked-after stock;
 - posts: case-holding social workers plus vacancies, shared out over teams in proportion to the
-  open cases each team serves over its caseload cap; filled permanent at 1 - vacancy rate, agency
+  open cases L each team serves, plus SAFETY x sqrt(L) (square-root staffing), over its caseload
+  cap; filled permanent at 1 - vacancy rate, agency
   in the published ratio of agency to employed FTE;
 - permanent turnover = the published FTE turnover rate (team overrides scaled by the same factor);
   sickness share = the published absence rate.
@@ -66,6 +67,9 @@ FIGURES = {
     "caseload": ("csww_indicators_2017_to_2025.csv", "caseload_fte", "rate"),
 }  # fmt: skip
 WORKFORCE_FILE = "csww_indicators_2017_to_2025.csv"
+#: square-root staffing safety factor: a team serving an open-case load L gets room for
+#: L + SAFETY * sqrt(L) cases, so short, bursty work (front door, MASH) is not sized to run full
+SAFETY = 3.0
 CLA_FILE = "cla_number_and_rate_per_10k_children.csv"
 POPULATION_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
 NEIGHBOURS_FILE = "sn_model_2025_wide.csv"
@@ -323,13 +327,16 @@ def _workforce(
         posts_total = holders / max(1 - vacancy, 0.05)
         agency_ratio = v.get("agency_rate", 0.0) / 100
         agency_ratio = agency_ratio / max(1 - agency_ratio, 0.05)  # agency per employed FTE
-        need = {
+        load = {
             name: sum(
                 open_cases.get(stage, spec.initial_cases)
                 for stage, spec in base.pathway.stages.items()
                 if spec.team == name
             )
-            / team.caseload_cap
+            for name in staffed
+        }
+        need = {  # square-root staffing: room for the load and for its Poisson swings
+            name: (load[name] + SAFETY * np.sqrt(load[name])) / team.caseload_cap
             for name, team in staffed.items()
         }
         for name in staffed:

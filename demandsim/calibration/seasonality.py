@@ -139,6 +139,7 @@ def fit_demand(
     """
     quiet_prophet()
     from prophet import Prophet  # imported here: only calibration needs it, and it is slow
+    from prophet.utilities import regressor_coefficients
 
     series, freq = periodise(demand)
     train = pd.concat(
@@ -170,8 +171,6 @@ def fit_demand(
         yearly=predicted["yearly"].to_numpy(),
         **{n: predicted[n].to_numpy() if n in used else 0.0 for n in REGRESSORS},
     )
-    from prophet.utilities import regressor_coefficients
-
     table = regressor_coefficients(model) if used else pd.DataFrame(columns=["regressor", "coef"])
     coefficients = dict(zip(table["regressor"], table["coef"].astype(float), strict=True))
     intensity = _sample_months(model, freq, start_date, seed, horizon_years, lead_in_days)
