@@ -136,7 +136,8 @@ def scenario_from_parameters(params: dict, years: float) -> Scenario:
 
 
 def stage_stock(log: pd.DataFrame, scenario: Scenario, dates: list[dt.date]) -> pd.DataFrame:
-    """Open cases by stage at the start of each date (index date, one column per stage)."""
+    """Open cases by stage at the start of each date, after the events of that instant (so the
+    start date shows the initial cases); index date, one column per stage."""
     names = list(scenario.pathway.stages)
     t = log["t"].to_numpy()
     kind = log["kind"].to_numpy()
@@ -145,7 +146,7 @@ def stage_stock(log: pd.DataFrame, scenario: Scenario, dates: list[dt.date]) -> 
     out = {}
     for day in dates:
         at = (pd.Timestamp(day) - pd.Timestamp(scenario.origin_date)).days
-        before = (t < at) & (step != 0)
+        before = (t <= at) & (step != 0)
         counts = np.bincount(stage[before], weights=step[before], minlength=len(names))
         out[day] = dict(zip(names, counts, strict=True))
     return pd.DataFrame.from_dict(out, orient="index")

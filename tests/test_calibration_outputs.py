@@ -46,6 +46,7 @@ def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
     out, cal, scenario_path = demo_out
     scenario = load_scenario(scenario_path)
     assert scenario.start_date.isoformat() == "2025-03-31"
+    assert scenario.warmup_days == 0  # starts from the snapshot, not a warm-up before it
     assert (
         scenario.pathway.stages["cin"].initial_cases
         == cal.parameters["pathway"]["stages"]["cin"]["initial_cases"]

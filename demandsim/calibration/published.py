@@ -230,6 +230,7 @@ def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Cali
     cal.notes.append(f"Council: {la_name} (old_la_code {code}), year ending 31 March {year}")
     cal.parameters = _parameters(figs, baseline)
     cal.parameters["start_date"] = dt.date(year, 4, 1)
+    cal.parameters["warmup_days"] = 0  # start from the published stocks at 31 March
     cal.tables["published_figures"] = pd.DataFrame(
         [{"figure": k, "value": round(f.value, 2), "source": f.source} for k, f in figs.items()]
     )

@@ -2,7 +2,8 @@
 
 Covers: open cases by stage (``pathway.stages.<stage>.initial_cases``), the establishment and how
 it is filled (``teams.<team>.posts``, ``initial_permanent``, ``initial_agency``) and the start
-date. Staff in post come from ``snapshot_staff.csv``, or, without it, from the staff spells open
+date, with no warm-up (``warmup_days = 0``): the model opens its initial cases and staff at the
+start of the warm-up, so a warm-up would age the snapshot before the forecast began. Staff in post come from ``snapshot_staff.csv``, or, without it, from the staff spells open
 on the snapshot date. Posts are staff in post plus vacancies open on that date: a vacancy closes
 when anyone, permanent or agency, fills it.
 
@@ -54,6 +55,7 @@ def warm_start(
     params: dict = {"start_date": day}
     case_table = pd.DataFrame(columns=["stage", "open_cases", "unallocated_cases"])
     if cases is not None:
+        params["warmup_days"] = 0  # the run starts from the snapshot itself
         case_table = (
             cases.assign(unallocated=~cases["allocated"])
             .groupby("stage")
