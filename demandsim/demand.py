@@ -217,8 +217,8 @@ def _walk(
     names = list(pathway.stages)
     targets = names + list(pathway.exits)
     n = len(first)
-    route_u = np.empty((n, 0))
-    duration_u = np.empty((n, 0))
+    route_u = streams[Stream.ROUTES].random((n, STEP_BLOCK))
+    duration_u = streams[Stream.DURATIONS].random((n, STEP_BLOCK))
     tables = {name: _route_tables(stage, targets) for name, stage in pathway.stages.items()}
 
     stages = np.full((n, MAX_STEPS), -1, dtype=np.int16)
@@ -242,9 +242,11 @@ def _walk(
             rows = idx[here]
             durations[rows, step] = quantile(pathway.stages[name].duration, duration_u[rows, step])
             default, by_month = tables[name]
-            cum = np.broadcast_to(default, (rows.size, default.size)).copy()
-            for month, table in by_month.items():
-                cum[contact_month[rows] == month] = table
+            cum = default[None, :]
+            if by_month:
+                cum = np.broadcast_to(default, (rows.size, default.size)).copy()
+                for month, table in by_month.items():
+                    cum[contact_month[rows] == month] = table
             choice = (route_u[rows, step][:, None] >= cum).sum(axis=1)
             nxt[here] = choice
         done = nxt >= len(names)

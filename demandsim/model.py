@@ -33,6 +33,7 @@ from operator import attrgetter
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
 from demandsim.demand import Plans, draw_plans
 from demandsim.distributions import quantile
@@ -161,6 +162,8 @@ class Model:
         ]
         self.n_stages = len(self.stages)
         self._horizon = scenario.horizon_days
+        self._schedule = self.env.schedule
+        self._log = self._buf.extend
         self._seq = 0
         self._next_worker = 0
         wf = scenario.workforce
@@ -190,13 +193,19 @@ class Model:
 
     def _at(self, t: float, fn, *args) -> None:
         if t < self._horizon:
-            self.env.schedule(_Call(self.env, fn, args), delay=t - self.env.now)
+            self._schedule(_Call(self.env, fn, args), NORMAL, t - self.env.now)
 
     def _after(self, delay: float, fn, *args) -> None:
         """Call ``fn(*args)`` after ``delay`` days; what would fall after the horizon never runs,
         so it is not scheduled at all."""
         if self.env.now + delay < self._horizon:
-            self.env.schedule(_Call(self.env, fn, args), delay=delay)
+            self._schedule(_Call(self.env, fn, args), NORMAL, delay)
+
+    def _finish_after(self, case: Case, delay: float) -> None:
+        """Schedule the end of the case's current work or episode (the hot path of the model)."""
+        case.token += 1
+        if self.env.now + delay < self._horizon:
+            self._schedule(_Call(self.env, self._finish, (case, case.token)), NORMAL, delay)
 
     def _rec(self, kind: int, team: int, stage: int, case: int, worker: int, value: float) -> None:
         self._buf.extend((self.env.now, kind, team, stage, case, worker, value))
@@ -241,15 +250,14 @@ class Model:
         case.remaining = case.durs[case.step]
         team = stage.team
         if stage.entry_clock:
-            case.token += 1
-            self._after(case.remaining, self._finish, case, case.token)
+            self._finish_after(case, case.remaining)
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
-            worker = max(team.workers, key=ROOM)  # room at once: allocated on entry
+            worker = _roomiest(team.workers)  # room at once: allocated on entry
         if worker is not None:
-            self._buf.extend((now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
+            self._log((now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
             self._allocate(case, worker, logged=True)
             return
-        self._buf.extend((now, ENTER, team.idx, stage.idx, case.id, -1, source))
+        self._log((now, ENTER, team.idx, stage.idx, case.id, -1, source))
         if case.wait_seq < 0:  # not already queued (a blocked transfer whose holder left is)
             self._queue(case, team, stage.priority, now)
             if team.free:
@@ -271,7 +279,7 @@ class Model:
             if case.wait_seq != seq:
                 continue  # stale: the case left the queue another way
             case.wait_seq = -1
-            worker = max(team.workers, key=ROOM)
+            worker = _roomiest(team.workers)
             if case.blocked:
                 team.transfers -= 1
                 self._transfer(case, worker)
@@ -290,8 +298,7 @@ class Model:
             self._rec(ALLOC, worker.team.idx, stage.idx, case.id, worker.id, 0)
         if not stage.entry_clock:
             case.work_start = self.env.now
-            case.token += 1
-            self._after(case.remaining, self._finish, case, case.token)
+            self._finish_after(case, case.remaining)
 
     def _release(self, case: Case, logged: bool = False) -> TeamState:
         worker = case.worker
@@ -325,27 +332,24 @@ class Model:
             self._dispatch(freed)
 
     def _leave_stage(self, case: Case, step: int) -> TeamState | None:
+        """Log the case leaving its stage and free its worker; returns the team freed, if any."""
         stage = case.stage
-        freed = None
+        team = stage.team
         worker = case.worker
         target = case.stages[step] if step < len(case.stages) else self._exit[case.id]
-        self._buf.extend(
-            (
-                self.env.now,
-                EXIT,
-                stage.team.idx,
-                stage.idx,
-                case.id,
-                -1 if worker is None else worker.id,
-                target,
-            )
-        )
-        if worker is not None:
-            freed = self._release(case, logged=True)
-        elif case.wait_seq >= 0:  # an entry-clock episode ended while still unallocated
-            case.wait_seq = -1
-            stage.team.waiting -= 1
-        return freed
+        if worker is None:
+            self._log((self.env.now, EXIT, team.idx, stage.idx, case.id, -1, target))
+            if case.wait_seq >= 0:  # an entry-clock episode ended while still unallocated
+                case.wait_seq = -1
+                team.waiting -= 1
+            return None
+        self._log((self.env.now, EXIT, team.idx, stage.idx, case.id, worker.id, target))
+        worker.load -= 1
+        worker.room += 1
+        team.free += 1
+        del worker.cases[case]
+        case.worker = None
+        return team
 
     def _transfer(self, case: Case, worker: Worker) -> None:
         """The receiving team takes a blocked case: it leaves the sender for ``worker``."""
@@ -578,6 +582,11 @@ class Model:
         self._rec(CAPACITY, worker.team.idx, -1, -1, worker.id, delta)
         if delta > 0 and worker.team.queue:
             self._dispatch(worker.team)
+
+
+def _roomiest(workers: list[Worker]) -> Worker:
+    """The worker with the most room (the earliest hired among equals)."""
+    return workers[0] if len(workers) == 1 else max(workers, key=ROOM)
 
 
 def _or(value: float | None, default: float) -> float:

@@ -4,7 +4,9 @@ A scenario file may name a base with ``extends = "baseline.toml"`` (relative to 
 only what differs. It may also name a fitted parameter set with ``calibration = "PATH"`` (a
 partial scenario written by ``demandsim calibrate``): precedence is base < calibration < the
 file's own keys < ``--set``. Tables merge key by key; a bare number over a duration table changes
-only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). String values
+only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). Tables of
+probabilities (``routes``, each month of ``routes_by_month``, ``demand.sources``) are replaced
+whole, since a share kept from the base would no longer sum to 1 with the new ones. String values
 of keys ending in ``_file`` are paths relative to the file that sets them. Every error names the
 file that set the offending key, the key path, and what was expected.
 """
@@ -58,7 +60,9 @@ def validate(data: Mapping[str, Any], origins: Mapping[tuple[str, ...], str], de
                 msg = "unknown key (check its spelling against scenarios/baseline.toml)"
             elif err["type"] == "missing":
                 msg = "required key is missing"
-            lines.append(f"{source}: {key}: {msg}; got {err.get('input')!r}")
+            got = repr(err.get("input"))
+            got = got if len(got) <= 120 else got[:117] + "..."
+            lines.append(f"{source}: {key}: {msg}; got {got}")
         raise ScenarioError("invalid scenario\n  " + "\n  ".join(lines)) from None
 
 
@@ -139,19 +143,32 @@ def _resolve_files(data: Mapping, folder: Path) -> dict:
     return out
 
 
+def _is_probability_table(path: tuple[str, ...]) -> bool:
+    return path[-1] in ("routes", "sources") or (len(path) > 1 and path[-2] == "routes_by_month")
+
+
 def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[str, ...]) -> None:
     for key, value in over.items():
         here = (*prefix, key)
         current = base.get(key)
-        if isinstance(value, Mapping) and isinstance(current, dict):
+        if (
+            isinstance(value, Mapping)
+            and isinstance(current, dict)
+            and not _is_probability_table(here)
+        ):
             _merge(current, value, origins, source, here)
             continue
         if _is_number(value) and isinstance(current, dict) and "mean_days" in current:
             current["mean_days"] = value
-            origins[(*here, "mean_days")] = source
+            _record(origins, (*here, "mean_days"), source)
             continue
         base[key] = _copy(value)
-        origins[here] = source
+        _record(origins, here, source)
+
+
+def _record(origins: dict, key: tuple[str, ...], source: str) -> None:
+    origins.pop(key, None)  # re-insert, so the newest setting is last
+    origins[key] = source
 
 
 def _is_number(value: object) -> bool:
@@ -174,11 +191,9 @@ def _nest(path: tuple[str, ...], value: Any) -> dict:
 
 
 def _origin_of(loc: tuple[str, ...], origins: Mapping[tuple[str, ...], str], default: str) -> str:
-    """The file that set ``loc`` (or, for a table, the last file that set a key inside it)."""
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in origins:
-            return origins[loc[:n]]
-        inside = [src for key, src in origins.items() if key[:n] == loc[:n]]
-        if inside:
-            return inside[-1]
+    """The newest file that set ``loc``, a key inside it, or a table that contains it."""
+    for key in reversed(list(origins)):
+        n = min(len(key), len(loc))
+        if key[:n] == loc[:n]:
+            return origins[key]
     return default

@@ -1,0 +1,85 @@
+"""`demandsim run`: the planner's table, tidy files with provenance, and nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from demandsim import cli
+
+ARGS = ["--years", "0.2", "--set", "warmup_days=20", "--seed", "4"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "baseline"
+    result = CliRunner().invoke(cli.main, ["run", *ARGS, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_prints_the_planners_table(finished_run):
+    _, output = finished_run
+    for team in ("front_door", "assessment", "cin", "cic", "after_care", "all social work teams"):
+        assert team in output
+    assert "unalloc peak" in output and "assessments within 45 working days" in output
+
+
+def test_writes_tidy_files_and_provenance(finished_run):
+    out, _ = finished_run
+    names = {p.name for p in out.iterdir()}
+    assert {"daily_teams.csv", "monthly_flows.csv", "monthly_tallies.csv", "summary.csv",
+            "manifest.json", "scenario.toml"} <= names  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [4]
+    assert manifest["scenarios"]["baseline"]["warmup_days"] == 20
+    assert manifest["demandsim_version"] and manifest["started"] <= manifest["finished"]
+    daily = pd.read_csv(out / "daily_teams.csv", parse_dates=["date"])
+    assert daily["date"].min() == pd.Timestamp("2026-04-01")  # the warm-up is not reported
+
+
+def test_outputs_hold_no_case_or_worker_identifiers(finished_run):
+    out, _ = finished_run
+    for csv in out.glob("*.csv"):
+        columns = set(pd.read_csv(csv, nrows=1).columns)
+        assert not columns & {"case", "worker", "case_id", "worker_id", "child"}, csv.name
+
+
+def test_resolved_scenario_reloads_to_the_same_scenario(finished_run):
+    from demandsim.scenario_files import load_scenario
+
+    out, _ = finished_run
+    again = load_scenario(out / "scenario.toml")
+    original = load_scenario(None, ["years=0.2", "warmup_days=20"])
+    assert again.model_dump(exclude={"source_dir"}) == original.model_dump(exclude={"source_dir"})
+
+
+def test_refuses_to_overwrite_without_asking(finished_run):
+    out, _ = finished_run
+    result = CliRunner().invoke(cli.main, ["run", *ARGS, "--out", str(out)])
+    assert result.exit_code != 0 and "--overwrite" in result.output
+
+
+def test_a_failed_run_leaves_nothing_that_looks_complete(tmp_path, monkeypatch):
+    def broken(result, folder):
+        (folder / "daily_teams.csv").write_text("half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cli, "write_run", broken)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli.main, ["run", *ARGS, "--out", str(out)])
+    assert result.exit_code != 0
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no partial folder left beside it either
+
+
+def test_bad_scenario_is_a_clean_error(tmp_path):
+    result = CliRunner().invoke(
+        cli.main, ["run", "--set", "teams.cin.posts=-3", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 1
+    assert "--set: teams.cin.posts: Input should be greater than or equal to 0" in result.output
+    assert "Traceback" not in result.output

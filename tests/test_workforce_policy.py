@@ -1,0 +1,70 @@
+"""Staffing policies do what the scenario says: when agency cover is asked for, and who leaves."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from demandsim.eventlog import Kind
+from demandsim.model import Model
+from demandsim.scenario_files import apply_overrides
+
+SHORT = ["years=1", "warmup_days=0"]
+
+
+def log_of(baseline, changes, seed=0) -> pd.DataFrame:
+    return Model(apply_overrides(baseline, [*SHORT, *changes]), seed).run().frame()
+
+
+def test_never_policy_makes_no_agency_requests(baseline):
+    log = log_of(baseline, ["workforce.agency_policy.request_on=never"])
+    assert not (log["kind"] == Kind.AGENCY_REQUEST).any()
+    starts = log[(log["kind"] == Kind.START) & (log["t"] > 0)]
+    assert (starts["value"] == 0).all()  # only permanent starters after day 0
+
+
+def test_vacancy_policy_asks_for_cover_on_every_vacancy(baseline):
+    log = log_of(baseline, ["workforce.agency_policy.request_on=vacancy"])
+    assert (log["kind"] == Kind.AGENCY_REQUEST).sum() >= (
+        log["kind"] == Kind.VACANCY_OPEN
+    ).sum() * 0.9
+
+
+def test_backlog_policy_waits_for_a_backlog(baseline):
+    """With a threshold no team ever reaches, the backlog policy never asks for agency cover."""
+    log = log_of(baseline, ["workforce.agency_policy.request_on=backlog",
+                            "workforce.agency_policy.backlog_threshold_cases=100000"])  # fmt: skip
+    assert not (log["kind"] == Kind.AGENCY_REQUEST).any()
+
+
+def test_agency_above_establishment_while_a_backlog_lasts(baseline):
+    """Short-staffed assessment with a backlog: extra agency workers start, up to the limit."""
+    changes = [
+        "teams.assessment.posts=20", "teams.assessment.initial_permanent=10",
+        "teams.assessment.initial_agency=8",
+        "workforce.agency_policy.backlog_threshold_cases=20",
+        "workforce.agency_policy.max_extra_per_team=3",
+        "workforce.agency.turnover_per_year=0",
+    ]  # fmt: skip
+    log = log_of(baseline, changes)
+    assessment = 1
+    extras = log[(log["kind"] == Kind.START) & (log["value"] == 2) & (log["team"] == assessment)]
+    assert len(extras) >= 1
+    left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 2) & (log["team"] == assessment)]
+    in_post = (
+        extras.set_index("t")
+        .assign(n=1)["n"]
+        .sub(left.set_index("t").assign(n=1)["n"], fill_value=0)
+    )
+    assert in_post.sort_index().cumsum().max() <= 3
+
+
+def test_agency_cover_leaves_when_the_permanent_starter_arrives(baseline):
+    log = log_of(
+        baseline,
+        ["workforce.agency.turnover_per_year=0", "workforce.permanent.turnover_per_year=0"],
+    )
+    # with no turnover, every agency leaver is cover released for a permanent starter
+    agency_left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 1)]
+    permanent_started = log[(log["kind"] == Kind.START) & (log["value"] == 0) & (log["t"] > 0)]
+    assert len(agency_left) > 0
+    assert set(agency_left["t"]) <= set(permanent_started["t"])
