@@ -300,3 +300,10 @@ def format_summary(result: RunResult, scenario: Scenario) -> str:
         f"{100 * attrs['assessed_within_45_working_days_share']:.0f}%",
     ]
     return "\n".join(lines)
+
+
+from demandsim.backtest import backtest  # noqa: E402
+from demandsim.calibration.cli import calibrate  # noqa: E402
+
+main.add_command(calibrate)
+main.add_command(backtest)
