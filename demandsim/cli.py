@@ -11,6 +11,7 @@ import pandas as pd
 from demandsim.batch import commands as batch
 from demandsim.batch.store import ResumeError
 from demandsim.batch.sweep import parse_vary
+from demandsim.report import format_budget, store_run, write_report
 from demandsim.results_store import (
     OutputExistsError,
     atomic_dir,
@@ -142,10 +143,24 @@ def run(
                 ),
                 tmp / "manifest.json",
             )
+            budget = store_run(tmp, result, resolved)
+            write_report(tmp)
     except OutputExistsError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_summary(result, resolved))
+    click.echo("\n" + format_budget(budget))
     click.echo(f"\nResults written to {destination}/")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+def report(run_dir: str) -> None:
+    """Rebuild the HTML report, workbook and charts of RUN_DIR from its stored results."""
+    try:
+        paths = write_report(Path(run_dir))
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Report written to {paths['html']}, workbook to {paths['workbook']}")
 
 
 @main.command()
@@ -285,3 +300,10 @@ def format_summary(result: RunResult, scenario: Scenario) -> str:
         f"{100 * attrs['assessed_within_45_working_days_share']:.0f}%",
     ]
     return "\n".join(lines)
+
+
+from demandsim.backtest import backtest  # noqa: E402
+from demandsim.calibration.cli import calibrate  # noqa: E402
+
+main.add_command(calibrate)
+main.add_command(backtest)

@@ -294,3 +294,42 @@ def _team_row(name: str, frame: pd.DataFrame, posts: int, threshold: int) -> dic
         "days_unallocated_above_threshold": int((unallocated > threshold).sum()),
         "awaiting_transfer_in_mean": frame["awaiting_transfer_in"].mean(),
     }
+
+
+def daily_starters(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Workers starting per day, team and contract (forecast period only), from START events:
+    columns date, team, permanent_starters, agency_starters (agency includes above establishment).
+    """
+    forecast = (log["kind"].to_numpy() == Kind.START) & (
+        log["t"].to_numpy() >= scenario.warmup_days
+    )
+    starts = log[forecast]
+    origin = np.datetime64(scenario.origin_date, "D")
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(origin + np.floor(starts["t"].to_numpy()).astype(int)),
+            "team": np.array(list(scenario.teams), dtype=object)[starts["team"].to_numpy()],
+            "permanent_starters": (starts["value"].to_numpy() == 0).astype(int),
+            "agency_starters": (starts["value"].to_numpy() > 0).astype(int),
+        }
+    )
+    return frame.groupby(["date", "team"], as_index=False).sum()
+
+
+def daily_stage_open(log: pd.DataFrame, scenario: Scenario, stages: tuple[str, ...]) -> pd.Series:
+    """Time-weighted open cases per day (forecast period) in ``stages``, counting cases waiting
+    to transfer into them (decided, but held by the sending team while the receiver is full)."""
+    names = list(scenario.pathway.stages)
+    wanted = np.isin(log["stage"].to_numpy(), [names.index(s) for s in stages])
+    kind = log["kind"].to_numpy()
+    delta = (
+        (kind == Kind.ENTER).astype(int)
+        - (kind == Kind.EXIT)
+        + (kind == Kind.BLOCK)
+        - (kind == Kind.UNBLOCK)
+    )
+    n_days = int(np.ceil(scenario.horizon_days))
+    level = daily_means(log["t"].to_numpy()[wanted], delta[wanted], n_days)
+    origin = np.datetime64(scenario.origin_date, "D")
+    dates = pd.to_datetime(origin + np.arange(n_days))
+    return pd.Series(level, index=dates, name="open_cases")[scenario.warmup_days :]

@@ -20,6 +20,8 @@ Count = Annotated[int, Field(ge=0)]
 
 #: how close a set of probabilities must sum to 1
 PROBABILITY_TOLERANCE = 1e-6
+#: days in an average year, for turning annual amounts into daily ones
+DAYS_PER_YEAR = 365.25
 
 
 class Frozen(BaseModel):
@@ -269,6 +271,113 @@ class Demand(Frozen):
         return v
 
 
+PLACEMENT_TYPES = ("in_house_fostering", "independent_fostering", "residential", "other")
+
+
+class Costs(Frozen):
+    """Unit costs, in prices of the financial year in which the forecast starts.
+
+    Staff costs accrue per calendar day a worker is in post; placement costs per child per day in
+    care (weekly cost / 7). Later financial years are uplifted by ``inflation_per_year`` from each
+    1 April. An agency worker costs ``agency_day_rate_gbp`` per billed day
+    (``agency_charge = "day_rate"``) or the permanent cost plus ``agency_premium_share``
+    (``agency_charge = "premium"``).
+    """
+
+    permanent_salary_per_year_gbp: NonNegative = 40_000
+    permanent_on_costs_share: NonNegative = Field(
+        0.3, description="Employer's national insurance and pension, as a share of salary."
+    )
+    retention_per_permanent_per_year_gbp: NonNegative = 0
+    agency_charge: Literal["day_rate", "premium"] = "day_rate"
+    agency_day_rate_gbp: NonNegative = 350
+    agency_billed_days_per_year: Annotated[float, Field(gt=0.0, le=366.0)] = 225
+    agency_premium_share: NonNegative = 0.6
+    recruitment_per_permanent_hire_gbp: NonNegative = 5_000
+    agency_finder_fee_gbp: NonNegative = 0
+    care_stages: tuple[str, ...] = Field(
+        (), description="Stages whose open cases are children in care (placements)."
+    )
+    placement_per_week_gbp: dict[str, NonNegative] = Field(
+        default_factory=lambda: {
+            "in_house_fostering": 500,
+            "independent_fostering": 950,
+            "residential": 5_500,
+            "other": 600,
+        }
+    )
+    placement_mix: dict[str, Share] = Field(
+        default_factory=lambda: {
+            "in_house_fostering": 0.45,
+            "independent_fostering": 0.25,
+            "residential": 0.12,
+            "other": 0.18,
+        }
+    )
+    out_of_area_share: Share = 0.0
+    out_of_area_uplift_share: NonNegative = Field(
+        0.0, description="Extra cost of a placement out of area (travel, contact), as a share."
+    )
+    inflation_per_year: Annotated[float, Field(gt=-1.0)] = 0.0
+    budget_by_financial_year_gbp: dict[str, NonNegative] = Field(
+        default_factory=dict, description="Budget per financial year ('2026-27'), if stated."
+    )
+
+    @field_validator("placement_per_week_gbp", "placement_mix")
+    @classmethod
+    def _known_types(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(PLACEMENT_TYPES)
+        if unknown:
+            raise ValueError(
+                f"unknown placement types {sorted(unknown)}; expected {list(PLACEMENT_TYPES)}"
+            )
+        return v
+
+    @field_validator("placement_mix")
+    @classmethod
+    def _mix_sums(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_probabilities(v, "placement_mix")
+
+    @field_validator("budget_by_financial_year_gbp")
+    @classmethod
+    def _years(cls, v: dict[str, float]) -> dict[str, float]:
+        for label in v:
+            start, _, end = label.partition("-")
+            if not (start.isdigit() and len(start) == 4 and end == f"{(int(start) + 1) % 100:02d}"):
+                raise ValueError(f"financial years are written '2026-27', got {label!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _priced(self) -> Costs:
+        missing = set(self.placement_mix) - set(self.placement_per_week_gbp)
+        if missing:
+            raise ValueError(
+                f"placement_mix names {sorted(missing)} with no placement_per_week_gbp"
+            )
+        return self
+
+    @property
+    def permanent_per_day_gbp(self) -> float:
+        """Salary and on-costs per calendar day in post."""
+        salary = self.permanent_salary_per_year_gbp * (1 + self.permanent_on_costs_share)
+        return salary / DAYS_PER_YEAR
+
+    @property
+    def agency_per_day_gbp(self) -> float:
+        """Agency charge per calendar day in post."""
+        if self.agency_charge == "premium":
+            return self.permanent_per_day_gbp * (1 + self.agency_premium_share)
+        return self.agency_day_rate_gbp * self.agency_billed_days_per_year / DAYS_PER_YEAR
+
+    @property
+    def placement_per_day_gbp(self) -> float:
+        """Average placement cost per child per day over the mix, with the out-of-area uplift."""
+        weekly = sum(
+            share * self.placement_per_week_gbp[k] for k, share in self.placement_mix.items()
+        )
+        return weekly / 7 * (1 + self.out_of_area_share * self.out_of_area_uplift_share)
+
+
 class Scenario(Frozen):
     """Everything a run needs. Build it with :func:`demandsim.scenario_files.load_scenario`."""
 
@@ -283,6 +392,7 @@ class Scenario(Frozen):
     pathway: Pathway
     teams: dict[str, Team]
     workforce: Workforce = Workforce()
+    costs: Costs = Costs()
     source_dir: str = Field(".", description="Folder of the scenario file; set by the loader.")
 
     @model_validator(mode="after")
@@ -292,6 +402,12 @@ class Scenario(Frozen):
                 raise ValueError(
                     f"pathway.stages.{name}.team {stage.team!r} is not a team; "
                     f"expected one of {sorted(self.teams)}"
+                )
+        for name in self.costs.care_stages:
+            if name not in self.pathway.stages:
+                raise ValueError(
+                    f"costs.care_stages names {name!r}, which is not a stage; "
+                    f"expected some of {sorted(self.pathway.stages)}"
                 )
         return self
 

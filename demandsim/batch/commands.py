@@ -35,6 +35,8 @@ from demandsim.batch.replicate import (
 from demandsim.batch.store import BatchStore
 from demandsim.batch.summaries import SERVICE
 from demandsim.batch.sweep import Vary, design, sweep_table
+from demandsim.costs import FY_PREFIX, TOTAL, is_cost_kpi
+from demandsim.report import DIFFERENCES, TABLES, batch_tables, format_budget, write_report
 from demandsim.results_store import manifest, write_scenario_toml
 from demandsim.scenario import Scenario
 
@@ -134,9 +136,13 @@ def sweep(
     def extras(kpis: pd.DataFrame, summary: pd.DataFrame) -> tuple[dict, dict, str]:
         table = sweep_table(summary, design_table)
         files = _tables("sweep", table)
+        diffs = paired_differences(kpis, next(iter(scenarios)))
+        files[DIFFERENCES] = lambda p: diffs.to_parquet(p, index=False)
         files["design.csv"] = lambda p: design_table.to_csv(p, index=False)
         service = table[(table["team"] == SERVICE) & table["mean"].notna()]
         for kpi in dict.fromkeys(service["kpi"]):
+            if is_cost_kpi(kpi) and not (kpi.startswith(FY_PREFIX) and kpi.endswith(TOTAL)):
+                continue  # one curve per year's total cost, not one per month and component
             for key in keys:
                 others = [k for k in keys if k != key]
                 files[f"plots/{kpi}--{key}.png"] = _figure_writer(table, key, kpi, others)
@@ -178,8 +184,12 @@ def _execute(
             for k, scenario in plan.scenarios.items()
         },
         **extra_files,
-        "summary.txt": lambda p: p.write_text(text + "\n"),
     }
+    report_tables = batch_tables(plan.scenarios, kpis, summary)
+    files.update({TABLES[k]: _csv_writer(t) for k, t in report_tables.items()})
+    diffs = tables.get("paired_differences")
+    text += "\n\n" + format_budget(report_tables["budget"], diffs)
+    files["summary.txt"] = lambda p: p.write_text(text + "\n")
     started = dt.datetime.fromisoformat(store.plan.get("started", now.isoformat()))
     provenance = manifest([], list(plan.seeds), started)
     provenance.update(
@@ -192,6 +202,8 @@ def _execute(
         executor=options.executor,
         jobs=options.jobs or available_cores(),
     )
+    # last: the report reads the tables above from the staging folder
+    files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
     store.finish(files, provenance, keep_replications=options.keep_replications)
     return BatchOutcome(Path(out), text, kpis, summary, tables)
 
@@ -207,6 +219,10 @@ def _tables(stem: str, table: pd.DataFrame) -> dict[str, Writer]:
         f"{stem}.parquet": lambda p: table.to_parquet(p, index=False),
         f"{stem}.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
     }
+
+
+def _csv_writer(table: pd.DataFrame) -> Writer:
+    return lambda p: table.to_csv(p, index=False)
 
 
 def _scenario_writer(scenario: Scenario) -> Writer:

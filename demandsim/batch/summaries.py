@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from demandsim.costs import cost_kpis
 from demandsim.kpis import LEVELS
 from demandsim.run import RunResult, run_replication
 from demandsim.scenario import Scenario
@@ -139,8 +140,19 @@ def first_year_backlog_kpis(result: RunResult, scenario: Scenario) -> pd.DataFra
     )
 
 
+def cost_kpi_rows(result: RunResult, scenario: Scenario) -> pd.DataFrame:
+    """Costs by financial year and by month, service-wide (see :func:`demandsim.costs.cost_kpis`)."""
+    return cost_kpis(result.costs).assign(team=SERVICE)
+
+
 #: every per-replication KPI table; append a function to add KPI columns everywhere
-KPI_TABLES: list[KpiTable] = [level_kpis, timeliness_kpis, leaver_kpis, first_year_backlog_kpis]
+KPI_TABLES: list[KpiTable] = [
+    level_kpis,
+    timeliness_kpis,
+    leaver_kpis,
+    first_year_backlog_kpis,
+    cost_kpi_rows,
+]
 
 
 def replication_kpis(result: RunResult, scenario: Scenario) -> pd.DataFrame:

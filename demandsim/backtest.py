@@ -1,0 +1,267 @@
+"""Back-testing calibration: fit on the past up to a cut-off, forecast what followed, score it.
+
+Covers two checks.
+
+- Demand (a council's own ``demand.csv``): Prophet is fitted on the data before the cut-off and
+  its predictive sample paths give each following month's contacts (with the Poisson noise the
+  simulation adds to an intensity); the score is the error of the median forecast and the share of
+  actual months inside the 80% and 95% predictive intervals.
+- Published statistics (``--la``): a scenario calibrated to the year ending 31 March ``year`` is
+  simulated forward, and its children in need and children looked after on 31 March of the
+  following years are compared with the published figures. Children in need, as the DfE counts
+  them, are all open cases from referral on (MASH, assessment, s47, CiN, CP and CiC).
+
+This module runs the simulation, so it lives outside :mod:`demandsim.calibration` (which never
+imports the model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tomli_w
+from matplotlib.figure import Figure
+
+from demandsim.calibration import published
+from demandsim.calibration.inputs import InputError, read_folder
+from demandsim.calibration.outputs import _plain
+from demandsim.calibration.report import markdown_table
+from demandsim.calibration.seasonality import fit_demand
+from demandsim.eventlog import Kind
+from demandsim.model import Model
+from demandsim.results_store import OutputExistsError, atomic_dir, write_json
+from demandsim.scenario import Scenario
+from demandsim.scenario_files import DEFAULT_SCENARIO, load_scenario
+
+CIN_STAGES = ("mash", "assessment", "s47", "cin", "cp", "cic")
+
+
+# -- demand -------------------------------------------------------------------------------------
+def backtest_demand(
+    demand: pd.DataFrame, cutoff: dt.date, months: int = 12, seed: int = 0, samples: int = 500
+) -> pd.DataFrame:
+    """Monthly forecast against actual contacts for ``months`` whole months from ``cutoff``.
+
+    Columns: month, actual, median, lower_80, upper_80, lower_95, upper_95, inside_80, inside_95.
+    """
+    cut = pd.Timestamp(cutoff)
+    train = demand.loc[demand["date"] < cut]
+    if train.empty:
+        raise ValueError(f"backtest: no demand data before the cut-off {cutoff}")
+    fit = fit_demand(train, cutoff, seed=seed, samples=samples, horizon_years=months / 12 + 0.2)
+    paths = fit.intensity.set_index("month")
+    rng = np.random.default_rng(seed)
+    draws = rng.poisson(paths.to_numpy())  # the simulation draws contacts around its intensity
+    later = demand.loc[demand["date"] >= cut]
+    actual = later.groupby(later["date"].dt.to_period("M"))["contacts"].sum()
+    days_seen = later.groupby(later["date"].dt.to_period("M"))["date"].nunique()
+    rows = []
+    for period, value in actual.items():
+        key = str(period)
+        complete = _complete(later, period, days_seen[period])
+        if key not in paths.index or not complete or len(rows) >= months:
+            continue
+        x = draws[paths.index.get_loc(key)]
+        q = np.quantile(x, [0.025, 0.1, 0.5, 0.9, 0.975])
+        rows.append({"month": key, "actual": float(value), "median": q[2], "lower_80": q[1],
+                     "upper_80": q[3], "lower_95": q[0], "upper_95": q[4]})  # fmt: skip
+    table = pd.DataFrame(rows)
+    if table.empty:
+        raise ValueError(f"backtest: no whole months of actual demand after {cutoff}")
+    table["inside_80"] = table["actual"].between(table["lower_80"], table["upper_80"])
+    table["inside_95"] = table["actual"].between(table["lower_95"], table["upper_95"])
+    return table
+
+
+def _complete(later: pd.DataFrame, period: pd.Period, days_seen: int) -> bool:
+    """A month counts only if the data cover it: every day (daily data) or its start (coarser)."""
+    dates = later["date"].drop_duplicates().sort_values()
+    step = dates.diff().dt.days.median() if len(dates) > 1 else 31
+    if step <= 1.5:
+        return days_seen == period.days_in_month
+    if step <= 10:
+        return days_seen >= 4
+    return True
+
+
+def demand_scores(table: pd.DataFrame) -> dict[str, float]:
+    err = table["median"] - table["actual"]
+    return {
+        "months": len(table),
+        "mean_abs_pct_error": float((err.abs() / table["actual"]).mean() * 100),
+        "mean_pct_error": float((err / table["actual"]).mean() * 100),
+        "inside_80_share": float(table["inside_80"].mean()),
+        "inside_95_share": float(table["inside_95"].mean()),
+    }
+
+
+def demand_figure(table: pd.DataFrame, history: pd.DataFrame | None = None) -> Figure:
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    x = pd.PeriodIndex(table["month"], freq="M").to_timestamp()
+    if history is not None:
+        ax.plot(history.index, history.to_numpy(), color="grey", lw=1, label="before cut-off")
+    ax.fill_between(x, table["lower_95"], table["upper_95"], alpha=0.2, label="95% interval")
+    ax.fill_between(x, table["lower_80"], table["upper_80"], alpha=0.3, label="80% interval")
+    ax.plot(x, table["median"], label="forecast median")
+    ax.plot(x, table["actual"], "ko", ms=3, label="actual")
+    ax.set_ylabel("contacts per month")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+# -- published statistics --------------------------------------------------------------------
+def scenario_from_parameters(params: dict, years: float) -> Scenario:
+    """The baseline with a partial parameter set merged over it, as ``calibration =`` would."""
+    with tempfile.TemporaryDirectory() as folder:
+        folder_path = Path(folder)
+        (folder_path / "parameters.toml").write_text(tomli_w.dumps(_plain(params)))
+        extends = os.path.relpath(DEFAULT_SCENARIO, folder_path)
+        (folder_path / "scenario.toml").write_text(
+            tomli_w.dumps(
+                {"name": "backtest", "extends": extends, "calibration": "parameters.toml"}
+            )
+        )
+        return load_scenario(folder_path / "scenario.toml", [f"years={years}"])
+
+
+def stage_stock(log: pd.DataFrame, scenario: Scenario, dates: list[dt.date]) -> pd.DataFrame:
+    """Open cases by stage at the start of each date, after the events of that instant (so the
+    start date shows the initial cases); index date, one column per stage."""
+    names = list(scenario.pathway.stages)
+    t = log["t"].to_numpy()
+    kind = log["kind"].to_numpy()
+    stage = log["stage"].to_numpy()
+    step = np.where(kind == Kind.ENTER, 1, 0) - np.where(kind == Kind.EXIT, 1, 0)
+    out = {}
+    for day in dates:
+        at = (pd.Timestamp(day) - pd.Timestamp(scenario.origin_date)).days
+        before = (t <= at) & (step != 0)
+        counts = np.bincount(stage[before], weights=step[before], minlength=len(names))
+        out[day] = dict(zip(names, counts, strict=True))
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
+def backtest_published(
+    la: str, year: int, years_ahead: int = 3, replications: int = 5, seed: int = 0
+) -> tuple[pd.DataFrame, list[str]]:
+    """Simulated against published CIN and CLA on 31 March of the ``years_ahead`` later years."""
+    base = load_scenario()
+    cal = published.calibrate_published(la, year, base)
+    scenario = scenario_from_parameters(cal.parameters, years=years_ahead + 0.05)
+    code, _ = published.find_council(la)
+    dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
+    runs = []
+    for r in range(replications):
+        log = Model(scenario, seed + r).run().frame()
+        stock = stage_stock(log, scenario, [d + dt.timedelta(days=1) for d in dates])
+        runs.append(
+            pd.DataFrame(
+                {"date": dates, "replication": r,
+                 "cin": stock[list(CIN_STAGES)].sum(axis=1).to_numpy(),
+                 "cla": stock["cic"].to_numpy()}
+            )
+        )  # fmt: skip
+    sims = pd.concat(runs)
+    rows = []
+    for d, group in sims.groupby("date"):
+        for measure, key in (("cin", "cin_at31"), ("cla", "cla_at31")):
+            actual = published.own_figure(key, code, d.year)
+            rows.append({
+                "date": d, "measure": measure, "published": actual,
+                "simulated_mean": group[measure].mean(), "simulated_min": group[measure].min(),
+                "simulated_max": group[measure].max(),
+            })  # fmt: skip
+    table = pd.DataFrame(rows)
+    table["pct_error"] = 100 * (table["simulated_mean"] - table["published"]) / table["published"]
+    return table, cal.notes
+
+
+def published_figure(table: pd.DataFrame, title: str) -> Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, measure in zip(axes, ("cin", "cla"), strict=True):
+        part = table.loc[table["measure"] == measure]
+        year = [d.year for d in part["date"]]
+        ax.plot(year, part["published"], "ko-", label="published")
+        ax.plot(year, part["simulated_mean"], "s--", label="simulated mean")
+        ax.fill_between(year, part["simulated_min"], part["simulated_max"], alpha=0.2,
+                        label="replication range")  # fmt: skip
+        ax.set_xticks(year)
+        ax.set_xlabel("31 March of")
+        ax.set_title(f"{title}: {'children in need' if measure == 'cin' else 'looked after'}",
+                     fontsize=9)  # fmt: skip
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# -- command -----------------------------------------------------------------------------------
+@click.command()
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--cutoff", default=None, help="DATA_DIR: fit on data before this date (YYYY-MM-DD; default: 12 months before the end).")  # fmt: skip
+@click.option("--months", type=int, default=12, show_default=True, help="DATA_DIR: months to forecast.")  # fmt: skip
+@click.option("--la", default=None, help="Back-test the published-statistics path for this council.")  # fmt: skip
+@click.option("--year", type=int, default=None, help="With --la: calibrate to the year ending 31 March YEAR.")  # fmt: skip
+@click.option("--years-ahead", type=int, default=3, show_default=True)
+@click.option("--replications", type=int, default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the table, chart and summary.")  # fmt: skip
+@click.option("--overwrite", is_flag=True)
+def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed, out, overwrite):
+    """Fit up to a cut-off and score the forecast of what followed."""
+    if (data_dir is None) == (la is None):
+        raise click.UsageError("give either DATA_DIR or --la NAME --year YEAR")
+    try:
+        if la is not None:
+            if year is None:
+                raise click.UsageError("--la needs --year (the year to calibrate to)")
+            table, notes = backtest_published(la, year, years_ahead, replications, seed)
+            figure = published_figure(table, la)
+            scores = {
+                f"{m}_mean_abs_pct_error": float(table.loc[(table["measure"] == m) & (table["date"].map(lambda d: d.year) > year), "pct_error"].abs().mean())
+                for m in ("cin", "cla")
+            }  # fmt: skip
+            text = f"Published back-test: {notes[0]}; {replications} replications."
+        else:
+            data = read_folder(data_dir)
+            if data.demand is None:
+                raise click.UsageError(f"{data_dir}: the demand back-test needs demand.csv")
+            last = data.demand["date"].max()
+            cut = dt.date.fromisoformat(cutoff) if cutoff else (
+                (last - pd.DateOffset(months=months)).to_period("M").start_time.date()
+            )  # fmt: skip
+            table = backtest_demand(data.demand, cut, months, seed)
+            before = data.demand.loc[data.demand["date"] < pd.Timestamp(cut)]
+            history = before.groupby(before["date"].dt.to_period("M").dt.start_time)[
+                "contacts"
+            ].sum()
+            figure = demand_figure(table, history.iloc[1:])
+            scores = demand_scores(table)
+            text = f"Demand back-test of {data_dir}: fitted before {cut}, forecast {len(table)} months."
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            table.to_csv(tmp / "backtest.csv", index=False, float_format="%.4g")
+            figure.savefig(tmp / "backtest.png", dpi=110)
+            plt.close(figure)
+            write_json({"scores": scores, "seed": seed}, tmp / "scores.json")
+            shown = pd.DataFrame([{k: round(v, 3) for k, v in scores.items()}])
+            (tmp / "backtest.md").write_text(
+                f"# Back-test\n\n{text}\n\n{markdown_table(shown)}\n![back-test](backtest.png)\n\n"
+                + markdown_table(table.round(1))
+            )
+    except (InputError, published.PublishedDataError, OutputExistsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(text)
+    for key, value in scores.items():
+        click.echo(f"  {key}: {value:.3g}")
+    click.echo(f"Written to {out}/")

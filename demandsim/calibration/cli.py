@@ -1,0 +1,61 @@
+"""``demandsim calibrate``: a thin shell over the calibration library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from demandsim.results_store import OutputExistsError
+from demandsim.scenario_files import ScenarioError, load_scenario
+
+
+@click.command()
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="Folder for the fitted parameters, scenario and report.")  # fmt: skip
+@click.option(
+    "--la", default=None, help="Calibrate from the DfE published tables for this council."
+)
+@click.option("--year", type=int, default=None,
+              help="With --la: year ending 31 March of the published figures (default: latest).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for Prophet's predictive samples.")  # fmt: skip
+@click.option("--samples", type=int, default=200, show_default=True,
+              help="Predictive sample paths of demand to write.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def calibrate(
+    data_dir: str | None,
+    out: str,
+    la: str | None,
+    year: int | None,
+    seed: int,
+    samples: int,
+    overwrite: bool,
+) -> None:
+    """Fit a scenario to a council's DATA_DIR, or to the DfE published tables with --la."""
+    from demandsim.calibration import published
+    from demandsim.calibration.council import calibrate_council
+    from demandsim.calibration.inputs import InputError, read_folder
+    from demandsim.calibration.outputs import write_calibration
+
+    if (data_dir is None) == (la is None):
+        raise click.UsageError("give either DATA_DIR or --la NAME")
+    baseline = load_scenario()
+    try:
+        if la is not None:
+            cal = published.calibrate_published(la, year, baseline)
+            title = cal.notes[0].removeprefix("Council: ")
+        else:
+            data = read_folder(data_dir)
+            cal = calibrate_council(data, baseline, seed=seed, samples=samples)
+            title = f"council data in {data_dir}"
+        scenario = write_calibration(
+            cal, out, title, overwrite=overwrite,
+            provenance={"data_dir": data_dir, "la": la, "year": year, "seed": seed},
+        )  # fmt: skip
+    except (InputError, published.PublishedDataError, ScenarioError, OutputExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for note in cal.notes:
+        click.echo(f"- {note}")
+    click.echo(f"\nWrote {Path(out)}/ ; run it with: demandsim run {scenario}")

@@ -1,0 +1,365 @@
+"""A scenario for any English council from the Department for Education's published tables.
+
+Covers: the council's referrals, no-further-action and assessed-not-in-need rates, children in
+need, child protection plans, children looked after (starts, ceases, stock), and its social
+workers (in post, turnover, agency and vacancy rates, absence), for the year ending 31 March of
+``year`` (the workforce census of the September inside that year). Where the council's own figure
+is suppressed or missing (``c``, ``x``, ``z``, ``low``, blank), the median of its statistical
+neighbours (``sn_model_2025_wide.csv``) stands in: rates as they are, counts as rates per child
+aged 0-17 times the council's own child population.
+
+How figures become parameters (everything else stays the baseline's; the README's table lists
+both):
+- contacts are not published: ``contacts_per_year`` = referrals / the baseline's front-door
+  conversion;
+- MASH routes: NFA share = referrals with no further action / referrals;
+- assessment routes: NFA = assessed not in need / assessments (referrals less NFA); s47 sized so
+  that assessments x s47 share x the baseline's s47-to-CP share = CP plans started; CiN the rest;
+- CP duration = plans at 31 March / plans started per year (Little's law in a steady state);
+  CiN duration likewise from the CiN-plan stock (children in need less CP, looked after and
+  assessments in progress) and its inflow; CiC duration = looked after at 31 March / ceased;
+- routes into care from CiN and CP are scaled together so the expected entries match starts;
+- open cases at the start: CP, CiC and CiN stocks at 31 March; assessments, s47 and MASH from
+  Little's law; After Care scaled with the looked-after stock;
+- posts: case-holding social workers plus vacancies, shared out over teams in proportion to the
+  open cases L each team serves, plus SAFETY x sqrt(L) (square-root staffing), over its caseload
+  cap; filled permanent at 1 - vacancy rate, agency
+  in the published ratio of agency to employed FTE;
+- permanent turnover = the published FTE turnover rate (team overrides scaled by the same factor);
+  sickness share = the published absence rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from demandsim.calibration.council import Calibration
+from demandsim.scenario import Scenario
+from demandsim.scenario_files import PROJECT_ROOT
+
+DFE_DIR = PROJECT_ROOT / "calibration" / "published" / "dfe"
+MISSING = ("c", "x", "z", "low", "", "u", "k", ":", "..")
+
+#: (file, column, kind, filter on 'category'/'population_type' or None); kind: count or rate
+FIGURES = {
+    "referrals": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "referral_count", "count"),
+    "nfa_referrals": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "no_further_action_count", "count"),
+    "not_in_need": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "not_in_need_count", "count"),
+    "cin_at31": ("b1_children_in_need_2013_to_2025.csv", "At31_episodes", "count"),
+    "cpp_start": ("d3_cpps_subsequent_plan_2013_to_2025.csv", "CPP_start", "count"),
+    "cpp_at31": ("d5_cpps_at31march_by_duration_2013_to_2025.csv", "CPP_At31", "count"),
+    "cla_at31": ("cla_number_and_rate_per_10k_children.csv", "Children looked after on 31 March each year", "count"),
+    "cla_started": ("cla_number_and_rate_per_10k_children.csv", "Children starting to be looked after each year", "count"),
+    "cla_ceased": ("cla_number_and_rate_per_10k_children.csv", "Children ceasing to be looked after each year", "count"),
+    "inpost_fte": ("csww_indicators_2017_to_2025.csv", "inpost_fte", "count"),
+    "case_holders_fte": ("csww_indicators_2017_to_2025.csv", "case_holders_fte", "count"),
+    "turnover_rate": ("csww_indicators_2017_to_2025.csv", "turnover_rate_fte", "rate"),
+    "agency_rate": ("csww_indicators_2017_to_2025.csv", "agency_rate_fte", "rate"),
+    "vacancy_rate": ("csww_indicators_2017_to_2025.csv", "vacancy_rate_fte", "rate"),
+    "absence_rate": ("csww_indicators_2017_to_2025.csv", "absence_rate_fte", "rate"),
+    "caseload": ("csww_indicators_2017_to_2025.csv", "caseload_fte", "rate"),
+}  # fmt: skip
+WORKFORCE_FILE = "csww_indicators_2017_to_2025.csv"
+#: square-root staffing safety factor: a team serving an open-case load L gets room for
+#: L + SAFETY * sqrt(L) cases, so short, bursty work (front door, MASH) is not sized to run full
+SAFETY = 3.0
+CLA_FILE = "cla_number_and_rate_per_10k_children.csv"
+POPULATION_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
+NEIGHBOURS_FILE = "sn_model_2025_wide.csv"
+
+
+class PublishedDataError(ValueError):
+    """An unknown council, a year outside the tables, or a figure nobody publishes."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float
+    source: str  # "own", "neighbours (n)"
+
+
+@lru_cache(maxsize=16)
+def _table(name: str, folder: Path = DFE_DIR) -> pd.DataFrame:
+    path = folder / name
+    if not path.exists():
+        raise PublishedDataError(f"{path}: published table not found")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if "geographic_level" in frame:
+        frame = frame.loc[frame["geographic_level"] == "Local authority"]
+    return frame
+
+
+def councils(year: int | None = None) -> pd.DataFrame:
+    """Councils in the referrals table: old_la_code and la_name (of the latest year)."""
+    table = _table(FIGURES["referrals"][0])
+    if year is not None:
+        table = table.loc[table["time_period"] == str(year)]
+    latest = table.sort_values("time_period").drop_duplicates("old_la_code", keep="last")
+    return latest[["old_la_code", "la_name"]].reset_index(drop=True)
+
+
+def find_council(name: str) -> tuple[str, str]:
+    """(old_la_code, la_name) for a council name, case-insensitive; an error suggests names."""
+    table = councils()
+    hit = table.loc[table["la_name"].str.lower() == name.strip().lower()]
+    if len(hit):
+        return hit["old_la_code"].iloc[0], hit["la_name"].iloc[0]
+    close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise PublishedDataError(
+        f"--la {name!r}: no English council of that name in the DfE tables{hint}"
+    )
+
+
+def _number(text: str) -> float | None:
+    text = str(text).strip().replace(",", "")
+    if text.lower() in MISSING:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def own_figure(key: str, code: str, year: int) -> float | None:
+    """A council's own published figure, or None when suppressed or absent."""
+    file, column, _ = FIGURES[key]
+    table = _table(file)
+    period = str(year - 1) if file == WORKFORCE_FILE else str(year)
+    rows = table.loc[(table["old_la_code"] == code) & (table["time_period"] == period)]
+    if file == CLA_FILE:
+        rows = rows.loc[rows["population_type"] == column]
+        column = "children_count"
+    if rows.empty:
+        return None
+    return _number(rows[column].iloc[0])
+
+
+def child_population(code: str, year: int) -> float | None:
+    table = _table(POPULATION_FILE)
+    rows = table.loc[table["old_la_code"] == code]
+    rows = rows.assign(period=rows["time_period"].astype(int))
+    rows = rows.loc[rows["period"] <= year].sort_values("period")
+    values = [v for v in (_number(x) for x in rows["population_estimate"]) if v]
+    return values[-1] if values else None
+
+
+def neighbours(code: str) -> list[str]:
+    table = _table(NEIGHBOURS_FILE)
+    row = table.loc[table["old_la_code"] == code]
+    if row.empty:
+        return []
+    return [str(row[f"SN_{i}"].iloc[0]) for i in range(1, 11) if row[f"SN_{i}"].iloc[0]]
+
+
+def figure(key: str, code: str, year: int) -> Figure | None:
+    """The council's figure, or its statistical neighbours' median where its own is missing."""
+    own = own_figure(key, code, year)
+    if own is not None:
+        return Figure(own, "own")
+    kind = FIGURES[key][2]
+    values = []
+    for other in neighbours(code):
+        value = own_figure(key, other, year)
+        if value is None:
+            continue
+        if kind == "count":
+            pop = child_population(other, year)
+            if not pop:
+                continue
+            value = value / pop
+        values.append(value)
+    if not values:
+        return None
+    median = float(np.median(values))
+    if kind == "count":
+        pop = child_population(code, year)
+        if not pop:
+            return None
+        median *= pop
+    return Figure(median, f"neighbours ({len(values)})")
+
+
+def gather(code: str, year: int) -> dict[str, Figure]:
+    found = {key: figure(key, code, year) for key in FIGURES}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _years(file: str) -> tuple[int, int]:
+    periods = _table(file)["time_period"].astype(int)
+    return int(periods.min()), int(periods.max())
+
+
+def latest_year() -> int:
+    return int(_table(FIGURES["referrals"][0])["time_period"].astype(int).max())
+
+
+def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Calibration:
+    """A partial scenario for the council called ``name`` from the year ending 31 March ``year``."""
+    code, la_name = find_council(name)
+    year = year or latest_year()
+    first, last = 2013, latest_year()
+    if not first <= year <= last:
+        raise PublishedDataError(f"--year {year}: the tables cover {first} to {last}")
+    figs = gather(code, year)
+    needed = (
+        "referrals",
+        "cin_at31",
+        "cla_at31",
+        "cla_started",
+        "cla_ceased",
+        "cpp_start",
+        "cpp_at31",
+    )
+    lacking = [k for k in needed if k not in figs]
+    if lacking:
+        spans = {k: _years(FIGURES[k][0]) for k in lacking}
+        covered = "; ".join(f"{k} {a}-{b}" for k, (a, b) in spans.items())
+        raise PublishedDataError(
+            f"{la_name} {year}: no published or neighbour figure for {lacking} "
+            f"(the tables cover {covered})"
+        )
+    cal = Calibration(parameters={"start_date": dt.date(year, 4, 1)})
+    cal.notes.append(f"Council: {la_name} (old_la_code {code}), year ending 31 March {year}")
+    cal.parameters = _parameters(figs, baseline)
+    cal.parameters["start_date"] = dt.date(year, 4, 1)
+    cal.parameters["warmup_days"] = 0  # start from the published stocks at 31 March
+    cal.tables["published_figures"] = pd.DataFrame(
+        [{"figure": k, "value": round(f.value, 2), "source": f.source} for k, f in figs.items()]
+    )
+    borrowed = [k for k, f in figs.items() if f.source != "own"]
+    if borrowed:
+        cal.notes.append(f"Statistical neighbours' median used for: {', '.join(borrowed)}.")
+    absent = [k for k in FIGURES if k not in figs]
+    if absent:
+        cal.notes.append(f"Not available, baseline kept: {', '.join(absent)}.")
+    return cal
+
+
+def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
+    v = {k: f.value for k, f in figs.items()}
+    stages = base.pathway.stages
+    front_conversion = stages["front_door"].routes["mash"]
+    referrals = v["referrals"]
+    nfa = min(v.get("nfa_referrals", stages["mash"].routes["nfa"] * referrals) / referrals, 0.95)
+    assessments = referrals * (1 - nfa)
+    not_in_need = v.get("not_in_need", stages["assessment"].routes["nfa"] * assessments)
+    a_nfa = float(np.clip(not_in_need / assessments, 0.0, 0.9))
+    s47_cp = stages["s47"].routes["cp"]
+    a_s47 = float(np.clip(v["cpp_start"] / (assessments * s47_cp), 0.01, 0.98 - a_nfa))
+    a_cin = 1.0 - a_nfa - a_s47
+
+    days = {s: stages[s].duration.mean_days for s in stages}
+    s47_flow = assessments * a_s47
+    init_assessment = assessments / 365.25 * days["assessment"]
+    init_s47 = s47_flow / 365.25 * days["s47"]
+    init_mash = referrals / 365.25 * days["mash"]
+    cp_days = v["cpp_at31"] / v["cpp_start"] * 365.25
+    cp_routes = dict(stages["cp"].routes)
+    cin_routes = dict(stages["cin"].routes)
+    cin_in = (
+        assessments * a_cin
+        + s47_flow * stages["s47"].routes["cin"]
+        + v["cpp_start"] * cp_routes["cin"]
+    )
+    cin_stock = max(
+        v["cin_at31"] - v["cpp_at31"] - v["cla_at31"] - init_assessment - init_s47,
+        0.05 * v["cin_at31"],
+    )
+    cin_days = cin_stock / cin_in * 365.25
+    # scale the routes into care so that expected entries match published starts
+    base_entries = cin_in * cin_routes["cic"] + v["cpp_start"] * cp_routes["cic"]
+    k = v["cla_started"] / base_entries
+    cin_cic = float(np.clip(cin_routes["cic"] * k, 0.0, 0.5))
+    cp_cic = float(np.clip(cp_routes["cic"] * k, 0.0, 0.9))
+    cp_other = {t: p for t, p in cp_routes.items() if t != "cic"}
+    cp_scale = (1 - cp_cic) / sum(cp_other.values())
+    cic_days = v["cla_at31"] / max(v["cla_ceased"], 1.0) * 365.25
+    after_care = (
+        stages["after_care"].initial_cases * v["cla_at31"] / max(stages["cic"].initial_cases, 1)
+    )
+
+    def shares(d: dict[str, float]) -> dict[str, float]:
+        out = {t: round(p, 4) for t, p in d.items()}
+        biggest = max(out, key=out.get)
+        out[biggest] = round(out[biggest] + 1 - sum(out.values()), 6)
+        return out
+
+    pathway = {
+        "mash": {"routes": shares({"assessment": 1 - nfa, "nfa": nfa}), "initial_cases": round(init_mash)},
+        "assessment": {"routes": shares({"nfa": a_nfa, "cin": a_cin, "s47": a_s47}), "initial_cases": round(init_assessment)},
+        "s47": {"initial_cases": round(init_s47)},
+        "cin": {"routes": shares({"closed": 1 - cin_cic, "cic": cin_cic}), "duration": round(cin_days, 1), "initial_cases": round(cin_stock)},
+        "cp": {"routes": shares({**{t: p * cp_scale for t, p in cp_other.items()}, "cic": cp_cic}), "duration": round(cp_days, 1), "initial_cases": round(v["cpp_at31"])},
+        "cic": {"duration": round(cic_days, 1), "initial_cases": round(v["cla_at31"])},
+        "after_care": {"initial_cases": round(after_care)},
+    }  # fmt: skip
+    params: dict = {
+        "demand": {"contacts_per_year": round(referrals / front_conversion, 1)},
+        "pathway": {"stages": pathway},
+    }
+    open_cases = {
+        s: spec.get("initial_cases", stages[s].initial_cases) for s, spec in pathway.items()
+    }
+    open_cases["front_door"] = params["demand"]["contacts_per_year"] / 365.25 * days["front_door"]
+    params["teams"], params["workforce"] = _workforce(v, base, open_cases)
+    return params
+
+
+def _workforce(
+    v: dict[str, float], base: Scenario, open_cases: dict[str, float]
+) -> tuple[dict, dict]:
+    """Teams' posts shared out in proportion to the open cases they serve over their caseload
+    cap (so a council with many children looked after gets a larger CiC team), filled as the
+    published vacancy and agency rates say; turnover and absence from the workforce census."""
+    teams: dict = {}
+    workforce: dict = {}
+    staffed = {n: t for n, t in base.teams.items() if not t.is_service and t.posts}
+    if "inpost_fte" in v:
+        holders = v.get("case_holders_fte", v["inpost_fte"])
+        vacancy = v.get("vacancy_rate", 100 * (1 - _filled_share(base))) / 100
+        posts_total = holders / max(1 - vacancy, 0.05)
+        agency_ratio = v.get("agency_rate", 0.0) / 100
+        agency_ratio = agency_ratio / max(1 - agency_ratio, 0.05)  # agency per employed FTE
+        load = {
+            name: sum(
+                open_cases.get(stage, spec.initial_cases)
+                for stage, spec in base.pathway.stages.items()
+                if spec.team == name
+            )
+            for name in staffed
+        }
+        need = {  # square-root staffing: room for the load and for its Poisson swings
+            name: (load[name] + SAFETY * np.sqrt(load[name])) / team.caseload_cap
+            for name, team in staffed.items()
+        }
+        for name in staffed:
+            posts = max(1, round(posts_total * need[name] / sum(need.values())))
+            perm = round(posts * (1 - vacancy))
+            agency = min(posts - perm, round(perm * agency_ratio))
+            teams[name] = {"posts": posts, "initial_permanent": perm, "initial_agency": agency}
+    if "turnover_rate" in v:
+        rate = v["turnover_rate"] / 100
+        factor = rate / base.workforce.permanent.turnover_per_year
+        workforce["permanent"] = {"turnover_per_year": round(rate, 4)}
+        for name, team in staffed.items():
+            if team.permanent_turnover_per_year is not None:
+                teams.setdefault(name, {})["permanent_turnover_per_year"] = round(
+                    team.permanent_turnover_per_year * factor, 4
+                )
+    if "absence_rate" in v:
+        for name in staffed:
+            teams.setdefault(name, {})["sickness_share"] = round(v["absence_rate"] / 100, 4)
+    return teams, workforce
+
+
+def _filled_share(base: Scenario) -> float:
+    staffed = [t for t in base.teams.values() if t.posts]
+    return sum(t.initial_permanent for t in staffed) / sum(t.posts for t in staffed)

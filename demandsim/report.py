@@ -1,0 +1,497 @@
+"""Reports from stored results: one self-contained HTML file, an Excel workbook, PNG charts.
+
+A results folder (of ``run``, ``run -n``, ``compare`` or ``sweep``) holds the tables a report
+needs, each with a ``scenario`` column, so ``demandsim report RUN_DIR`` rebuilds the report
+without re-running anything: ``daily_bands.parquet`` (percentile bands of the daily series),
+``headline.csv``, the cost tables of :func:`cost_tables`, and for comparisons
+``paired_differences.parquet``. A folder with one scenario gets the single-scenario report; one
+with several gets the comparison (scenarios on one chart, paired differences with intervals).
+
+The HTML file embeds its charts as base64 PNG and loads nothing from anywhere else (no scripts,
+fonts or styles): it opens offline by double-click. The workbook has one sheet per table, with
+numbers stored as numbers and formatted (pounds, shares, dates), never as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from demandsim import plots
+from demandsim.bands import SERVICE, percentile_bands, with_service_total
+from demandsim.costs import (
+    budget_by_year,
+    cost_frames,
+    cost_percentiles,
+    financial_year_costs,
+    is_cost_kpi,
+    monthly_costs,
+)
+from demandsim.run import RunResult
+from demandsim.scenario import Scenario
+
+REPORT_HTML = "report.html"
+WORKBOOK = "costs_and_staffing.xlsx"
+CHARTS = "charts"
+BANDS = "daily_bands.parquet"
+DIFFERENCES = "paired_differences.parquet"
+TABLES = {
+    "headline": "headline.csv",
+    "budget": "budget_by_financial_year.csv",
+    "percentiles": "cost_percentiles.csv",
+    "fy_costs": "costs_by_financial_year.csv",
+    "monthly": "costs_monthly.csv",
+}
+SECTIONS = ("headline", "fan-charts", "staffing", "costs", "parameters", "provenance")
+COMPARE_SECTIONS = (*SECTIONS[:4], "differences", *SECTIONS[4:])
+#: per-replication KPIs shown in a batch's headline table (means over replications)
+HEADLINE_KPIS = (
+    "staff_in_post_mean",
+    "agency_share_mean",
+    "vacant_posts_mean",
+    "caseload_per_worker_mean",
+    "unallocated_mean",
+    "unallocated_peak",
+    "days_unallocated_above_threshold",
+    "backlog_passes_threshold_in_12_months",
+    "leavers",
+    "mean_days_referral_to_allocation",
+    "assessed_within_45_working_days_share",
+)
+
+
+# ------------------------------------------------------------------------- tables to store
+def cost_tables(
+    fy: pd.DataFrame, monthly: pd.DataFrame, budgets: Mapping[str, Mapping[str, float]]
+) -> dict[str, pd.DataFrame]:
+    """Cost tables by scenario from stacked per-replication frames (columns scenario,
+    replication, ...): per-replication costs by financial year, the budget table (P10/P50/P90,
+    chance of overspend against ``budgets[scenario]``), percentiles by component, and monthly
+    costs (mean over replications)."""
+    budget, percentiles = [], []
+    for key, frame in fy.groupby("scenario", sort=False):
+        budget.append(budget_by_year(frame.drop(columns="scenario"), budgets[key]))
+        percentiles.append(cost_percentiles(frame.drop(columns="scenario")))
+        budget[-1].insert(0, "scenario", key)
+        percentiles[-1].insert(0, "scenario", key)
+    mean_monthly = (
+        monthly.drop(columns="replication")
+        .groupby(["scenario", "month", "financial_year"], as_index=False, sort=False)
+        .mean()
+    )
+    return {
+        "budget": pd.concat(budget, ignore_index=True),
+        "percentiles": pd.concat(percentiles, ignore_index=True),
+        "fy_costs": fy,
+        "monthly": mean_monthly,
+    }
+
+
+def save_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> None:
+    for key, frame in tables.items():
+        frame.to_csv(folder / TABLES[key], index=False)
+
+
+def store_run(folder: Path, result: RunResult, scenario: Scenario) -> pd.DataFrame:
+    """Store what the report of a single replication needs; returns its budget table."""
+    key = scenario.name
+    bands = percentile_bands(with_service_total(result.daily))
+    bands.insert(0, "scenario", key)
+    bands.to_parquet(folder / BANDS, index=False)
+    fy = financial_year_costs(result.costs).assign(scenario=key, replication=result.seed)
+    monthly = monthly_costs(result.costs).assign(scenario=key, replication=result.seed)
+    tables = cost_tables(
+        _first(fy, ["scenario", "replication"]),
+        _first(monthly, ["scenario", "replication"]),
+        {key: scenario.costs.budget_by_financial_year_gbp},
+    )
+    tables["headline"] = result.summary.assign(scenario=key)[["scenario", *result.summary]]
+    save_tables(folder, tables)
+    return tables["budget"]
+
+
+def batch_tables(
+    scenarios: Mapping[str, Scenario], kpis: pd.DataFrame, summary: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """The report's tables for a batch, from its per-replication KPIs and their summary."""
+    fy, monthly = cost_frames(kpis)
+    tables = cost_tables(
+        fy, monthly, {k: s.costs.budget_by_financial_year_gbp for k, s in scenarios.items()}
+    )
+    rows = summary[summary["kpi"].isin(HEADLINE_KPIS)]
+    headline = rows.pivot_table(
+        index=["scenario", "team"], columns="kpi", values="mean", sort=False
+    ).reset_index()
+    headline.columns.name = None
+    tables["headline"] = headline[
+        ["scenario", "team", *[k for k in HEADLINE_KPIS if k in headline]]
+    ]
+    return tables
+
+
+def differences_for_report(differences: pd.DataFrame) -> pd.DataFrame:
+    """Service-wide paired differences worth a reader's time: the headline KPIs and the cost
+    of each financial year (total and by component), not the monthly cost rows."""
+    service = differences[differences["team"] == SERVICE]
+    keep = service["kpi"].isin(HEADLINE_KPIS) | (
+        service["kpi"].str.startswith("cost_fy_") & ~service["kpi"].str.endswith("_days")
+    )
+    return service[keep]
+
+
+def _first(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[[*columns, *[c for c in frame if c not in columns]]]
+
+
+# ------------------------------------------------------------------------- printed
+def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None) -> str:
+    """Budget needed per financial year (P50, P90) by scenario, the chance of overspend, and
+    (for a comparison) the paired difference in total cost from the reference scenario."""
+    shown = pd.DataFrame(
+        {
+            "scenario": budget["scenario"],
+            "financial year": budget["financial_year"]
+            + budget["partial"].map({True: " (part)", False: ""}),
+            "P50": budget["p50_gbp"].map("£{:,.0f}".format),
+            "P90": budget["p90_gbp"].map("£{:,.0f}".format),
+            "budget": budget["budget_gbp"].map(lambda v: "-" if pd.isna(v) else f"£{v:,.0f}"),
+            "chance of overspend": budget["overspend_chance"].map(
+                lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%"
+            ),
+        }
+    )
+    if budget["scenario"].nunique() == 1:
+        shown = shown.drop(columns="scenario")
+    n = int(budget["replications"].max())
+    lines = [
+        f"Budget needed by financial year (staff and placements; {n} replication"
+        f"{'s' if n != 1 else ''}):",
+        shown.to_string(index=False),
+    ]
+    if differences is not None:
+        totals = differences[
+            differences["kpi"].str.startswith("cost_fy_")
+            & differences["kpi"].str.endswith("_total_gbp")
+            & (differences["team"] == SERVICE)
+        ]
+        if len(totals):
+            lines += ["", "Total cost, paired difference from the reference (95% CI):"]
+            for row in totals.itertuples():
+                year = row.kpi.removeprefix("cost_fy_").removesuffix("_total_gbp")
+                lines.append(
+                    f"  {row.scenario} - {row.reference}, {year}: £{row.mean:,.0f} "
+                    f"(£{row.ci_low:,.0f} to £{row.ci_high:,.0f})"
+                )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------- reading back
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a report shows, as read back from a results folder."""
+
+    manifest: dict
+    scenario_tomls: dict[str, str]
+    headline: pd.DataFrame
+    bands: pd.DataFrame
+    budget: pd.DataFrame
+    percentiles: pd.DataFrame
+    fy_costs: pd.DataFrame
+    monthly: pd.DataFrame
+    differences: pd.DataFrame | None
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(self.budget["scenario"]))
+
+    @property
+    def staffing(self) -> pd.DataFrame:
+        return staffing_monthly(self.bands)
+
+    def only(self, frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        return frame[frame["scenario"] == key].drop(columns="scenario")
+
+
+def staffing_monthly(bands: pd.DataFrame) -> pd.DataFrame:
+    """Monthly means of the daily median staff in post by contract, and vacant posts, by team."""
+    wanted = ["staff_permanent", "staff_agency", "staff_in_post", "vacant_posts"]
+    rows = bands[bands["measure"].isin(wanted)]
+    month = rows["date"].dt.to_period("M").dt.to_timestamp().rename("month")
+    out = rows.groupby(["scenario", month, "team", "measure"], sort=False)["p50"].mean()
+    out = out.unstack("measure").reindex(columns=wanted)
+    out.columns.name = None
+    return out.reset_index()
+
+
+def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
+    """Read a results folder's stored tables back, naming any file that is missing."""
+    folder = Path(folder)
+    needed = [*TABLES.values(), BANDS] + ([] if manifest is not None else ["manifest.json"])
+    missing = [name for name in needed if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder}: not a complete results folder; missing {', '.join(missing)}"
+        )
+    dates = {"monthly": ["month"]}
+    tables = {
+        key: pd.read_csv(folder / name, parse_dates=dates.get(key, False))
+        for key, name in TABLES.items()
+    }
+    tomls = {p.stem: p.read_text() for p in sorted((folder / "scenarios").glob("*.toml"))}
+    if (folder / "scenario.toml").exists():
+        tomls[tables["budget"]["scenario"].iloc[0]] = (folder / "scenario.toml").read_text()
+    diffs = folder / DIFFERENCES
+    return ReportInputs(
+        manifest=manifest
+        if manifest is not None
+        else json.loads((folder / "manifest.json").read_text()),
+        scenario_tomls=tomls,
+        bands=pd.read_parquet(folder / BANDS),
+        differences=differences_for_report(pd.read_parquet(diffs)) if diffs.exists() else None,
+        **tables,
+    )
+
+
+# ------------------------------------------------------------------------- charts
+def figures(inputs: ReportInputs) -> dict[str, Figure]:
+    """The report's charts, by file stem."""
+    keys = inputs.scenarios
+    if len(keys) == 1:
+        bands = inputs.only(inputs.bands, keys[0])
+        return {
+            "unallocated_by_team": plots.fan_charts(bands, "unallocated_cases"),
+            "caseload_by_team": plots.fan_charts(bands, "caseload_per_worker"),
+            "staffing": plots.staffing_chart(bands),
+            "costs_by_year": plots.costs_by_year_chart(inputs.only(inputs.budget, keys[0])),
+            "monthly_costs": plots.monthly_costs_chart(inputs.only(inputs.monthly, keys[0])),
+        }
+    bands = {k: inputs.only(inputs.bands, k) for k in keys}
+    return {
+        "unallocated_by_team": plots.compare_fan_charts(bands, "unallocated_cases"),
+        "caseload_by_team": plots.compare_fan_charts(bands, "caseload_per_worker"),
+        "staffing": plots.compare_staffing_chart(bands),
+        "costs_by_year": plots.compare_costs_chart(
+            {k: inputs.only(inputs.budget, k) for k in keys}
+        ),
+        "monthly_costs": plots.compare_monthly_costs_chart(
+            {k: inputs.only(inputs.monthly, k) for k in keys}
+        ),
+    }
+
+
+def write_report(folder: Path, manifest: dict | None = None) -> dict[str, Path]:
+    """(Re)build the HTML report, the workbook and the PNG charts in a results folder.
+    ``manifest``: the provenance to show, if ``manifest.json`` is not written yet."""
+    folder = Path(folder)
+    inputs = load_inputs(folder, manifest)
+    charts = folder / CHARTS
+    charts.mkdir(exist_ok=True)
+    images = {}
+    for stem, fig in figures(inputs).items():
+        png = _png(fig)
+        (charts / f"{stem}.png").write_bytes(png)
+        images[stem] = png
+    (folder / REPORT_HTML).write_text(render_html(inputs, images), encoding="utf-8")
+    write_workbook(inputs, folder / WORKBOOK)
+    return {"html": folder / REPORT_HTML, "workbook": folder / WORKBOOK, "charts": charts}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------- HTML
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #1b6ca8; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }
+th, td { padding: .25em .7em; text-align: right; border-bottom: 1px solid #ddd; }
+th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; height: auto; display: block; margin: .5em 0 1.5em; }
+pre { background: #f6f6f6; padding: 1em; overflow: auto; font-size: .8em; max-height: 40em; }
+.note { color: #555; font-size: .9em; }
+"""
+BUDGET_HEADINGS = {"financial_year": "financial year", "p10_gbp": "P10", "p50_gbp": "P50",
+                   "p90_gbp": "P90", "mean_gbp": "mean", "budget_gbp": "budget",
+                   "overspend_chance": "chance of overspend"}  # fmt: skip
+
+
+def page(title: str, sections: list[tuple[str, str, str]]) -> str:
+    """A complete HTML page from (id, heading, body HTML) sections; no external resources."""
+    body = "\n".join(
+        f'<section id="{sid}">\n<h2>{html.escape(head)}</h2>\n{content}\n</section>'
+        for sid, head, content in sections
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _table(frame: pd.DataFrame, money: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
+    shown = frame.copy()
+    for col in money:
+        shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"£{v:,.0f}")
+    for col in shares:
+        shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%")
+    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+    return shown.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.1f}", border=0)
+
+
+def _budget_table(budget: pd.DataFrame, columns: list[str]) -> str:
+    shown = budget[columns].rename(columns=BUDGET_HEADINGS)
+    money = [BUDGET_HEADINGS[c] for c in columns if c.endswith("_gbp")]
+    return _table(shown, money=money, shares=["chance of overspend"])
+
+
+def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
+    """The report page: single-scenario or comparison, by the number of scenarios."""
+    keys = inputs.scenarios
+    replications = int(inputs.budget["replications"].max())
+    note = (
+        "One replication: P10, P50 and P90 are the same single value and the chance of "
+        "overspend is 0% or 100%. Run several replications (-n) for the uncertainty."
+        if replications == 1
+        else f"Percentiles across {replications} replications."
+    )
+    note += (
+        " Costs are in pounds of each financial year (1 April to 31 March); a partial year is "
+        "only partly inside the forecast, and has no chance of overspend."
+    )
+    shares = [c for c in inputs.headline
+              if "share" in c or c == "backlog_passes_threshold_in_12_months"]  # fmt: skip
+    headline_budget = ["scenario", "financial_year", "partial", "p50_gbp", "p90_gbp",
+                       "budget_gbp", "overspend_chance"]  # fmt: skip
+    budget_all = ["scenario", "financial_year", "partial", "days", "p10_gbp", "p50_gbp",
+                  "p90_gbp", "mean_gbp", "budget_gbp", "overspend_chance", "replications"]  # fmt: skip
+    headline = inputs.headline
+    if len(keys) > 1:
+        headline = headline[headline["team"] == SERVICE]
+    fans = _img(images["unallocated_by_team"], "Unallocated cases by team") + _img(
+        images["caseload_by_team"], "Caseload per worker by team"
+    )
+    by_component = inputs.percentiles.pivot_table(
+        index=["scenario", "component"], columns="financial_year", values="p50_gbp", sort=False
+    ).reset_index()
+    by_component.columns.name = None
+    sections = [
+        ("headline", "Headline",
+         _table(headline, shares=shares) + _budget_table(inputs.budget, headline_budget)),
+        ("fan-charts", "Unallocated cases and caseload per worker, by team", fans),
+        ("staffing", "Staff in post by contract, and vacancies",
+         _img(images["staffing"], "Staff in post by contract and vacancies")),
+        ("costs", "Costs by financial year",
+         f"<p class='note'>{html.escape(note)}</p>"
+         + _img(images["costs_by_year"], "Cost by financial year")
+         + _budget_table(inputs.budget, budget_all)
+         + "<h3>P50 by component</h3>"
+         + _table(by_component, money=[c for c in by_component if str(c)[:2].isdigit()])
+         + _img(images["monthly_costs"], "Monthly cost")),
+    ]  # fmt: skip
+    if len(keys) > 1:
+        sections.append(("differences", "Paired differences from " + keys[0], _diffs(inputs)))
+    sections += [
+        ("parameters", "Scenario parameters", "".join(
+            f"<h3>{html.escape(k)}</h3><pre>{html.escape(t)}</pre>"
+            for k, t in inputs.scenario_tomls.items())),
+        ("provenance", "Provenance", _provenance(inputs.manifest)),
+    ]  # fmt: skip
+    kind = inputs.manifest.get("kind", "run")
+    return page(f"demandsim {kind}: {', '.join(keys)}", sections)
+
+
+def _diffs(inputs: ReportInputs) -> str:
+    if inputs.differences is None or inputs.differences.empty:
+        return "<p class='note'>No paired differences were stored for this folder.</p>"
+    d = inputs.differences
+    columns = ["scenario", "reference", "kpi", "n", "mean", "ci_low", "ci_high", "p5", "p95"]
+    money = d["kpi"].map(is_cost_kpi)
+    intro = (
+        "<p class='note'>Each scenario minus the reference, seed by seed (common random "
+        "numbers): the mean difference with its 95% t-interval (ci low to ci high), and the "
+        "5th to 95th percentile of the differences across replications.</p>"
+    )
+    value_cols = ["mean", "ci_low", "ci_high", "p5", "p95"]
+    return (
+        intro
+        + "<h3>Costs by financial year (£)</h3>"
+        + _table(d.loc[money, columns], money=value_cols)
+        + "<h3>Service-wide KPIs</h3>"
+        + _table(d.loc[~money, columns])
+    )
+
+
+def _provenance(manifest: dict) -> str:
+    shown = {k: v for k, v in manifest.items() if k != "scenarios"}
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v, default=str))}</td></tr>"
+        for k, v in shown.items()
+    )
+    return (
+        f"<table>{rows}</table><p class='note'>The resolved scenarios are above, and in the "
+        "folder's scenario TOML files.</p>"
+    )
+
+
+# ------------------------------------------------------------------------- workbook
+MONEY_FORMAT = '"£"#,##0'
+SHARE_FORMAT = "0%"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def write_workbook(inputs: ReportInputs, path: Path) -> None:
+    """One sheet per table; money, shares and dates carry number formats."""
+    sheets = {
+        "Budget by year": inputs.budget,
+        "Cost percentiles": inputs.percentiles,
+        "Costs by year and run": inputs.fy_costs,
+        "Monthly costs": inputs.monthly,
+        "Staffing": inputs.staffing,
+        "Headline": inputs.headline,
+    }
+    if inputs.differences is not None:
+        sheets["Paired differences"] = inputs.differences
+    write_sheets(sheets, path)
+
+
+def write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for idx, column in enumerate(frame.columns, start=1):
+                letter = sheet.cell(row=1, column=idx).column_letter
+                sheet.column_dimensions[letter].width = max(12, len(str(column)) + 2)
+                fmt = _format_for(str(column), frame[column])
+                if fmt:
+                    for (cell,) in sheet.iter_rows(min_row=2, min_col=idx, max_col=idx):
+                        cell.number_format = fmt
+            sheet.freeze_panes = "B2"
+
+
+def _format_for(column: str, values: pd.Series) -> str | None:
+    if column.endswith("_gbp"):
+        return MONEY_FORMAT
+    if column.endswith(("_share", "_chance", "share_mean")):
+        return SHARE_FORMAT
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return DATE_FORMAT
+    if pd.api.types.is_float_dtype(values):
+        return "#,##0.0"
+    return None

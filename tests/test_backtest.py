@@ -1,0 +1,43 @@
+"""Back-tests: the demand forecast is scored against what followed; the published path is
+simulated forward and compared with later published figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from demandsim.backtest import backtest_demand, backtest_published, demand_scores
+from demandsim.calibration.inputs import read_folder
+
+DEMO = Path(__file__).resolve().parents[1] / "calibration" / "demo"
+
+
+def test_demand_backtest_scores_whole_months_after_the_cutoff():
+    data = read_folder(DEMO)
+    table = backtest_demand(data.demand, dt.date(2024, 4, 1), months=6, seed=0, samples=100)
+    assert table["month"].tolist() == [f"2024-{m:02d}" for m in range(4, 10)]
+    assert (table["lower_95"] <= table["lower_80"]).all()
+    assert (table["lower_80"] <= table["median"]).all() and (
+        table["median"] <= table["upper_80"]
+    ).all()
+    scores = demand_scores(table)
+    assert 0 <= scores["inside_80_share"] <= scores["inside_95_share"] <= 1
+    assert scores["mean_abs_pct_error"] < 25
+
+
+@pytest.mark.slow
+def test_published_backtest_compares_later_years():
+    table, notes = backtest_published("Bath and North East Somerset", 2022, 1, replications=1)
+    assert "Bath and North East Somerset" in notes[0]
+    start = table.loc[table["date"] == dt.date(2022, 3, 31)].set_index("measure")
+    # the run starts from the published stock (open at the start of the warm-up)
+    assert start.loc["cla", "simulated_mean"] == pytest.approx(
+        start.loc["cla", "published"], rel=0.25
+    )
+    later = table.loc[table["date"] == dt.date(2023, 3, 31)].set_index("measure")
+    assert later.loc["cla", "published"] > 0
+    assert later.loc["cla", "simulated_mean"] > 0
+    # a one-year projection of a stock that turns over slowly stays within a factor of two
+    assert 0.5 < later.loc["cla", "simulated_mean"] / later.loc["cla", "published"] < 2

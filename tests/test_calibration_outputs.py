@@ -1,0 +1,172 @@
+"""End to end: the demo council calibrates, its parameter file round-trips, the scenario naming
+it validates and runs, outputs carry no identifiers, small counts are suppressed; the published
+path builds a valid scenario for a real council."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from demandsim.calibration import published
+from demandsim.calibration.council import calibrate_council
+from demandsim.calibration.inputs import read_folder
+from demandsim.calibration.outputs import suppress, write_calibration
+from demandsim.cli import main
+from demandsim.run import run_replication
+from demandsim.scenario_files import apply_overrides, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "calibration" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory, baseline):
+    out = tmp_path_factory.mktemp("cal") / "demo"
+    data = read_folder(DEMO)
+    cal = calibrate_council(data, baseline, seed=0, samples=20)
+    scenario = write_calibration(cal, out, "demo")
+    return out, cal, scenario
+
+
+def test_parameter_file_round_trips(demo_out):
+    out, cal, _ = demo_out
+    written = tomllib.loads((out / "parameters.toml").read_text())
+    assert written == cal.parameters
+    assert written["start_date"].isoformat() == "2025-03-31"
+    assert written["demand"]["intensity_file"] == "intensity.csv"
+
+
+def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
+    out, cal, scenario_path = demo_out
+    scenario = load_scenario(scenario_path)
+    assert scenario.start_date.isoformat() == "2025-03-31"
+    assert scenario.warmup_days == 0  # starts from the snapshot, not a warm-up before it
+    assert (
+        scenario.pathway.stages["cin"].initial_cases
+        == cal.parameters["pathway"]["stages"]["cin"]["initial_cases"]
+    )
+    assert (
+        scenario.workforce.agency.fill_days.mean_days
+        == cal.parameters["workforce"]["agency"]["fill_days"]["mean_days"]
+    )
+    assert Path(scenario.demand.intensity_file) == (out / "intensity.csv").resolve()
+    assert scenario.teams["early_help"] == baseline.teams["early_help"]  # not in the data: kept
+    short = apply_overrides(scenario, ["years=0.25", "warmup_days=30"])
+    result = run_replication(short, seed=1)
+    assert result.summary.attrs["referrals"] > 0
+
+
+def test_demo_recovers_its_known_parameters(demo_out):
+    """The demo's truth is in calibration/make_demo.py."""
+    p = demo_out[1].parameters
+    stages = p["pathway"]["stages"]
+    assert stages["assessment"]["routes"]["s47"] == pytest.approx(0.15, abs=0.02)
+    assert stages["assessment"]["duration"]["mean_days"] == pytest.approx(30, rel=0.1)
+    assert stages["cin"]["duration"]["mean_days"] == pytest.approx(220, rel=0.1)
+    assert stages["cic"]["routes"]["after_care"] == pytest.approx(0.30, abs=0.07)
+    assert p["workforce"]["agency"]["turnover_per_year"] == pytest.approx(0.70, rel=0.2)
+    assert p["teams"]["front_door"]["sickness_share"] == pytest.approx(0.09, rel=0.1)
+    assert p["workforce"]["permanent"]["nq_share"] == pytest.approx(0.2, abs=0.07)
+
+
+def test_outputs_hold_no_identifiers(demo_out):
+    out = demo_out[0]
+    cases = pd.read_csv(DEMO / "case_episodes.csv")["case_id"]
+    workers = pd.read_csv(DEMO / "staff_spells.csv")["worker_id"]
+    ids = set(cases.sample(200, random_state=0)) | set(workers.sample(100, random_state=0))
+    for path in out.rglob("*"):
+        if path.suffix in (".csv", ".toml", ".md", ".json"):
+            text = path.read_text()
+            leaked = [i for i in ids if i in text]
+            assert not leaked, (path, leaked[:3])
+
+
+def test_report_has_its_charts(demo_out):
+    report = demo_out[0] / "report"
+    text = (report / "report.md").read_text()
+    for chart in (
+        "demand_fit",
+        "demand_components",
+        "staff_survival",
+        "lead_times",
+        "stage_durations",
+    ):
+        assert any(chart in p.name for p in report.glob("*.png")), chart
+    assert "## Routes" in text and "## Placement mix" in text
+    assert (demo_out[0] / "placement_mix.csv").exists()
+
+
+def test_small_counts_are_suppressed():
+    table = pd.DataFrame({"stage": ["a", "a", "b"], "next": ["x", "y", "z"],
+                          "episodes": [120, 3, 0], "share": [0.97, 0.03, 0.0]})  # fmt: skip
+    shown = suppress(table)
+    assert shown["episodes"].tolist() == [120, "c", 0]
+    assert shown["share"].tolist() == [0.97, "c", 0.0]
+
+
+def test_calibration_never_imports_the_model():
+    code = (
+        "import sys, demandsim.calibration.cli, demandsim.calibration.council, "
+        "demandsim.calibration.published, demandsim.calibration.outputs;"
+        "print('demandsim.model' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_model_never_imports_prophet():
+    code = "import sys, demandsim.run; print('prophet' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_published_scenario_for_a_real_council_validates(tmp_path, baseline):
+    cal = published.calibrate_published("buckinghamshire", 2024, baseline)
+    stages = cal.parameters["pathway"]["stages"]
+    assert stages["cic"]["initial_cases"] == 520  # CLA at 31 March 2024
+    assert stages["cp"]["initial_cases"] == published.own_figure("cpp_at31", "825", 2024)
+    scenario = load_scenario(write_calibration(cal, tmp_path / "bucks", "Buckinghamshire 2024"))
+    assert scenario.start_date.isoformat() == "2024-04-01"
+    assert scenario.workforce.permanent.turnover_per_year == pytest.approx(
+        0.246
+    )  # csww 30 Sept 2023: 24.6%
+
+
+def test_suppressed_figures_come_from_statistical_neighbours():
+    code, _ = published.find_council("North Tyneside")
+    assert published.own_figure("nfa_referrals", code, 2025) is None  # 'c' in the table
+    fig = published.figure("nfa_referrals", code, 2025)
+    assert fig.source.startswith("neighbours")
+    rates = []
+    for other in published.neighbours(code):
+        value = published.own_figure("nfa_referrals", other, 2025)
+        pop = published.child_population(other, 2025)
+        if value is not None and pop:
+            rates.append(value / pop)
+    expected = pd.Series(rates).median() * published.child_population(code, 2025)
+    assert fig.value == pytest.approx(expected)
+
+
+def test_unknown_council_suggests_names():
+    with pytest.raises(published.PublishedDataError, match="did you mean Buckinghamshire"):
+        published.find_council("Buckinghamshir")
+
+
+def test_cli_calibrate_published_and_run(tmp_path):
+    out = tmp_path / "bucks"
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["calibrate", "--la", "Buckinghamshire", "--year", "2023", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        main, ["run", str(out / "scenario.toml"), "--years", "0.25", "--out", str(tmp_path / "run")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "summary.csv").exists()

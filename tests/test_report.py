@@ -1,0 +1,256 @@
+"""Reports: every section and chart in the HTML, a workbook whose totals equal the run's tables,
+a rebuild from stored results, and plotting functions that take tidy frames."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.figure import Figure
+
+from demandsim import plots
+from demandsim.bands import SERVICE, percentile_bands, with_service_total
+from demandsim.cli import main
+from demandsim.costs import TOTAL, financial_year_costs
+from demandsim.report import (
+    CHARTS,
+    COMPARE_SECTIONS,
+    REPORT_HTML,
+    SECTIONS,
+    WORKBOOK,
+    figures,
+    load_inputs,
+)
+from demandsim.run import run_replication
+from demandsim.scenario_files import apply_overrides
+
+SHORT = ["--years", "1.5", "--set", "warmup_days=30", "--seed", "4"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "short"
+    result = CliRunner().invoke(main, ["run", *SHORT, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def same_run(baseline):
+    return run_replication(apply_overrides(baseline, ["years=1.5", "warmup_days=30"]), seed=4)
+
+
+def embedded_images(page: str) -> list[bytes]:
+    return [
+        base64.b64decode(m) for m in re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    ]
+
+
+def test_html_has_every_section_and_chart_and_nothing_external(run_dir):
+    out, _ = run_dir
+    page = (out / REPORT_HTML).read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in page
+    images = embedded_images(page)
+    assert len(images) == len(figures(load_inputs(out)))
+    assert all(img.startswith(PNG_MAGIC) for img in images)
+    pngs = sorted((out / CHARTS).glob("*.png"))
+    assert {p.read_bytes() for p in pngs} == set(images)
+    # no resource from anywhere else: every src is inline data, and no link or script loads
+    assert re.findall(r'src="(?!data:)', page) == []
+    assert "<script" not in page and "<link" not in page and "url(" not in page
+
+
+def test_run_prints_budget_p50_per_financial_year(run_dir, same_run):
+    _, output = run_dir
+    years = financial_year_costs(same_run.costs)
+    for row in years.itertuples():
+        assert f"£{getattr(row, TOTAL):,.0f}" in output
+        assert row.financial_year in output
+    assert "(part)" in output  # 1.5 years from 1 April ends part way through a year
+
+
+def test_workbook_totals_equal_the_run_tables(run_dir, same_run):
+    out, _ = run_dir
+    budget = pd.read_excel(out / WORKBOOK, sheet_name="Budget by year")
+    stored = pd.read_csv(out / "budget_by_financial_year.csv")
+    pd.testing.assert_frame_equal(budget, stored, check_dtype=False)
+    years = financial_year_costs(same_run.costs)
+    assert budget["p50_gbp"].to_numpy() == pytest.approx(years[TOTAL].to_numpy())
+    monthly = pd.read_excel(out / WORKBOOK, sheet_name="Monthly costs")
+    assert monthly[TOTAL].sum() == pytest.approx(same_run.costs[TOTAL].sum())
+    assert monthly.groupby("financial_year")[TOTAL].sum().to_numpy() == pytest.approx(
+        years[TOTAL].to_numpy()
+    )
+    staffing = pd.read_excel(out / WORKBOOK, sheet_name="Staffing")
+    assert {"staff_permanent", "staff_agency", "vacant_posts"} <= set(staffing.columns)
+
+
+def test_workbook_numbers_are_numbers_with_formats(run_dir):
+    out, _ = run_dir
+    book = openpyxl.load_workbook(out / WORKBOOK)
+    assert {"Budget by year", "Cost percentiles", "Monthly costs", "Staffing"} <= set(
+        book.sheetnames
+    )
+    sheet = book["Budget by year"]
+    header = [c.value for c in sheet[1]]
+    p50 = sheet.cell(row=2, column=header.index("p50_gbp") + 1)
+    assert isinstance(p50.value, float) and "£" in p50.number_format
+    monthly = book["Monthly costs"]
+    month = monthly.cell(row=2, column=[c.value for c in monthly[1]].index("month") + 1)
+    assert month.is_date and month.number_format == "yyyy-mm-dd"
+    for row in monthly.iter_rows(min_row=2):
+        assert not any(isinstance(c.value, str) and re.fullmatch(r"[£\d,.]+", c.value) for c in row)
+
+
+def test_report_rebuilds_from_stored_results_without_rerunning(run_dir, tmp_path):
+    out, _ = run_dir
+    before = (out / REPORT_HTML).read_bytes()
+    (out / REPORT_HTML).unlink()
+    (out / WORKBOOK).unlink()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / REPORT_HTML).read_bytes() == before
+    assert (out / WORKBOOK).exists()
+    (tmp_path / "manifest.json").write_text("{}")
+    failed = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert failed.exit_code != 0 and "missing" in failed.output and "bands.parquet" in failed.output
+
+
+def daily(values: list[float], teams=("a", "b")) -> pd.DataFrame:
+    dates = pd.date_range("2026-04-01", periods=len(values))
+    rows = []
+    for team in teams:
+        rows.append(pd.DataFrame({
+            "date": dates, "team": team, "unallocated_cases": values,
+            "allocated_cases": 10.0, "staff_permanent": 2.0, "staff_agency": 1.0,
+            "vacant_posts": 1.0, "staff_in_post": 3.0, "caseload_per_worker": 10 / 3,
+        }))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_percentile_bands_across_replications_and_service_total():
+    reps = [with_service_total(daily([float(i), 2.0 * i])) for i in range(1, 6)]
+    bands = percentile_bands(reps)
+    assert list(bands.columns) == ["date", "team", "measure", "p5", "p25", "p50", "p75", "p95"]
+    first = bands[(bands["measure"] == "unallocated_cases") & (bands["team"] == "a")].iloc[0]
+    assert (first["p5"], first["p50"], first["p95"]) == pytest.approx((1.2, 3.0, 4.8))
+    total = bands[(bands["measure"] == "unallocated_cases") & (bands["team"] == SERVICE)]
+    assert total["p50"].tolist() == pytest.approx([6.0, 12.0])  # a + b within each replication
+    cpw = bands[(bands["measure"] == "caseload_per_worker") & (bands["team"] == SERVICE)]
+    assert cpw["p50"].tolist() == pytest.approx([20 / 6, 20 / 6])
+    with pytest.raises(ValueError, match="different dates or teams"):
+        percentile_bands([daily([1.0, 2.0]), daily([1.0, 2.0, 3.0])])
+
+
+def test_fan_charts_take_bands_or_one_replication():
+    one = daily([1.0, 5.0, 2.0])
+    fig = plots.fan_chart(one, "unallocated_cases", "a")
+    assert isinstance(fig, Figure)
+    (line,) = fig.axes[0].get_lines()
+    assert line.get_ydata().tolist() == [1.0, 5.0, 2.0]
+    bands = percentile_bands([daily([float(i)] * 3) for i in range(5)])
+    grid = plots.fan_charts(bands, "unallocated_cases")
+    assert [ax.get_title() for ax in grid.axes if ax.get_visible()] == ["a", "b"]
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.staffing_chart(bands, team="a", ax=ax) is fig
+    assert len(ax.get_lines()) == 3  # permanent, agency, vacant
+
+
+def test_comparison_charts_put_scenarios_on_one_axis():
+    bands = {
+        "now": percentile_bands([with_service_total(daily([1.0, 2.0]))]),
+        "faster agency": percentile_bands([with_service_total(daily([0.0, 1.0]))]),
+    }
+    fig = plots.compare_fan_chart(bands, "unallocated_cases")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == list(bands)
+    budget = pd.DataFrame({"financial_year": ["2026-27"], "partial": [False], "p10_gbp": [1.0],
+                           "p50_gbp": [2.0], "p90_gbp": [3.0], "budget_gbp": [np.nan]})  # fmt: skip
+    fig = plots.compare_costs_chart({"now": budget, "faster agency": budget.copy()})
+    assert len(fig.axes[0].patches) == 2
+    assert isinstance(plots.costs_by_year_chart(budget), Figure)
+
+
+# ----------------------------------------------------------------------------- batches
+BATCH_SHORT = ["years=1.2", "warmup_days=30"]
+
+
+@pytest.fixture(scope="module")
+def compared(baseline, tmp_path_factory):
+    from demandsim.batch import commands
+
+    slow = apply_overrides(baseline, [*BATCH_SHORT, "name=slow-agency"])
+    fast = apply_overrides(baseline, [*BATCH_SHORT, "name=fast-agency",
+                                      "workforce.agency.fill_days=3"])  # fmt: skip
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    outcome = commands.compare([slow, fast], out, commands.BatchOptions(replications=3, jobs=1))
+    return out, outcome, slow
+
+
+def test_compare_report_has_every_section_chart_and_paired_cost_differences(compared):
+    out, outcome, _ = compared
+    page = (out / REPORT_HTML).read_text()
+    for section in COMPARE_SECTIONS:
+        assert f'<section id="{section}">' in page
+    images = embedded_images(page)
+    assert len(images) == 5 and all(img.startswith(PNG_MAGIC) for img in images)
+    assert {p.read_bytes() for p in (out / CHARTS).glob("*.png")} == set(images)
+    differences = page[page.index('<section id="differences">') :]
+    assert "cost_fy_2026-27_total_gbp" in differences and "unallocated_mean" in differences
+    assert "slow-agency" in page and "fast-agency" in page
+    assert "Total cost, paired difference from the reference" in outcome.text
+    assert "slow-agency 2026-27" in " ".join(outcome.text.split())
+    book = openpyxl.load_workbook(out / WORKBOOK)
+    assert "Paired differences" in book.sheetnames
+
+
+def test_batch_budget_percentiles_are_those_of_the_single_runs(compared):
+    out, _, slow = compared
+    totals = [
+        financial_year_costs(run_replication(slow, seed).costs).set_index("financial_year")[TOTAL]
+        for seed in range(3)
+    ]
+    budget = pd.read_csv(out / "budget_by_financial_year.csv")
+    mine = budget[budget["scenario"] == "slow-agency"].set_index("financial_year")
+    for year in mine.index:
+        values = [t[year] for t in totals]
+        assert mine.loc[year, "p50_gbp"] == pytest.approx(np.percentile(values, 50))
+        assert mine.loc[year, "p90_gbp"] == pytest.approx(np.percentile(values, 90))
+        stated = slow.costs.budget_by_financial_year_gbp[year]
+        if not mine.loc[year, "partial"]:
+            chance = np.mean([v > stated for v in values])
+            assert mine.loc[year, "overspend_chance"] == pytest.approx(chance)
+    sheet = pd.read_excel(out / WORKBOOK, sheet_name="Budget by year")
+    pd.testing.assert_frame_equal(sheet, budget, check_dtype=False)
+
+
+def test_compare_report_rebuilds_identically(compared):
+    out, _, _ = compared
+    before = (out / REPORT_HTML).read_bytes()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / REPORT_HTML).read_bytes() == before
+
+
+def test_sweep_writes_a_comparison_report_and_one_cost_curve_per_year(baseline, tmp_path):
+    from demandsim.batch import commands
+    from demandsim.batch.sweep import parse_vary
+
+    base = apply_overrides(baseline, BATCH_SHORT)
+    out = tmp_path / "sweep"
+    commands.sweep(base, [parse_vary("workforce.agency.fill_days=3,26")], out,
+                   commands.BatchOptions(replications=2, jobs=1))  # fmt: skip
+    page = (out / REPORT_HTML).read_text()
+    for section in COMPARE_SECTIONS:
+        assert f'<section id="{section}">' in page
+    plots_made = {p.name for p in (out / "plots").glob("*.png")}
+    assert "cost_fy_2026-27_total_gbp--workforce.agency.fill_days.png" in plots_made
+    assert not any(name.startswith("cost_month_") for name in plots_made)
+    assert (out / WORKBOOK).exists() and len(list((out / CHARTS).glob("*.png"))) == 5

@@ -1,0 +1,88 @@
+"""The report in a real browser: headless Chromium opens it offline, logs no errors, and every
+image decodes. Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them);
+without them the test is skipped, unless DEMANDSIM_REQUIRE_BROWSER=1 (as in CI) makes it fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from demandsim.cli import main
+from demandsim.report import COMPARE_SECTIONS, REPORT_HTML, SECTIONS
+from demandsim.scenario_files import DEFAULT_SCENARIO
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM and DRIVER):
+        message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if os.environ.get("DEMANDSIM_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def single_run(tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["run", "--years", "1", "--set", "warmup_days=30", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def comparison(tmp_path: Path) -> Path:
+    out = tmp_path / "compare"
+    a, b = str(DEFAULT_SCENARIO), str(DEFAULT_SCENARIO)
+    args = ["compare", a, b, "-n", "2", "--jobs", "1", "--years", "1", "--set", "warmup_days=30"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize(
+    ("make", "sections"), [(single_run, SECTIONS), (comparison, COMPARE_SECTIONS)]
+)
+def test_report_loads_offline_with_no_errors_and_every_image_renders(
+    browser, tmp_path, make, sections
+):
+    out = make(tmp_path)
+    browser.get((out / REPORT_HTML).resolve().as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth,"
+        " i.naturalHeight, i.getBoundingClientRect().width])"
+    )
+    assert len(images) == 5
+    for alt, complete, width, height, shown in images:
+        assert complete and width > 100 and height > 100 and shown > 100, alt
+    found = browser.execute_script(
+        "return Array.from(document.querySelectorAll('section')).map(s => s.id)"
+    )
+    assert found == list(sections)
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert [url for url in fetched if not url.startswith(("data:", "file:"))] == []
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
