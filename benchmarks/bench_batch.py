@@ -26,52 +26,45 @@ import tempfile
 import time
 from pathlib import Path
 
-from demandsim.batch import commands
+from demandsim.batch import commands, summaries
 from demandsim.batch.commands import BatchOptions
 from demandsim.batch.replicate import Plan, available_cores, run_plan
 from demandsim.batch.store import BatchStore
-from demandsim.batch.summaries import Replication, daily_cube, replication_kpis
-from demandsim.kpis import (
-    case_tallies,
-    daily_team_series,
-    leavers,
-    monthly_flows,
-    monthly_tallies,
-    summary,
-)
 from demandsim.model import Model
-from demandsim.run import RunResult
 from demandsim.scenario_files import apply_overrides, load_scenario
 
 
 def profile_one(scenario, seeds: range) -> dict[str, float]:
-    """Mean seconds per replication in each stage, in this process (the steps of
-    ``run_replication`` and ``simulate``, timed one by one)."""
-    engine = tables = batch = 0.0
-    size = 0
-    for seed in seeds:
+    """Mean seconds per replication in each stage of ``simulate``, in this process: the engine
+    (``Model.run``), the event log to tables (the rest of ``run_replication``) and the batch
+    summaries (the rest of ``simulate``), timed within the same calls."""
+    spent = {"engine": 0.0, "run_replication": 0.0}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[name] += time.perf_counter() - t0
+            return out
+
+        return wrapper
+
+    real_run, real_replication = Model.run, summaries.run_replication
+    Model.run = timed("engine", real_run)
+    summaries.run_replication = timed("run_replication", real_replication)
+    try:
         t0 = time.perf_counter()
-        log = Model(scenario, seed).run().frame()
-        t1 = time.perf_counter()
-        daily = daily_team_series(log, scenario)
-        per_case = case_tallies(log, scenario)
-        result = RunResult(
-            seed=seed,
-            daily=daily,
-            flows=monthly_flows(log, scenario),
-            tallies=monthly_tallies(per_case),
-            summary=summary(daily, per_case, scenario),
-            leavers=leavers(log, scenario),
-        )
-        t2 = time.perf_counter()
-        rep = Replication(seed, replication_kpis(result, scenario), daily_cube(result, scenario))
-        t3 = time.perf_counter()
-        engine += t1 - t0
-        tables += t2 - t1
-        batch += t3 - t2
-        size = len(pickle.dumps(rep))
+        reps = [summaries.simulate(scenario, seed) for seed in seeds]
+        total = time.perf_counter() - t0
+    finally:
+        Model.run, summaries.run_replication = real_run, real_replication
     n = len(seeds)
-    return {"engine": engine / n, "tables": tables / n, "batch": batch / n, "bytes": size}
+    return {
+        "engine": spent["engine"] / n,
+        "tables": (spent["run_replication"] - spent["engine"]) / n,
+        "batch": (total - spent["run_replication"]) / n,
+        "bytes": len(pickle.dumps(reps[-1])),
+    }
 
 
 def timed_plan(plan: Plan, jobs: int) -> float:
@@ -90,7 +83,7 @@ def bands_memory(scenario, n: int) -> None:
     import pandas as pd
 
     from demandsim.batch.aggregate import daily_bands
-    from demandsim.batch.summaries import MEASURES, forecast_dates, team_labels
+    from demandsim.batch.summaries import MEASURES, Replication, forecast_dates, team_labels
 
     shape = (len(forecast_dates(scenario)), len(team_labels(scenario)), len(MEASURES))
     folder = Path(tempfile.mkdtemp(prefix="bench-bands-"))
