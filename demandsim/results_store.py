@@ -40,6 +40,9 @@ def atomic_dir(destination: str | Path, overwrite: bool = False) -> Iterator[Pat
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary folders
     try:
         yield tmp
         if destination.exists():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -18,6 +19,8 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Count = Annotated[int, Field(ge=0)]
 
+#: coefficient of variation of a gamma or lognormal duration that does not give one
+DEFAULT_CV = 0.5
 #: how close a set of probabilities must sum to 1
 PROBABILITY_TOLERANCE = 1e-6
 #: days in an average year, for turning annual amounts into daily ones
@@ -48,18 +51,26 @@ class Duration(Frozen):
 
     dist: Literal["fixed", "exponential", "gamma", "lognormal"] = "gamma"
     mean_days: NonNegative
-    cv: NonNegative = 0.5
+    cv: NonNegative | None = Field(
+        None, description=f"gamma and lognormal only; {DEFAULT_CV} when not given"
+    )
 
     @model_validator(mode="before")
     @classmethod
-    def _bare_number(cls, value: object) -> object:
+    def _shorthand_and_default_cv(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return {"mean_days": value}
+            value = {"mean_days": value}
+        gamma_or_lognormal = isinstance(value, dict) and value.get("dist", "gamma") in (
+            "gamma",
+            "lognormal",
+        )
+        if gamma_or_lognormal and value.get("cv") is None:
+            value = {**value, "cv": DEFAULT_CV}
         return value
 
     @model_validator(mode="after")
     def _cv_matters(self) -> Duration:
-        if "cv" in self.model_fields_set and self.dist in ("fixed", "exponential"):
+        if self.cv is not None and self.dist in ("fixed", "exponential"):
             raise ValueError(f"cv is not used by the {self.dist} distribution; remove it")
         if self.dist in ("gamma", "lognormal") and self.cv == 0:
             raise ValueError("cv must be > 0 for gamma and lognormal (use dist = 'fixed')")
@@ -412,9 +423,17 @@ class Scenario(Frozen):
         return self
 
     @property
-    def horizon_days(self) -> float:
-        """Days simulated: the warm-up then the forecast years."""
-        return self.warmup_days + self.years * 365.25
+    def end_date(self) -> dt.date:
+        """First day after the forecast: whole years are calendar years (3 years from 1 April
+        end on 31 March), a fraction of a year adds that share of 365.25 days."""
+        whole = int(self.years)
+        rest = round((self.years - whole) * DAYS_PER_YEAR)
+        return self.start_date + relativedelta(years=whole) + dt.timedelta(days=rest)
+
+    @property
+    def horizon_days(self) -> int:
+        """Days simulated: the warm-up then the forecast."""
+        return (self.end_date - self.origin_date).days
 
     @property
     def origin_date(self) -> dt.date:

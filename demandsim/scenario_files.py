@@ -4,7 +4,8 @@ A scenario file may name a base with ``extends = "baseline.toml"`` (relative to 
 only what differs. It may also name a fitted parameter set with ``calibration = "PATH"`` (a
 partial scenario written by ``demandsim calibrate``): precedence is base < calibration < the
 file's own keys < ``--set``. Tables merge key by key; a bare number over a duration table changes
-only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape). Tables of
+only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape), while a table
+over a duration replaces it whole (``{ dist = "fixed", mean_days = 1 }``). Tables of
 probabilities (``routes``, each month of ``routes_by_month``, ``demand.sources``) are replaced
 whole, since a share kept from the base would no longer sum to 1 with the new ones. String values
 of keys ending in ``_file`` are paths relative to the file that sets them. Every error names the
@@ -143,8 +144,12 @@ def _resolve_files(data: Mapping, folder: Path) -> dict:
     return out
 
 
-def _is_probability_table(path: tuple[str, ...]) -> bool:
-    return path[-1] in ("routes", "sources") or (len(path) > 1 and path[-2] == "routes_by_month")
+def _replaced_whole(path: tuple[str, ...], current: dict) -> bool:
+    """Probability tables and duration tables are replaced, not merged key by key."""
+    probabilities = path[-1] in ("routes", "sources") or (
+        len(path) > 1 and path[-2] == "routes_by_month"
+    )
+    return probabilities or "mean_days" in current
 
 
 def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[str, ...]) -> None:
@@ -154,7 +159,7 @@ def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[
         if (
             isinstance(value, Mapping)
             and isinstance(current, dict)
-            and not _is_probability_table(here)
+            and not _replaced_whole(here, current)
         ):
             _merge(current, value, origins, source, here)
             continue

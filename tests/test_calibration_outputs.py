@@ -57,6 +57,10 @@ def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
     )
     assert Path(scenario.demand.intensity_file) == (out / "intensity.csv").resolve()
     assert scenario.teams["early_help"] == baseline.teams["early_help"]  # not in the data: kept
+    mix = pd.read_csv(out / "placement_mix.csv").set_index("placement_group")["care_days"]
+    fitted = scenario.costs.placement_mix  # the SSDA903 mix prices the calibrated placements
+    assert fitted["independent_fostering"] == pytest.approx(mix["ifa_other_fostering"] / mix.sum())
+    assert sum(fitted.values()) == pytest.approx(1.0)
     short = apply_overrides(scenario, ["years=0.25", "warmup_days=30"])
     result = run_replication(short, seed=1)
     assert result.summary.attrs["referrals"] > 0

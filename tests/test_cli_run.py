@@ -83,3 +83,16 @@ def test_bad_scenario_is_a_clean_error(tmp_path):
     assert result.exit_code == 1
     assert "--set: teams.cin.posts: Input should be greater than or equal to 0" in result.output
     assert "Traceback" not in result.output
+
+
+def test_results_folder_is_an_ordinary_folder(finished_run):
+    import os
+    import stat
+
+    out, _ = finished_run
+    mode = stat.S_IMODE(out.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o777 & ~umask
+    daily = pd.read_csv(out / "daily_teams.csv", parse_dates=["date"])
+    assert daily["date"].max() < pd.Timestamp("2026-04-01") + pd.Timedelta(days=75)

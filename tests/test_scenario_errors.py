@@ -126,3 +126,26 @@ def test_calibration_parameters_sit_between_base_and_own_keys(tmp_path):
     assert scenario.demand.contacts_per_year == 9000  # from the parameter file
     assert scenario.workforce.agency.fill_days.mean_days == 2  # the scenario's own key wins
     assert scenario.demand.intensity_file == str(tmp_path / "fitted" / "intensity.csv")
+
+
+def test_a_table_over_a_duration_replaces_it_and_round_trips(tmp_path):
+    from demandsim.results_store import write_scenario_toml
+    from demandsim.scenario_files import apply_overrides
+
+    fixed = load_scenario(None, ['pathway.stages.mash.duration={ dist = "fixed", mean_days = 1 }'])
+    assert fixed.pathway.stages["mash"].duration.cv is None  # the base's cv is not carried over
+    again = apply_overrides(fixed, ["years=1"])  # re-validating a dumped scenario works
+    assert again.pathway.stages["mash"].duration == fixed.pathway.stages["mash"].duration
+    write_scenario_toml(fixed, tmp_path / "resolved.toml")
+    reloaded = load_scenario(tmp_path / "resolved.toml")
+    assert reloaded.model_dump(exclude={"source_dir"}) == fixed.model_dump(exclude={"source_dir"})
+
+
+@pytest.mark.parametrize(
+    ("years", "last_day"), [(3, "2029-03-31"), (1, "2027-03-31"), (0.5, "2026-09-30")]
+)
+def test_forecast_years_end_on_calendar_dates(years, last_day):
+    import datetime as dt
+
+    scenario = load_scenario(None, [f"years={years}"])
+    assert scenario.end_date - dt.timedelta(days=1) == dt.date.fromisoformat(last_day)

@@ -70,7 +70,13 @@ def calibrate_council(
     if data.ssda903 is not None:
         periods = ssda903.care_periods(data.ssda903, cut, data.ssda903_header)
         table = periods if table is None else pd.concat([table[table["stage"] != "cic"], periods])
-        cal.tables["placement_mix"] = ssda903.placement_mix(data.ssda903, cut)
+        mix = ssda903.placement_mix(data.ssda903, cut)
+        cal.tables["placement_mix"] = mix
+        if mix["care_days"].sum() > 0:
+            shares = mix.set_index("placement_group")["care_days"] / mix["care_days"].sum()
+            placement_mix = {ssda903.COST_TYPE[g]: float(v) for g, v in shares.items() if v > 0}
+            cal.parameters = deep_merge(cal.parameters, {"costs": {"placement_mix": placement_mix}})
+            notes.append("Placement mix (costs.placement_mix): SSDA903 care days in the last year.")
         notes.append(f"Children looked after: {len(periods)} periods of care from SSDA903.")
     if table is not None:
         fitted = routes.fit_routes(table, baseline)

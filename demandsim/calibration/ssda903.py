@@ -29,6 +29,13 @@ PLACEMENT_GROUPS = {
     "ifa_other_fostering": ("U4", "U5", "U6"),
     "residential": ("K2", "R1", "H5"),
 }
+#: placement groups as the placement types priced by ``costs.placement_per_week_gbp``
+COST_TYPE = {
+    "in_house_fostering": "in_house_fostering",
+    "ifa_other_fostering": "independent_fostering",
+    "residential": "residential",
+    "other": "other",
+}
 
 
 def _child_key(frame: pd.DataFrame) -> pd.Series:
