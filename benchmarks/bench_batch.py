@@ -8,6 +8,11 @@ bytes sent back to the parent). The two scenarios are the baseline and the basel
 
     python benchmarks/bench_batch.py                          # the full benchmark
     python benchmarks/bench_batch.py -n 20 --speedup-replications 6 --years 1   # a quick look
+    python benchmarks/bench_batch.py --bands-memory 2000   # memory of percentile bands alone
+
+``--bands-memory N`` skips the simulation: it writes N synthetic replications (random daily
+cubes of the right shape for the scenario and years) to a temporary folder and reports the peak
+memory of computing their percentile bands, to show that it does not grow with N.
 """
 
 from __future__ import annotations
@@ -21,34 +26,45 @@ import tempfile
 import time
 from pathlib import Path
 
-from demandsim.batch import commands
+from demandsim.batch import commands, summaries
 from demandsim.batch.commands import BatchOptions
 from demandsim.batch.replicate import Plan, available_cores, run_plan
 from demandsim.batch.store import BatchStore
-from demandsim.batch.summaries import simulate
 from demandsim.model import Model
-from demandsim.run import run_replication
 from demandsim.scenario_files import apply_overrides, load_scenario
 
 
 def profile_one(scenario, seeds: range) -> dict[str, float]:
-    """Mean seconds per replication in each stage, in this process."""
-    engine = tables = batch = 0.0
-    size = 0
-    for seed in seeds:
+    """Mean seconds per replication in each stage of ``simulate``, in this process: the engine
+    (``Model.run``), the event log to tables (the rest of ``run_replication``) and the batch
+    summaries (the rest of ``simulate``), timed within the same calls."""
+    spent = {"engine": 0.0, "run_replication": 0.0}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[name] += time.perf_counter() - t0
+            return out
+
+        return wrapper
+
+    real_run, real_replication = Model.run, summaries.run_replication
+    Model.run = timed("engine", real_run)
+    summaries.run_replication = timed("run_replication", real_replication)
+    try:
         t0 = time.perf_counter()
-        Model(scenario, seed).run()
-        t1 = time.perf_counter()
-        run_replication(scenario, seed)
-        t2 = time.perf_counter()
-        rep = simulate(scenario, seed)
-        t3 = time.perf_counter()
-        engine += t1 - t0
-        tables += (t2 - t1) - (t1 - t0)
-        batch += (t3 - t2) - (t2 - t1)
-        size = len(pickle.dumps(rep))
+        reps = [summaries.simulate(scenario, seed) for seed in seeds]
+        total = time.perf_counter() - t0
+    finally:
+        Model.run, summaries.run_replication = real_run, real_replication
     n = len(seeds)
-    return {"engine": engine / n, "tables": tables / n, "batch": batch / n, "bytes": size}
+    return {
+        "engine": spent["engine"] / n,
+        "tables": (spent["run_replication"] - spent["engine"]) / n,
+        "batch": (total - spent["run_replication"]) / n,
+        "bytes": len(pickle.dumps(reps[-1])),
+    }
 
 
 def timed_plan(plan: Plan, jobs: int) -> float:
@@ -62,16 +78,52 @@ def timed_plan(plan: Plan, jobs: int) -> float:
         shutil.rmtree(folder)
 
 
+def bands_memory(scenario, n: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from demandsim.batch.aggregate import daily_bands
+    from demandsim.batch.summaries import MEASURES, Replication, forecast_dates, team_labels
+
+    shape = (len(forecast_dates(scenario)), len(team_labels(scenario)), len(MEASURES))
+    folder = Path(tempfile.mkdtemp(prefix="bench-bands-"))
+    try:
+        store = BatchStore.create(folder / "b", {})
+        rng = np.random.default_rng(0)
+        kpis = pd.DataFrame({"team": ["t"], "kpi": ["k"], "value": [0.0]})
+        for seed in range(n):
+            cube = rng.gamma(2.0, 10.0, size=shape).astype(np.float32)
+            store.save("s", Replication(seed, kpis, cube))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        bands = daily_bands(store, "s", scenario, list(range(n)))
+        took = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        size = n * np.prod(shape) * 4 / 2**20
+        print(f"bands of {n} replications x {shape} (float32 on disk: {size:,.0f} MiB)")
+        print(
+            f"  {len(bands):,} rows in {took:.1f} s; peak RSS {before:.0f} MiB before, {after:.0f} MiB after"
+        )
+    finally:
+        shutil.rmtree(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--replications", type=int, default=200)
+    parser.add_argument(
+        "-n", "--replications", type=int, default=200, help="0: skip the full batch"
+    )
     parser.add_argument("--years", type=float, default=5.0)
     parser.add_argument("--jobs", type=int, default=None, help="default: every core")
     parser.add_argument("--speedup-replications", type=int, default=20)
     parser.add_argument("--out", default=None, help="keep the results folder here")
+    parser.add_argument("--bands-memory", type=int, default=None, metavar="N")
     args = parser.parse_args()
 
     base = load_scenario(None, [f"years={args.years}"])
+    if args.bands_memory:
+        bands_memory(base, args.bands_memory)
+        return
     fast = apply_overrides(base, ["name=agency-fill-3d", "workforce.agency.fill_days=3"])
     jobs = args.jobs or available_cores()
     print(f"machine             {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
@@ -95,6 +147,8 @@ def main() -> None:
         f"1 worker {one:.1f} s, 2 workers {two:.1f} s)"
     )
 
+    if args.replications == 0:  # only the profile and the speedup
+        return
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-batch-")) / "b"
     spent = {}
     real_run_plan = commands.run_plan

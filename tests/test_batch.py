@@ -338,3 +338,37 @@ def test_dask_local_cluster_gives_the_same_tables(short, serial_run, tmp_path):
         options = BatchOptions(replications=4, executor="dask", scheduler=cluster.scheduler_address)
         commands.replicate(short, tmp_path / "dask", options)
     assert_same_tables(serial_run, tmp_path / "dask")
+
+
+def test_compare_and_sweep_commands_print_tables_and_write_folders(tmp_path):
+    first = ["compare", "scenarios/agency-fill-26d.toml", "scenarios/agency-fill-3d.toml"]
+    result = CliRunner().invoke(
+        main, [*first, "-n", "2", "--jobs", "1", "--years", "0.1", "--out", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "agency-fill-3d - agency-fill-26d (95% CI)" in result.output
+    assert "Chance (%) that the unallocated backlog passes 50" in result.output
+    assert (tmp_path / "c/paired_differences.csv").exists()
+    result = CliRunner().invoke(
+        main,
+        ["sweep", "--vary", "queue_order=fifo,priority", "-n", "2", "--jobs", "1",
+         "--out", str(tmp_path / "s"), *SHORT_ARGS],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "fifo" in result.output and "priority" in result.output
+    assert (tmp_path / "s/plots/unallocated_mean--queue_order.png").exists()
+    assert len(pd.read_csv(tmp_path / "s/design.csv")) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--executor", "dask"], "--executor dask needs --scheduler tcp://HOST:8786"),
+        (["--scheduler", "tcp://localhost:8786"], "--scheduler is for --executor dask"),
+    ],
+)
+def test_executor_options_are_checked_before_anything_runs(options, message, tmp_path):
+    result = CliRunner().invoke(main, ["run", "-n", "2", *options, "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not (tmp_path / "x").exists()

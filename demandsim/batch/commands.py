@@ -25,7 +25,13 @@ from demandsim.batch import report
 from demandsim.batch.aggregate import daily_bands, kpi_summary
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.plots import sweep_curve
-from demandsim.batch.replicate import Executor, Plan, available_cores, run_plan
+from demandsim.batch.replicate import (
+    Executor,
+    Plan,
+    available_cores,
+    check_executor,
+    run_plan,
+)
 from demandsim.batch.store import BatchStore
 from demandsim.batch.summaries import SERVICE
 from demandsim.batch.sweep import Vary, design, sweep_table
@@ -50,6 +56,8 @@ class BatchOptions:
     keep_replications: bool = False
 
     def seeds(self) -> tuple[int, ...]:
+        """The seeds to run, after checking every option (before any folder is made)."""
+        check_executor(self.executor, self.scheduler, self.jobs)
         if self.replications < 1:
             raise ValueError(f"-n/--replications must be at least 1, got {self.replications}")
         if self.first_seed < 0:

@@ -96,22 +96,35 @@ def _results(
     executor: Executor,
     scheduler: str | None,
 ) -> Iterator[tuple[str, Replication]]:
+    check_executor(executor, scheduler, jobs)
     if not todo:
         return iter(())
     if executor == "dask":
-        if scheduler is None:
-            raise ValueError("--executor dask needs --scheduler tcp://HOST:8786")
         return _dask(scenarios, todo, scheduler)
-    if executor != "local":
-        raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
-    if scheduler is not None:
-        raise ValueError("--scheduler is for --executor dask")
     jobs = available_cores() if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {jobs}")
     if jobs == 1:
         return ((key, simulate(scenarios[key], seed)) for key, seed in todo)
     return _processes(scenarios, todo, min(jobs, len(todo)))
+
+
+def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
+    """Raise ValueError, saying what is expected, for options that cannot run."""
+    if executor not in ("local", "dask"):
+        raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if executor == "local":
+        if scheduler is not None:
+            raise ValueError("--scheduler is for --executor dask")
+        return
+    if scheduler is None:
+        raise ValueError("--executor dask needs --scheduler tcp://HOST:8786")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "--executor dask needs the dask extra: pip install 'demandsim[dask]'"
+        ) from None
 
 
 _WORKER_SCENARIOS: dict[str, Scenario] = {}
@@ -150,15 +163,11 @@ def _processes(
 
 
 def _dask(
-    scenarios: dict[str, Scenario], todo: list[Task], scheduler: str
+    scenarios: dict[str, Scenario], todo: list[Task], scheduler: str | None
 ) -> Iterator[tuple[str, Replication]]:
     """An existing Dask distributed cluster: the scenarios are sent to every worker once."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ValueError(
-            "--executor dask needs the dask extra: pip install 'demandsim[dask]'"
-        ) from None
+    from distributed import Client, as_completed
+
     with Client(scheduler) as client:
         shared = {
             key: client.scatter(s, broadcast=True, hash=False) for key, s in scenarios.items()

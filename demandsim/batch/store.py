@@ -32,6 +32,16 @@ REPLICATIONS = "replications"
 STAGING = ".finishing"
 
 
+def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header, leaving ``fh`` at the first data byte."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    return shape, dtype
+
+
 class ResumeError(ValueError):
     """``--resume`` named a folder that cannot be resumed with this command."""
 
@@ -127,13 +137,28 @@ class BatchStore:
     def daily_block(self, key: str, seeds: Iterable[int], start: int, stop: int) -> np.ndarray:
         """Days ``start:stop`` of every seed's daily cube, stacked: (seeds, days, teams, measures).
 
-        Memory-mapped reads, so only this block of each replication is ever in memory."""
-        return np.stack(
-            [
-                np.load(self._rep_paths(key, seed)[0], mmap_mode="r")[start:stop]
-                for seed in sorted(seeds)
-            ]
-        )
+        Only those bytes are read from each file, straight into the result, so the block is all
+        that is ever in memory (memory-mapping would also count read-ahead pages of every file)."""
+        seeds = sorted(seeds)
+        out: np.ndarray | None = None
+        for i, seed in enumerate(seeds):
+            path = self._rep_paths(key, seed)[0]
+            with path.open("rb") as fh:
+                shape, dtype = _npy_header(fh)
+                if out is None:
+                    out = np.empty(
+                        (len(seeds), max(0, min(stop, shape[0]) - start), *shape[1:]), dtype
+                    )
+                if shape[1:] != out.shape[2:] or dtype != out.dtype:
+                    raise ValueError(f"{path}: daily series of shape {shape} {dtype}, expected "
+                                     f"(days, {out.shape[2:]}) {out.dtype}")  # fmt: skip
+                row_bytes = out[i, :1].nbytes
+                fh.seek(start * row_bytes, os.SEEK_CUR)
+                if fh.readinto(out[i]) != out[i].nbytes:
+                    raise ValueError(f"{path}: shorter than its header says")
+        if out is None:
+            raise ValueError(f"no replications of {key!r} to read")
+        return out
 
     # ----------------------------------------------------------------- finishing
     def finish(

@@ -127,7 +127,8 @@ def leaver_kpis(result: RunResult, scenario: Scenario) -> pd.DataFrame:
 
 def first_year_backlog_kpis(result: RunResult, scenario: Scenario) -> pd.DataFrame:
     """1 if the daily unallocated backlog passes ``backlog_threshold_cases`` on some day of the
-    first 12 months of the forecast, else 0: its mean over replications is the chance."""
+    first 12 months of the forecast (all of it, if shorter), else 0: its mean over replications
+    is the chance. Days are time-weighted daily means, as in every daily series."""
     cube = daily_cube(result, scenario)[:FIRST_YEAR_DAYS, :, MEASURES.index("unallocated_cases")]
     passed = (cube > scenario.backlog_threshold_cases).any(axis=0).astype(float)
     return pd.DataFrame(
