@@ -23,7 +23,10 @@ from demandsim.run import RunResult, run_replication
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
-SET_HELP = "Override a scenario key, e.g. --set workforce.agency.fill_days=3 (repeatable)."
+SET_HELP = (
+    "Override a scenario key (in every scenario), e.g. --set workforce.agency.fill_days=3 "
+    "(repeatable)."
+)
 
 
 @click.group()
@@ -47,12 +50,20 @@ def default_out(scenario: Scenario, prefix: str = "") -> Path:
     return Path("reports") / "output" / f"{prefix}{scenario.name}-{stamp}"
 
 
-def batch_options(command):
-    """Options shared by the batch commands (run -n, compare, sweep)."""
+def shared_options(command):
+    """Options shared by run, compare and sweep."""
     options = [
+        click.option("--years", type=float, default=None,
+                     help="Forecast years (default: the scenario's)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Replication seed (with -n: the first of N consecutive seeds)."),
+        click.option("--out", type=click.Path(file_okay=False), default=None,
+                     help="Results folder (default: reports/output/[KIND-]NAME-TIMESTAMP)."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
+        click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
         click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-                     help="Replications, with seeds SEED..SEED+N-1 (run: default 1; compare and "
-                     "sweep: default 100)."),
+                     help="Replications, with seeds SEED..SEED+N-1 (default: run 1, compare 100, "
+                     "sweep 20 per design point)."),
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                      help="Local worker processes (default: every core)."),
         click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
@@ -95,14 +106,7 @@ def options_for(replications: int | None, default_n: int, seed: int, **kwargs):
 
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
-@click.option("--years", type=float, default=None, help="Forecast years (default: the scenario's).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Replication seed (with -n: the first of N consecutive seeds).")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: reports/output/NAME-TIMESTAMP).")  # fmt: skip
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@batch_options
+@shared_options
 def run(
     scenario: str | None,
     years: float | None,
@@ -165,25 +169,7 @@ def report(run_dir: str) -> None:
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--years", type=float, default=None, help="Forecast years (default: each scenario's)."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Results folder (default: reports/output/compare-FIRST-TIMESTAMP).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a key in every scenario (repeatable).",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@batch_options
+@shared_options
 def compare(
     scenarios: tuple[str, ...],
     years: float | None,
@@ -222,17 +208,7 @@ def compare(
     help="A key and its values, e.g. --vary workforce.agency.fill_days=1,3,7,14,26 "
     "(repeatable: every combination is run).",
 )
-@click.option("--years", type=float, default=None, help="Forecast years (default: the scenario's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Results folder (default: reports/output/sweep-NAME-TIMESTAMP).",
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@batch_options
+@shared_options
 def sweep(
     scenario: str | None,
     varies: tuple[str, ...],
