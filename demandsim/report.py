@@ -18,6 +18,7 @@ import base64
 import html
 import io
 import json
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from demandsim.costs import (
 )
 from demandsim.run import RunResult
 from demandsim.scenario import Scenario
+from demandsim.scenario_files import PROJECT_ROOT
 
 REPORT_HTML = "report.html"
 WORKBOOK = "costs_and_staffing.xlsx"
@@ -311,16 +313,8 @@ def _png(fig: Figure) -> bytes:
 
 
 # ------------------------------------------------------------------------- HTML
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #1b6ca8; padding-bottom: .2em; }
-table { border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }
-th, td { padding: .25em .7em; text-align: right; border-bottom: 1px solid #ddd; }
-th { background: #eef3f8; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; height: auto; display: block; margin: .5em 0 1.5em; }
-pre { background: #f6f6f6; padding: 1em; overflow: auto; font-size: .8em; max-height: 40em; }
-.note { color: #555; font-size: .9em; }
-"""
+#: the page template (layout and style) of every report, at the top of the project
+TEMPLATE = PROJECT_ROOT / "reports" / "templates" / "report.html"
 BUDGET_HEADINGS = {"financial_year": "financial year", "p10_gbp": "P10", "p50_gbp": "P50",
                    "p90_gbp": "P90", "mean_gbp": "mean", "budget_gbp": "budget",
                    "overspend_chance": "chance of overspend"}  # fmt: skip
@@ -332,11 +326,8 @@ def page(title: str, sections: list[tuple[str, str, str]]) -> str:
         f'<section id="{sid}">\n<h2>{html.escape(head)}</h2>\n{content}\n</section>'
         for sid, head, content in sections
     )
-    return (
-        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
-        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n"
-    )
+    template = string.Template(TEMPLATE.read_text(encoding="utf-8"))
+    return template.substitute(title=html.escape(title), body=body)
 
 
 def _img(png: bytes, alt: str) -> str:
