@@ -67,15 +67,18 @@ def daily_team_series(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """One row per day and team (forecast period only), with every level as a column."""
     n_days = int(np.ceil(scenario.horizon_days))
     teams = list(scenario.teams)
-    deltas = _deltas(log)
     t = log["t"].to_numpy()
     team_col = log["team"].to_numpy()
+    changes = {}  # per level, only the rows that change it: (times, teams, deltas)
+    for level, delta in _deltas(log).items():
+        rows = np.flatnonzero(delta)
+        changes[level] = (t[rows], team_col[rows], delta[rows])
     frames = []
     for i, name in enumerate(teams):
-        mine = team_col == i
-        columns = {
-            lv: daily_means(t[mine], deltas[lv][mine], n_days) for lv in LEVELS if lv in deltas
-        }
+        columns = {}
+        for level, (times, team_of, delta) in changes.items():
+            mine = team_of == i
+            columns[level] = daily_means(times[mine], delta[mine], n_days)
         frame = pd.DataFrame(columns)
         frame.insert(0, "team", name)
         frame.insert(0, "day", np.arange(n_days))
