@@ -164,6 +164,8 @@ class Model:
         self._horizon = scenario.horizon_days
         self._schedule = self.env.schedule
         self._log = self._buf.extend
+        self._finish_call = self._finish  # bound once: the model's most frequent callback
+        self._arrive_call = self._arrive
         self._seq = 0
         self._next_worker = 0
         wf = scenario.workforce
@@ -205,7 +207,7 @@ class Model:
         """Schedule the end of the case's current work or episode (the hot path of the model)."""
         case.token += 1
         if self.env.now + delay < self._horizon:
-            self._schedule(_Call(self.env, self._finish, (case, case.token)), NORMAL, delay)
+            self._schedule(_Call(self.env, self._finish_call, (case, case.token)), NORMAL, delay)
 
     def _rec(self, kind: int, team: int, stage: int, case: int, worker: int, value: float) -> None:
         self._buf.extend((self.env.now, kind, team, stage, case, worker, value))
@@ -239,7 +241,7 @@ class Model:
         self._enter(case, self.stages[case.stages[0]], source=self._source[i])
         self._arrivals = i + 1
         if i + 1 < self.plans.n:
-            self._at(self._arrival_t[i + 1], self._arrive)
+            self._at(self._arrival_t[i + 1], self._arrive_call)
 
     def _enter(
         self, case: Case, stage: StageState, worker: Worker | None = None, source: int = -1
@@ -252,7 +254,8 @@ class Model:
         if stage.entry_clock:
             self._finish_after(case, case.remaining)
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
-            worker = _roomiest(team.workers)  # room at once: allocated on entry
+            workers = team.workers  # room at once: allocated on entry, to the roomiest worker
+            worker = workers[0] if len(workers) == 1 else max(workers, key=ROOM)
         if worker is not None:
             self._log((now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
             self._allocate(case, worker, logged=True)
@@ -593,17 +596,23 @@ def _or(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
+def _call(event: _Call) -> None:
+    event.fn(*event.args)
+
+
 class _Call(simpy.events.Event):
-    """A SimPy event that calls ``fn()`` when processed: cheaper than a process per action."""
+    """A SimPy event that calls ``fn(*args)`` when processed: cheaper than a process per action.
+
+    It is scheduled already triggered. What SimPy's event loop only reads (the callbacks, the
+    outcome) is shared on the class, so each event costs three assignments; the loop replaces
+    ``callbacks`` on the instance once the event is processed, leaving the class list as it was.
+    """
+
+    callbacks = [_call]  # noqa: RUF012 (read-only by design; see the docstring)
+    _value = None
+    _ok = True
 
     def __init__(self, env: simpy.Environment, fn, args: tuple) -> None:
         self.env = env
         self.fn = fn
         self.args = args
-        self.callbacks = [_call]
-        self._value = None
-        self._ok = True
-
-
-def _call(event: _Call) -> None:
-    event.fn(*event.args)
