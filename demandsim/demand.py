@@ -38,7 +38,6 @@ class Plans:
 
     arrival_t: np.ndarray  # days since the origin; NaN for cases open at the start
     source: np.ndarray  # index into scenario.demand.sources (-1 for cases open at the start)
-    first_stage: np.ndarray  # stage index where the case starts
     stages: np.ndarray  # (n, steps) stage index per step, -1 after the plan ends
     durations: np.ndarray  # (n, steps) days of work (or episode) per step
     exits: np.ndarray  # exit index where the plan ends
@@ -193,7 +192,6 @@ def draw_plans(scenario: Scenario, streams: dict[Stream, np.random.Generator]) -
     return Plans(
         arrival_t=arrival_t,
         source=np.concatenate([np.full(n_initial, -1), source]),
-        first_stage=first,
         stages=stages,
         durations=durations,
         exits=exits,

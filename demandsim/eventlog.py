@@ -19,7 +19,6 @@ class Kind(IntEnum):
     stage is on the EXIT row (no DEALLOC row): ``worker >= 0`` on those rows means allocated.
     """
 
-    ARRIVE = 0  # reserved (arrivals are ENTER rows with value >= 0)
     ENTER = 1  # case enters stage: open +1; worker if allocated at once; value = contact source
     #            for a new contact, -1 for a case moving on or open at the start, -2 for the latter
     ALLOC = 2  # a worker of the team takes a queued case (allocated +1)

@@ -100,7 +100,7 @@ class Post:
 class TeamState:
     __slots__ = (
         "extra", "extra_pending", "free", "full_cap", "idx", "name", "nq_cap", "posts", "queue",
-        "spec", "transfers", "waiting", "workers",
+        "spec", "waiting", "workers",
     )  # fmt: skip
 
     def __init__(self, idx: int, name: str, spec) -> None:
@@ -110,7 +110,6 @@ class TeamState:
         self.queue: list = []
         self.free = 0  # sum of workers' room
         self.waiting = 0  # unallocated cases in the queue
-        self.transfers = 0  # blocked transfers in the queue (held by a sending worker)
         self.extra_pending = 0
         keep = 1.0 - spec.sickness_share
         self.full_cap = max(1, round(spec.caseload_cap * keep))
@@ -270,9 +269,7 @@ class Model:
         self._seq += 1
         case.wait_seq = self._seq
         heappush(team.queue, (priority, t, self._seq, case))
-        if case.blocked:
-            team.transfers += 1
-        else:
+        if not case.blocked:  # a blocked transfer is held by its sender, not unallocated
             team.waiting += 1
 
     def _dispatch(self, team: TeamState) -> None:
@@ -284,7 +281,6 @@ class Model:
             case.wait_seq = -1
             worker = _roomiest(team.workers)
             if case.blocked:
-                team.transfers -= 1
                 self._transfer(case, worker)
             else:
                 team.waiting -= 1
@@ -303,7 +299,8 @@ class Model:
             case.work_start = self.env.now
             self._finish_after(case, case.remaining)
 
-    def _release(self, case: Case, logged: bool = False) -> TeamState:
+    def _release(self, case: Case) -> TeamState:
+        """A worker stops holding a case that stays in its stage (the worker is leaving)."""
         worker = case.worker
         team = worker.team
         worker.load -= 1
@@ -311,8 +308,7 @@ class Model:
         team.free += 1
         del worker.cases[case]
         case.worker = None
-        if not logged:
-            self._rec(DEALLOC, team.idx, case.stage.idx, case.id, worker.id, 0)
+        self._rec(DEALLOC, team.idx, case.stage.idx, case.id, worker.id, 0)
         return team
 
     def _finish(self, case: Case, token: int) -> None:
@@ -431,7 +427,6 @@ class Model:
             if case.blocked:  # held for a transfer: it moves on, unallocated, to the receiver
                 nxt = self.stages[case.stages[case.step + 1]]
                 case.blocked = False
-                nxt.team.transfers -= 1
                 nxt.team.waiting += 1
                 self._rec(UNBLOCK, nxt.team.idx, nxt.idx, case.id, worker.id, 0)
                 self._leave_stage(case, case.step + 1)

@@ -17,7 +17,6 @@ def fixed_plans(arrivals: list[float], stages: list[int], durations: list[float]
     return Plans(
         arrival_t=np.array(arrivals, dtype=float),
         source=np.zeros(n, dtype=int),
-        first_stage=np.full(n, stages[0]),
         stages=np.tile(np.array(stages, dtype=np.int16), (n, 1)),
         durations=np.tile(np.array(durations, dtype=float), (n, 1)),
         exits=np.zeros(n, dtype=np.int16),
