@@ -253,8 +253,7 @@ class Model:
         if stage.entry_clock:
             self._finish_after(case, case.remaining)
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
-            workers = team.workers  # room at once: allocated on entry, to the roomiest worker
-            worker = workers[0] if len(workers) == 1 else max(workers, key=ROOM)
+            worker = _roomiest(team.workers)  # room at once: allocated on entry
         if worker is not None:
             self._log((now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
             self._allocate(case, worker, logged=True)
