@@ -18,7 +18,6 @@ imports the model).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from demandsim.eventlog import Kind
 from demandsim.model import Model
 from demandsim.results_store import OutputExistsError, atomic_dir, write_json
 from demandsim.scenario import Scenario
-from demandsim.scenario_files import DEFAULT_SCENARIO, load_scenario
+from demandsim.scenario_files import load_scenario
 
 CIN_STAGES = ("mash", "assessment", "s47", "cin", "cp", "cic")
 
@@ -126,10 +125,13 @@ def scenario_from_parameters(params: dict, years: float) -> Scenario:
     with tempfile.TemporaryDirectory() as folder:
         folder_path = Path(folder)
         (folder_path / "parameters.toml").write_text(tomli_w.dumps(_plain(params)))
-        extends = os.path.relpath(DEFAULT_SCENARIO, folder_path)
         (folder_path / "scenario.toml").write_text(
             tomli_w.dumps(
-                {"name": "backtest", "extends": extends, "calibration": "parameters.toml"}
+                {
+                    "name": "backtest",
+                    "extends": "builtin:baseline",
+                    "calibration": "parameters.toml",
+                }
             )
         )
         return load_scenario(folder_path / "scenario.toml", [f"years={years}"])

@@ -36,9 +36,9 @@ from demandsim.costs import (
     is_cost_kpi,
     monthly_costs,
 )
+from demandsim.resources import REPORT_TEMPLATE
 from demandsim.run import RunResult
 from demandsim.scenario import Scenario
-from demandsim.scenario_files import PROJECT_ROOT
 
 REPORT_HTML = "report.html"
 WORKBOOK = "costs_and_staffing.xlsx"
@@ -313,8 +313,8 @@ def _png(fig: Figure) -> bytes:
 
 
 # ------------------------------------------------------------------------- HTML
-#: the page template (layout and style) of every report, at the top of the project
-TEMPLATE = PROJECT_ROOT / "reports" / "templates" / "report.html"
+#: the page template (layout and style) of every report, shipped in the package
+TEMPLATE = REPORT_TEMPLATE
 BUDGET_HEADINGS = {"financial_year": "financial year", "p10_gbp": "P10", "p50_gbp": "P50",
                    "p90_gbp": "P90", "mean_gbp": "mean", "budget_gbp": "budget",
                    "overspend_chance": "chance of overspend"}  # fmt: skip

@@ -1,7 +1,7 @@
 """Reading scenarios from TOML: ``extends`` chains, ``--set`` overrides, and clear errors.
 
-A scenario file may name a base with ``extends = "baseline.toml"`` (relative to itself) and give
-only what differs. It may also name a fitted parameter set with ``calibration = "PATH"`` (a
+A scenario file may name a base with ``extends = "other.toml"`` (relative to itself) or a
+built-in scenario with ``extends = "builtin:baseline"``, and give only what differs. It may also name a fitted parameter set with ``calibration = "PATH"`` (a
 partial scenario written by ``demandsim calibrate``): precedence is base < calibration < the
 file's own keys < ``--set``. Tables merge key by key; a bare number over a duration table changes
 only its ``mean_days`` (so ``fill_days = 3`` keeps the base's distribution shape), while a table
@@ -21,11 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from demandsim.resources import BUILTIN, DEFAULT_SCENARIO, builtin_names, builtin_scenario
 from demandsim.scenario import Scenario
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-DEFAULT_SCENARIO = SCENARIO_DIR / "baseline.toml"
 SET_SOURCE = "--set"
 
 
@@ -34,9 +32,10 @@ class ScenarioError(ValueError):
 
 
 def load_scenario(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
-    """Load and validate a scenario file (the built-in default when ``path`` is None)."""
-    path = Path(path) if path is not None else DEFAULT_SCENARIO
-    if path is None or not path.exists():
+    """Load and validate a scenario file (the built-in default when ``path`` is None; a
+    ``builtin:NAME`` names a built-in scenario)."""
+    path = _builtin_or_path(str(path)) if path is not None else DEFAULT_SCENARIO
+    if not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
     data, origins = _read_chain(path.resolve(), seen=())
     for text in overrides:
@@ -58,7 +57,7 @@ def validate(data: Mapping[str, Any], origins: Mapping[tuple[str, ...], str], de
             key = ".".join(loc) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown key (check its spelling against scenarios/baseline.toml)"
+                msg = "unknown key (check its spelling against the built-in baseline, demandsim/data/scenarios/baseline.toml)"
             elif err["type"] == "missing":
                 msg = "required key is missing"
             got = repr(err.get("input"))
@@ -110,7 +109,8 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
     elif not isinstance(base_name, str):
         raise ScenarioError(f"{path}: extends: expected a file name, got {base_name!r}")
     else:
-        data, origins = _read_chain((path.parent / base_name).resolve(), (*seen, path))
+        base = _builtin_or_path(base_name, path.parent)
+        data, origins = _read_chain(base.resolve(), (*seen, path))
     if calibration is not None:
         if not isinstance(calibration, str):
             raise ScenarioError(f"{path}: calibration: expected a file name, got {calibration!r}")
@@ -129,6 +129,20 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
         _merge(data, _resolve_files(params, fitted.parent), origins, str(fitted), ())
     _merge(data, _resolve_files(own, path.parent), origins, str(path), ())
     return data, origins
+
+
+def _builtin_or_path(name: str, folder: Path | None = None) -> Path:
+    """``builtin:NAME`` as the packaged scenario's file, anything else as a path (relative to
+    ``folder`` when given)."""
+    if name.startswith(BUILTIN):
+        path = builtin_scenario(name)
+        if not path.exists():
+            raise ScenarioError(
+                f"{name}: no such built-in scenario; the built-in scenarios are "
+                + ", ".join(BUILTIN + n for n in builtin_names())
+            )
+        return path
+    return Path(name) if folder is None else folder / name
 
 
 def _resolve_files(data: Mapping, folder: Path) -> dict:

@@ -8,7 +8,6 @@ the scenario it holds is loaded and validated there; only then is it renamed int
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import tomli_w
 from demandsim.calibration import report
 from demandsim.calibration.council import Calibration
 from demandsim.results_store import atomic_dir, write_json
-from demandsim.scenario_files import DEFAULT_SCENARIO, load_scenario
+from demandsim.scenario_files import load_scenario
 
 SUPPRESSED = "c"  # the DfE's mark for a suppressed figure
 SMALL = 5
@@ -69,14 +68,14 @@ def write_calibration(
 ) -> Path:
     """Write ``cal`` to ``destination``; returns the path of its ready-to-run scenario."""
     destination = Path(destination)
-    extends = Path(os.path.relpath(DEFAULT_SCENARIO, destination.resolve())).as_posix()
+    extends = "builtin:baseline"
     with atomic_dir(destination, overwrite=overwrite) as tmp:
         params = cal.parameters
         if cal.intensity is not None:
             cal.intensity.to_csv(tmp / "intensity.csv", index=False, float_format="%.2f")
         header = (
             f"# Fitted parameters: {title}\n"
-            "# A partial scenario (schema of scenarios/baseline.toml) written by demandsim "
+            "# A partial scenario (schema of the built-in baseline scenario) written by demandsim "
             f"calibrate on {dt.date.today()}.\n# Keys absent here keep the base scenario's values.\n"
         )
         (tmp / "parameters.toml").write_text(header + tomli_w.dumps(_plain(params)))

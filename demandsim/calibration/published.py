@@ -41,10 +41,9 @@ import numpy as np
 import pandas as pd
 
 from demandsim.calibration.council import Calibration
+from demandsim.resources import DFE_DIR
 from demandsim.scenario import Scenario
-from demandsim.scenario_files import PROJECT_ROOT
 
-DFE_DIR = PROJECT_ROOT / "calibration" / "published" / "dfe"
 MISSING = ("c", "x", "z", "low", "", "u", "k", ":", "..")
 
 #: (file, column, kind, filter on 'category'/'population_type' or None); kind: count or rate
