@@ -11,7 +11,7 @@ from demandsim.batch import commands as batch
 from demandsim.batch.store import ResumeError
 from demandsim.batch.sweep import parse_vary
 from demandsim.report import write_report
-from demandsim.results_store import OutputExistsError
+from demandsim.results_store import OutputExistsError, safe_name
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import ScenarioError, load_scenario
 
@@ -39,7 +39,7 @@ def load_or_fail(
 
 def default_out(scenario: Scenario, prefix: str = "") -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / "output" / f"{prefix}{scenario.name}-{stamp}"
+    return Path("reports") / "output" / safe_name(f"{prefix}{scenario.name}-{stamp}")
 
 
 def shared_options(command):

@@ -39,6 +39,7 @@ from demandsim.measures import (
     is_share,
 )
 from demandsim.resources import REPORT_TEMPLATE
+from demandsim.results_store import spreadsheet_safe
 
 REPORT_HTML = "report.html"
 WORKBOOK = "costs_and_staffing.xlsx"
@@ -399,6 +400,7 @@ def write_workbook(inputs: ReportInputs, path: Path) -> None:
 def write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
+            frame = spreadsheet_safe(frame)
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
             for idx, column in enumerate(frame.columns, start=1):

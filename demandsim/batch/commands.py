@@ -43,7 +43,7 @@ from demandsim.batch.store import BatchStore
 from demandsim.batch.sweep import Vary, design, sweep_table
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report import format_budget, write_report
-from demandsim.results_store import manifest, write_scenario_toml
+from demandsim.results_store import manifest, safe_name, spreadsheet_safe, write_scenario_toml
 from demandsim.scenario import Scenario
 
 Writer = Callable[[Path], None]
@@ -144,7 +144,7 @@ def sweep(
         files = _tables("sweep", table)
         diffs = paired_differences(kpis, next(iter(scenarios)))
         files.update(_tables("paired_differences", diffs))
-        files["design.csv"] = lambda p: design_table.to_csv(p, index=False)
+        files["design.csv"] = _csv_writer(design_table)
         service = table[(table["team"] == SERVICE) & table["mean"].notna()]
         curves = service[(service["period"] == FORECAST) | (service["measure"] == TOTAL_COST)]
         for measure, period in dict.fromkeys(zip(curves["measure"], curves["period"], strict=True)):
@@ -222,19 +222,20 @@ def _execute(
 
 def _key(name: str) -> str:
     """A scenario name made safe as a folder and file name."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
-    return safe or "scenario"
+    return safe_name(name)
 
 
 def _tables(stem: str, table: pd.DataFrame) -> dict[str, Writer]:
     return {
         f"{stem}.parquet": lambda p: table.to_parquet(p, index=False),
-        f"{stem}.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
+        f"{stem}.csv": lambda p: spreadsheet_safe(table).to_csv(
+            p, index=False, float_format="%.6g"
+        ),
     }
 
 
 def _csv_writer(table: pd.DataFrame) -> Writer:
-    return lambda p: table.to_csv(p, index=False)
+    return lambda p: spreadsheet_safe(table).to_csv(p, index=False)
 
 
 def _parquet_writer(table: pd.DataFrame) -> Writer:
