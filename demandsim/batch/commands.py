@@ -60,6 +60,7 @@ class BatchOptions:
     scheduler: str | None = None
     progress: bool | None = None
     keep_replications: bool = False
+    report: bool = True  # the HTML report, workbook and charts
 
     def seeds(self) -> tuple[int, ...]:
         """The seeds to run, after checking every option (before any folder is made)."""
@@ -214,8 +215,8 @@ def _execute(
         executor=options.executor,
         jobs=options.jobs or available_cores(),
     )
-    # last: the report reads the tables above from the staging folder
-    files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
+    if options.report:  # last: the report reads the tables above from the staging folder
+        files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
     store.finish(files, provenance, keep_replications=options.keep_replications)
     return BatchOutcome(Path(out), text, kpis, summary, tables)
 
