@@ -41,6 +41,7 @@ from demandsim.batch.replicate import (
 )
 from demandsim.batch.store import BatchStore
 from demandsim.batch.sweep import Vary, design, sweep_table
+from demandsim.headline import as_text, headline
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report import format_budget, write_report
 from demandsim.results_store import manifest, safe_name, spreadsheet_safe, write_scenario_toml
@@ -188,6 +189,11 @@ def _execute(
     fy_costs = costs_by_replication(kpis, plan.scenarios)
     money = budget_tables(fy_costs, plan.scenarios)
     text += "\n\n" + format_budget(money["budget"], tables.get("paired_differences"))
+    words = headline(
+        plan.kind, plan.scenarios, summary, money["budget"], tables.get("paired_differences")
+    )
+    if words:
+        text = f"In brief:\n{as_text(words)}\n\n{text}"
     files: dict[str, Writer] = {
         "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
         **_tables("kpi_summary", summary),
