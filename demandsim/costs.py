@@ -79,6 +79,7 @@ def daily_costs(
             "placements_gbp": frame["children_in_care"] * costs.placement_per_day_gbp,
         }
     )
+    out.insert(2, "children_in_care", frame["children_in_care"].astype(float))
     parts = list(COMPONENTS)
     out[parts] = (
         out[parts].astype(float).mul(inflation_factors(out["date"], costs, base_year), axis=0)
@@ -90,7 +91,7 @@ def daily_costs(
 def monthly_costs(daily: pd.DataFrame) -> pd.DataFrame:
     """Costs by calendar month (summed over teams), with the financial year each month is in."""
     month = daily["date"].dt.to_period("M").dt.to_timestamp()
-    values = daily.drop(columns=["date", "team"], errors="ignore")
+    values = daily.drop(columns=["date", "team", "children_in_care"], errors="ignore")
     out = values.groupby(month.rename("month")).sum().reset_index()
     out.insert(1, "financial_year", financial_year(out["month"].to_numpy()))
     return out
@@ -100,7 +101,7 @@ def financial_year_costs(daily: pd.DataFrame) -> pd.DataFrame:
     """Costs by financial year (1 April to 31 March, summed over teams), with the days covered
     and whether the forecast covers the whole year."""
     year = pd.Series(financial_year(daily["date"].to_numpy()), index=daily.index)
-    values = daily.drop(columns=["date", "team"], errors="ignore")
+    values = daily.drop(columns=["date", "team", "children_in_care"], errors="ignore")
     out = values.groupby(year.rename("financial_year")).sum()
     out.insert(0, "days", daily.groupby(year.rename("financial_year"))["date"].nunique())
     full = [_days_in_year(label) for label in out.index]

@@ -105,6 +105,7 @@ DAILY = _table(
         ("allocated_cases", "staff_in_post"),
     ),
     Measure("agency_share", "agency share", "%", "share", ("staff_agency", "staff_in_post")),
+    Measure("children_in_care", "children in care", "children", "level", "all"),
     *(
         Measure(name, _COST_LABELS[name], "£", "money", "all")
         for name in (*COST_COMPONENTS, TOTAL_COST)
