@@ -29,7 +29,13 @@ from pathlib import Path
 import pandas as pd
 
 from demandsim.batch import report
-from demandsim.batch.aggregate import budget_tables, costs_by_replication, kpi_summary, series_bands
+from demandsim.batch.aggregate import (
+    budget_tables,
+    costs_by_replication,
+    kpi_summary,
+    monthly_differences,
+    series_bands,
+)
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.plots import sweep_curve
 from demandsim.batch.replicate import (
@@ -186,6 +192,12 @@ def _execute(
     daily, monthly = zip(
         *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
     )
+    if len(keys) > 1:
+        differences = pd.concat(
+            [monthly_differences(store, keys[0], k, plan.scenarios[k], seeds) for k in keys[1:]],
+            ignore_index=True,
+        )
+        extra_files.update(_tables("monthly_differences", differences))
     fy_costs = costs_by_replication(kpis, plan.scenarios)
     money = budget_tables(fy_costs, plan.scenarios)
     text += "\n\n" + format_budget(money["budget"], tables.get("paired_differences"))
