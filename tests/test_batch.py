@@ -194,7 +194,7 @@ def test_sweep_design_is_factorial(short):
     last = scenarios["fill_days=7,queue_order=priority"]  # points are named by their values
     assert last.workforce.agency.fill_days.mean_days == 7
     assert last.queue_order == "priority"
-    assert list(scenarios)[0] == "fill_days=1,queue_order=fifo"
+    assert next(iter(scenarios)) == "fill_days=1,queue_order=fifo"
     assert table["workforce.agency.fill_days"].tolist() == [1, 1, 3, 3, 7, 7]
 
 
