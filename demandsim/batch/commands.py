@@ -22,6 +22,7 @@ folder does not hold yet, then writes the tables, all read from the per-replicat
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,14 @@ def _execute(
     else:
         stamped = {**record, "started": now.isoformat(timespec="seconds")}
         store = BatchStore.create(out, stamped, overwrite=overwrite)
+    say = _narrator(options.progress)
+    tasks = len(plan.tasks())
+    where = (
+        "Dask" if options.executor == "dask" else f"{options.jobs or available_cores()} process(es)"
+    )
+    say(f"running {tasks} replication{'s' if tasks != 1 else ''} on {where}")
     ran = run_plan(plan, store, options.jobs, options.executor, options.scheduler, options.progress)
+    say("summarising the replications: KPIs, daily and monthly bands, costs")
     keys = list(plan.scenarios)
     seeds = list(plan.seeds)
     kpis = store.replication_kpis(keys, seeds)
@@ -234,9 +242,24 @@ def _execute(
         jobs=options.jobs or available_cores(),
     )
     if options.report:  # last: the report reads the tables above from the staging folder
-        files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
+
+        def report(path: Path) -> None:
+            say("building the report, charts and workbook")
+            write_report(path.parent, manifest=provenance)
+
+        files["report.html"] = report
     store.finish(files, provenance, keep_replications=options.keep_replications)
     return BatchOutcome(Path(out), text, kpis, summary, tables)
+
+
+def _narrator(progress: bool | None) -> Callable[[str], None]:
+    """Say what a long run is doing, on standard error (quiet when progress is False)."""
+
+    def say(text: str) -> None:
+        if progress is not False:
+            print(f"demandsim: {text}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _key(name: str) -> str:
