@@ -45,6 +45,19 @@ from demandsim.scenario_files import load_scenario
 CIN_STAGES = ("mash", "assessment", "s47", "cin", "cp", "cic")
 
 
+def strict_json(value):
+    """``value`` with every non-finite float (NaN, inf) as None, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 # -- demand -------------------------------------------------------------------------------------
 def backtest_demand(
     demand: pd.DataFrame, cutoff: dt.date, months: int = 12, seed: int = 0, samples: int = 500
@@ -161,7 +174,7 @@ def backtest_published(
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=years_ahead + 0.05)
-    code, _ = published.find_council(la)
+    code, _ = published.find_council(la, year)
     dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
     runs = []
     for r in range(replications):
@@ -255,7 +268,7 @@ def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed
             table.to_csv(tmp / "backtest.csv", index=False, float_format="%.4g")
             figure.savefig(tmp / "backtest.png", dpi=110)
             plt.close(figure)
-            write_json({"scores": scores, "seed": seed}, tmp / "scores.json")
+            write_json(strict_json({"scores": scores, "seed": seed}), tmp / "scores.json")
             shown = pd.DataFrame([{k: round(v, 3) for k, v in scores.items()}])
             (tmp / "backtest.md").write_text(
                 f"# Back-test\n\n{text}\n\n{markdown_table(shown)}\n![back-test](backtest.png)\n\n"

@@ -174,3 +174,29 @@ def test_cli_calibrate_published_and_run(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "summary.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "year", "code"),
+    [
+        ("Dorset", None, "838"),
+        ("835", 2015, "835"),
+        ("E06000059", 2024, "838"),
+        ("leeds", 2021, "383"),
+    ],
+)
+def test_councils_resolve_by_current_name_and_by_code(given, year, code):
+    assert published.find_council(given, year)[0] == code
+
+
+@pytest.mark.parametrize(
+    ("given", "year", "message"),
+    [
+        ("Bournemouth", 2021, "abolished.*Bournemouth, Christchurch and Poole"),
+        ("Northamptonshire", 2023, "abolished.*North Northamptonshire.*West Northamptonshire"),
+        ("West Northamptonshire", 2020, "created.*predecessors: Northamptonshire"),
+    ],
+)
+def test_abolished_and_successor_councils_say_so(given, year, message, baseline):
+    with pytest.raises(published.PublishedDataError, match=message):
+        published.calibrate_published(given, year, baseline)

@@ -96,25 +96,76 @@ def _table(name: str, folder: Path = DFE_DIR) -> pd.DataFrame:
 
 
 def councils(year: int | None = None) -> pd.DataFrame:
-    """Councils in the referrals table: old_la_code and la_name (of the latest year)."""
+    """Councils in the referrals table: old_la_code, new_la_code and la_name (of the latest
+    year each reported), with the first and last year each reported."""
     table = _table(FIGURES["referrals"][0])
     if year is not None:
         table = table.loc[table["time_period"] == str(year)]
+    spans = table.groupby("old_la_code")["time_period"].agg(["min", "max"]).astype(int)
     latest = table.sort_values("time_period").drop_duplicates("old_la_code", keep="last")
-    return latest[["old_la_code", "la_name"]].reset_index(drop=True)
+    out = latest[["old_la_code", "new_la_code", "la_name"]].set_index("old_la_code")
+    out["first_year"] = spans["min"]
+    out["last_year"] = spans["max"]
+    return out.reset_index()
 
 
-def find_council(name: str) -> tuple[str, str]:
-    """(old_la_code, la_name) for a council name, case-insensitive; an error suggests names."""
+#: councils reorganised since 2013: old_la_code -> the old_la_codes of its successors
+SUCCESSORS = {
+    "835": ("838",),  # Dorset County -> Dorset Council, 1 April 2019
+    "836": ("839",),  # Poole -> Bournemouth, Christchurch and Poole
+    "837": ("839",),  # Bournemouth -> Bournemouth, Christchurch and Poole
+    "928": ("940", "941"),  # Northamptonshire -> North and West Northamptonshire, 1 April 2021
+    "909": ("942", "943"),  # Cumbria -> Cumberland, Westmorland and Furness, 1 April 2023
+}
+
+
+def _row(by_code: pd.DataFrame, code: str) -> pd.Series:
+    return by_code.loc[code].rename(code).to_frame().T.reset_index(names="old_la_code").iloc[0]
+
+
+def _describe(row: pd.Series) -> str:
+    return f"{row['la_name']} (old_la_code {row['old_la_code']})"
+
+
+def find_council(name: str, year: int | None = None) -> tuple[str, str]:
+    """(old_la_code, la_name) for a council name, old or new (ONS) code, case-insensitive.
+
+    A name two councils shared (Dorset) means the one that reports latest; an old one is reached
+    by its code. With ``year``, a council that did not report that year (abolished before it,
+    created after it) is an error naming its years and its predecessors or successors."""
     table = councils()
-    hit = table.loc[table["la_name"].str.lower() == name.strip().lower()]
-    if len(hit):
-        return hit["old_la_code"].iloc[0], hit["la_name"].iloc[0]
-    close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise PublishedDataError(
-        f"--la {name!r}: no English council of that name in the DfE tables{hint}"
-    )
+    key = name.strip().lower()
+    hit = table.loc[
+        (table["la_name"].str.lower() == key)
+        | (table["old_la_code"] == key)
+        | (table["new_la_code"].str.lower() == key)
+    ].sort_values("last_year")
+    if hit.empty:
+        close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PublishedDataError(
+            f"--la {name!r}: no English council of that name or code in the DfE tables{hint}"
+        )
+    row = hit.iloc[-1]
+    if year is not None and not row["first_year"] <= year <= row["last_year"]:
+        by_code = table.set_index("old_la_code")
+        code = row["old_la_code"]
+        after = [
+            _describe(_row(by_code, c)) for c in SUCCESSORS.get(code, ()) if c in by_code.index
+        ]
+        before = [
+            _describe(_row(by_code, c))
+            for c, new in SUCCESSORS.items()
+            if code in new and c in by_code.index
+        ]
+        if year > row["last_year"]:
+            what = f"reported last for the year ending 31 March {row['last_year']} (abolished)"
+            other = f"; its successors: {', '.join(after)}" if after else ""
+        else:
+            what = f"reported first for the year ending 31 March {row['first_year']} (created)"
+            other = f"; its predecessors: {', '.join(before)}" if before else ""
+        raise PublishedDataError(f"--la {name!r} --year {year}: {_describe(row)} {what}{other}")
+    return str(row["old_la_code"]), str(row["la_name"])
 
 
 def _number(text: str) -> float | None:
@@ -202,8 +253,8 @@ def latest_year() -> int:
 
 def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Calibration:
     """A partial scenario for the council called ``name`` from the year ending 31 March ``year``."""
-    code, la_name = find_council(name)
     year = year or latest_year()
+    code, la_name = find_council(name, year)
     first, last = 2013, latest_year()
     if not first <= year <= last:
         raise PublishedDataError(f"--year {year}: the tables cover {first} to {last}")
