@@ -233,10 +233,23 @@ def published_figure(table: pd.DataFrame, title: str) -> Figure:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the table, chart and summary.")  # fmt: skip
 @click.option("--overwrite", is_flag=True)
-def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed, out, overwrite):
+@click.option("--all", "all_councils", is_flag=True, help="The skill table: every council, every origin year the tables allow, horizons 1-4, against persistence and a trend.")  # fmt: skip
+@click.option("--councils", default=None, help="With --all: only these councils (comma-separated names or codes).")  # fmt: skip
+@click.option("--origins", default=None, help="With --all: only these origin years (2023, or 2021-2024).")  # fmt: skip
+@click.option("--half", type=click.Choice(["test", "tune", "all"]), default="test", show_default=True, help="With --all: the councils the headline table reports (tuning looked at 'tune' only).")  # fmt: skip
+@click.option("--workers", type=int, default=None, help="With --all: processes (default: every core).")  # fmt: skip
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)  # fmt: skip
+@click.option("--scheduler", default=None, help="With --executor dask: tcp://HOST:8786.")
+def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed, out, overwrite,
+             all_councils, councils, origins, half, workers, executor, scheduler):  # fmt: skip
     """Fit up to a cut-off and score the forecast of what followed."""
+    if all_councils:
+        if data_dir is not None or la is not None:
+            raise click.UsageError("--all scores every council; leave out DATA_DIR and --la")
+        _skill_command(out, overwrite, councils, origins, half, workers, executor, scheduler)
+        return
     if (data_dir is None) == (la is None):
-        raise click.UsageError("give either DATA_DIR or --la NAME --year YEAR")
+        raise click.UsageError("give either DATA_DIR, --la NAME --year YEAR, or --all")
     try:
         if la is not None:
             if year is None:
@@ -279,4 +292,40 @@ def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed
     click.echo(text)
     for key, value in scores.items():
         click.echo(f"  {key}: {value:.3g}")
+    click.echo(f"Written to {out}/")
+
+
+def _skill_command(out, overwrite, councils, origins, half, workers, executor, scheduler):
+    import sys
+    import time
+
+    from demandsim import skill
+
+    try:
+        codes = None
+        if councils:
+            codes = [published.find_council(c)[0] for c in councils.split(",") if c.strip()]
+        years = None
+        if origins:
+            first, _, last = origins.partition("-")
+            years = range(int(first), int(last or first) + 1)
+        started = time.perf_counter()
+        table = skill.run_skill(codes, workers=workers, origins=years, executor=executor,
+                                scheduler=scheduler)  # fmt: skip
+        if table.empty:
+            raise ValueError("no forecast to score: check --councils and --origins")
+        seconds = time.perf_counter() - started
+        command = "demandsim backtest " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            result = skill.write_skill(table, tmp, half, command.strip(), seconds)
+    except (published.PublishedDataError, OutputExistsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Skill table: {table['code'].nunique()} councils, {len(table)} forecasts, {seconds:.0f} s"
+    )
+    for row in result["targets"]:
+        click.echo(
+            f"  {row['stock']} h{row['horizon']}: median {row['median_ratio']:.2f}x persistence, "
+            f"p90 {row['p90_ratio']:.2f}x"
+        )
     click.echo(f"Written to {out}/")

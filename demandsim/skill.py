@@ -14,9 +14,10 @@ Forecasters:
   its statistical neighbours' stock per child.
 
 Bands: the forecast times quantiles of the forecaster's own past log errors at that horizon
-(conformal intervals: only errors of forecasts whose outcome was published by the origin year;
-while fewer than ``MIN_PAST`` exist, the year-on-year changes of the stocks up to the origin stand
-in, widened by sqrt(h)).
+(conformal intervals: only errors of forecasts whose outcome was published in the ``RECENT_YEARS``
+years up to the origin; while fewer than ``MIN_PAST`` exist at horizon h, those of the longest
+shorter horizon h' that has them stand in, widened by sqrt(h / h'); failing that, the year-on-year
+changes of the stocks up to the origin, widened by sqrt(h)).
 
 Hold-out: councils are split into halves by a seeded shuffle of their codes; tuning may look at the
 ``tune`` half only, and the reported table is the ``test`` half (``all`` is shown alongside).
@@ -24,14 +25,16 @@ Hold-out: councils are split into halves by a seeded shuffle of their codes; tun
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from demandsim.batch.replicate import available_cores, check_executor
 from demandsim.calibration import flows as fl
 from demandsim.calibration import published
 from demandsim.calibration.history import STOCKS, panel
@@ -40,6 +43,11 @@ METHODS = ("demandsim", "persistence", "trend")
 HORIZONS = (1, 2, 3, 4)
 LEVELS = (0.5, 0.8, 0.95)
 MIN_PAST = 30
+#: only past errors whose outcome fell in the last RECENT_YEARS years up to the origin
+RECENT_YEARS: int | None = 3
+#: bands at horizon h are narrowed by (1 - BAND_SHRINK_PER_YEAR * (h - 1)): past errors at long
+#: horizons come from older, noisier years (chosen on the tune half, docs/forecast-skill.md)
+BAND_SHRINK_PER_YEAR = 0.05
 FIRST_ORIGIN = {"cin": 2016, "cpp": 2016, "cla": 2021}
 LABELS = {
     "cin": "children in need",
@@ -69,12 +77,15 @@ def own_flows(codes: list[str], pooling: fl.Pooling, last_year: int) -> pd.DataF
     rows = []
     for code in codes:
         history = data.xs(code, level="code")
+        years = history.index.to_numpy()
         for stock in STOCKS:
+            r = fl.rates(history, stock)
+            level = history[STOCKS[stock][0]].to_numpy()
             for origin in range(FIRST_ORIGIN[stock], last_year):
-                cut = history.loc[history.index <= origin]
-                if cut.empty or not np.isfinite(cut[STOCKS[stock][0]].iloc[-1]):
+                n = int((years <= origin).sum())
+                if n == 0 or not np.isfinite(level[n - 1]):
                     continue
-                own = fl.council_flows(cut, stock, pooling)
+                own = fl.flows_at(r, history["population"], n, pooling)
                 rows.append({"code": code, "stock": stock, "origin": origin, **own})
     return pd.DataFrame(rows)
 
@@ -89,22 +100,42 @@ def neighbour_rate(rates: pd.DataFrame, code: str, stock: str, year: int) -> flo
     """Median log stock per child of the council's statistical neighbours in ``year``."""
     if (stock, year) not in rates.columns:
         return np.nan
-    column = rates[(stock, year)]
-    values = column.reindex(published.neighbours(code)).dropna()
+    values = rates[(stock, year)].reindex(_neighbours().get(code, [])).dropna()
     return float(values.median()) if len(values) else np.nan
 
 
-def forecasts(codes: list[str], pooling: fl.Pooling, priors: pd.DataFrame, last_year: int):
-    """Point forecasts of every method: code, stock, origin, horizon, target year, method, value."""
+@lru_cache(maxsize=1)
+def _neighbours() -> dict[str, list[str]]:
+    table = published._table(published.NEIGHBOURS_FILE)
+    columns = [f"SN_{i}" for i in range(1, 11)]
+    return {
+        str(row["old_la_code"]): [str(row[c]) for c in columns if row[c]]
+        for _, row in table.iterrows()
+    }
+
+
+def forecasts(
+    codes: list[str],
+    pooling: fl.Pooling,
+    priors: pd.DataFrame,
+    last_year: int,
+    own: pd.DataFrame | None = None,
+):
+    """Point forecasts of every method: code, stock, origin, horizon, target year, method, value.
+    ``own``: :func:`own_flows` of these councils if already at hand."""
     data = panel()
     rates = log_rates(data)
-    own = own_flows(codes, pooling, last_year).set_index(["code", "stock", "origin"])
+    if own is None:
+        own = own_flows(codes, pooling, last_year)
+    own = own.loc[own["code"].isin(codes)].set_index(["code", "stock", "origin"])
+    histories = {code: data.xs(code, level="code") for code in codes}
+    prior = {key: row.to_dict() for key, row in priors.iterrows()}
     rows = []
-    for (code, stock, origin), row in own.iterrows():
-        history = data.xs(code, level="code")
+    for (code, stock, origin), row in zip(own.index, own.to_dict(orient="records"), strict=True):
+        history = histories[code]
         rows_cut = history.loc[history.index <= origin]
         cut = rows_cut[STOCKS[stock][0]]
-        flows = fl.shrink(row.to_dict(), priors.loc[(stock, origin)].to_dict(), pooling)
+        flows = fl.shrink(row, prior[(stock, origin)], pooling)
         horizons = min(len(HORIZONS), last_year - origin)
         near = neighbour_rate(rates, code, stock, origin)
         paths = {
@@ -123,34 +154,56 @@ def _chunks(codes: list[str], n: int) -> list[list[str]]:
     return [codes[i::n] for i in range(n) if codes[i::n]]
 
 
+def _map(fn, chunks: list[list[str]], args: tuple, executor: str, scheduler: str | None,
+         workers: int) -> list:  # fmt: skip
+    """fn(chunk, *args) for every chunk: here, in a local process pool, or on a Dask cluster."""
+    if executor == "dask":
+        from distributed import Client
+
+        with Client(scheduler) as client:
+            futures = [client.submit(fn, c, *args, pure=False) for c in chunks]
+            return client.gather(futures)
+    if workers == 1 or len(chunks) == 1:
+        return [fn(c, *args) for c in chunks]
+    with ProcessPoolExecutor(min(workers, len(chunks))) as pool:
+        return [f.result() for f in [pool.submit(fn, c, *args) for c in chunks]]
+
+
 def run_skill(
     codes: list[str] | None = None,
     pooling: fl.Pooling | None = None,
     workers: int | None = None,
     origins: Iterable[int] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Forecasts with bands and outcomes for every council x stock x origin x horizon x method.
 
-    The priors (all councils' medians at each origin) always come from every council, so a subset
-    run gives the same figures for its councils as the full run. ``workers`` processes share the
-    councils (default: every core; 1 runs in this process)."""
+    The priors (all councils' medians at each origin) and the bands (all councils' past errors)
+    always come from every council, so a subset run gives the same figures for its councils as
+    the full run. ``workers`` processes share the councils (default: every core; 1 runs in this
+    process); ``executor="dask"`` sends them to the cluster at ``scheduler`` instead."""
+    check_executor(executor, scheduler, workers)
     pooling = pooling or fl.Pooling()
     data = panel()
     every = sorted(data.index.get_level_values("code").unique())
     codes = every if codes is None else list(codes)
     last_year = int(data.index.get_level_values("year").max())
-    workers = workers or os.cpu_count() or 1
-    priors = _pool(every, pooling, last_year, workers)
-    chunks = _chunks(codes, workers)
-    if workers == 1 or len(chunks) == 1:
-        parts = [forecasts(c, pooling, priors, last_year) for c in chunks]
-    else:
-        with ProcessPoolExecutor(workers) as ex:
-            futures = [ex.submit(forecasts, c, pooling, priors, last_year) for c in chunks]
-            parts = [f.result() for f in futures]
+    workers = workers or available_cores()
+    n = workers if executor == "local" else 4 * workers
+    own = pd.concat(
+        _map(own_flows, _chunks(every, n), (pooling, last_year), executor, scheduler, workers)
+    )
+    priors = own.groupby(["stock", "origin"])[["exit_rate", "inflow_rate", "growth"]].median()
+    parts = _map(
+        forecasts,
+        _chunks(every, n),
+        (pooling, priors, last_year, own),
+        executor,
+        scheduler,
+        workers,
+    )
     table = pd.concat(parts, ignore_index=True)
-    if origins is not None:
-        table = table.loc[table["origin"].isin(list(origins))]
     actual = data[[STOCKS[s][0] for s in STOCKS]].rename(
         columns={v[0]: k for k, v in STOCKS.items()}
     )
@@ -158,20 +211,10 @@ def run_skill(
     table = table.merge(actual, on=["code", "year", "stock"], how="left")
     table = add_bands(table, _history_changes(data, last_year))
     table["half"] = table["code"].map(split_councils(every))
-    return table
-
-
-def _pool(codes, pooling, last_year, workers) -> pd.DataFrame:
-    chunks = _chunks(codes, workers)
-    if workers == 1 or len(chunks) == 1:
-        own = pd.concat([own_flows(c, pooling, last_year) for c in chunks])
-    else:
-        with ProcessPoolExecutor(workers) as ex:
-            own = pd.concat(
-                ex.map(own_flows, chunks, [pooling] * len(chunks), [last_year] * len(chunks))
-            )
-    cols = ["exit_rate", "inflow_rate", "growth"]
-    return own.groupby(["stock", "origin"])[cols].median()
+    table = table.loc[table["code"].isin(codes)]
+    if origins is not None:
+        table = table.loc[table["origin"].isin(list(origins))]
+    return table.reset_index(drop=True)
 
 
 def _history_changes(data: pd.DataFrame, last_year: int) -> pd.DataFrame:
@@ -188,19 +231,29 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     table["log_error"] = np.log(table["actual"] / table["forecast"])
     qs = sorted({q for lv in LEVELS for q in ((1 - lv) / 2, (1 + lv) / 2)})
     out = {q: np.full(len(table), np.nan) for q in qs}
+    errors = table.dropna(subset=["log_error"])
+    errors = errors.loc[np.isfinite(errors["log_error"])]
+    pools = {
+        key: g[["year", "log_error"]] for key, g in errors.groupby(["method", "stock", "horizon"])
+    }
     for (method, stock, origin, h), idx in table.groupby(
         ["method", "stock", "origin", "horizon"]
     ).groups.items():
-        past = table.loc[
-            (table["method"] == method) & (table["stock"] == stock) & (table["horizon"] == h)
-            & (table["year"] <= origin), "log_error"
-        ].dropna()  # fmt: skip
-        if len(past) >= MIN_PAST:
-            quant = np.quantile(past, qs)
-        else:
+        quant = None
+        for shorter in range(h, 0, -1):  # the longest horizon with enough past errors, widened
+            pool = pools.get((method, stock, shorter))
+            if pool is None:
+                continue
+            recent = (pool["year"] <= origin) & (pool["year"] > origin - (RECENT_YEARS or 99))
+            past = pool.loc[recent, "log_error"]
+            if len(past) >= MIN_PAST:
+                quant = np.quantile(past, qs) * np.sqrt(h / shorter)
+                break
+        if quant is None:
             ch = changes.loc[(changes["stock"] == stock) & (changes["year"] <= origin), "change"]
             ch = ch.replace([np.inf, -np.inf], np.nan).dropna()
             quant = np.quantile(ch - ch.median(), qs) * np.sqrt(h)
+        quant = quant * (1 - BAND_SHRINK_PER_YEAR * (h - 1))
         for q, v in zip(qs, quant, strict=True):
             out[q][table.index.get_indexer(idx)] = v
     for lv in LEVELS:
@@ -257,4 +310,54 @@ def targets(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def provenance(pooling: fl.Pooling) -> dict:
-    return {"pooling": asdict(pooling), "min_past": MIN_PAST, "first_origin": FIRST_ORIGIN}
+    return {
+        "pooling": asdict(pooling),
+        "bands": {"min_past": MIN_PAST, "recent_years": RECENT_YEARS,
+                  "shrink_per_year": BAND_SHRINK_PER_YEAR},
+        "first_origin": FIRST_ORIGIN,
+    }  # fmt: skip
+
+
+def write_skill(table: pd.DataFrame, out, half: str, command: str, seconds: float) -> dict:
+    """skill.csv (every forecast), skill_summary.csv (``half``, and all councils), skill.md,
+    charts and a strict-JSON scores.json into the folder ``out`` (an atomic_dir's temporary)."""
+    import matplotlib.pyplot as plt
+
+    from demandsim.backtest import strict_json
+    from demandsim.calibration.report import markdown_table
+    from demandsim.skill_plots import coverage_figure, error_figure
+
+    shown = table if half == "all" else table.loc[table["half"] == half]
+    summary = scores(shown)
+    overall = scores(table)
+    check = targets(summary)
+    table.to_csv(out / "skill.csv", index=False, float_format="%.6g")
+    both = [overall.assign(councils_half="all")]
+    if half != "all":
+        both.insert(0, summary.assign(councils_half=half))
+    pd.concat(both).to_csv(out / "skill_summary.csv", index=False, float_format="%.4g")
+    for name, fig in (("skill_errors.png", error_figure(summary)),
+                      ("skill_coverage.png", coverage_figure(summary))):  # fmt: skip
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+    cols = ["stock", "horizon", "method", "cases", "councils", "origins", "median_ape", "p90_ape",
+            "bias_pct", "beats_persistence", "cover_50", "cover_80", "cover_95"]  # fmt: skip
+    text = (
+        f"# Forecast skill: rolling origins over the DfE tables\n\n"
+        f"Command: `{command}` ({seconds:.0f} s). Councils reported: **{half}** half "
+        f"({shown['code'].nunique()} councils); settings `{provenance(fl.Pooling())}`.\n\n"
+        f"## Skill ({half} half)\n\n{markdown_table(summary[cols].round(3))}\n"
+        f"## demandsim against the issue's figures\n\n{markdown_table(check.round(3))}\n"
+        f"![errors](skill_errors.png)\n\n![coverage](skill_coverage.png)\n\n"
+        f"## All councils (tune and test halves)\n\n{markdown_table(overall[cols].round(3))}\n"
+    )
+    (out / "skill.md").write_text(text)
+    result = {
+        "command": command, "seconds": seconds, "half": half,
+        "summary": summary.to_dict(orient="records"), "targets": check.to_dict(orient="records"),
+        "all_councils": overall.to_dict(orient="records"), **provenance(fl.Pooling()),
+    }  # fmt: skip
+    (out / "scores.json").write_text(
+        json.dumps(strict_json(result), indent=2, allow_nan=False) + "\n"
+    )
+    return result

@@ -70,27 +70,39 @@ def rates(history: pd.DataFrame, stock: str) -> pd.DataFrame:
     return out
 
 
-def _slope(y: pd.Series) -> float:
-    y = y.dropna()
-    if len(y) < 3:
+def _slope(y: np.ndarray, x: np.ndarray) -> float:
+    keep = np.isfinite(y)
+    if keep.sum() < 3:
         return np.nan
-    x = y.index.to_numpy(dtype=float)
-    return float(np.polyfit(x - x.mean(), y.to_numpy(), 1)[0])
+    x, y = x[keep], y[keep]
+    return float(np.polyfit(x - x.mean(), y, 1)[0])
 
 
 def council_flows(history: pd.DataFrame, stock: str, pooling: Pooling) -> dict:
-    """The council's own pooled figures (medians over the last years), NaN where it has none."""
-    r = rates(history, stock)
-    recent = r.tail(pooling.years)
-    valid = recent.dropna(subset=["exit_rate", "inflow_rate"])
+    """The council's own pooled figures (medians over the last years), NaN where it has none.
+
+    ``history`` is cut at the origin; a year's rates read only that year and the one before."""
+    return flows_at(rates(history, stock), history["population"], len(history), pooling)
+
+
+def flows_at(r: pd.DataFrame, population: pd.Series, n: int, pooling: Pooling) -> dict:
+    """council_flows from the rates of the first ``n`` rows (the years up to the origin)."""
+    if n == 0:
+        keys = ("level", "population", "exit_rate", "inflow_rate", "last_inflow_rate", "growth")
+        return {**dict.fromkeys(keys, np.nan), "n_years": 0}
+    exit_rate = r["exit_rate"].to_numpy()[:n][-pooling.years :]
+    inflow_rate = r["inflow_rate"].to_numpy()[:n][-pooling.years :]
+    ok = np.isfinite(exit_rate) & np.isfinite(inflow_rate)
+    demand = r["demand_log"].to_numpy()[:n][-pooling.growth_years :]
+    years = r.index.to_numpy(dtype=float)[:n][-pooling.growth_years :]
     return {
-        "level": float(r["stock"].iloc[-1]) if len(r) else np.nan,
-        "population": float(history["population"].iloc[-1]) if len(history) else np.nan,
-        "exit_rate": float(valid["exit_rate"].median()) if len(valid) else np.nan,
-        "inflow_rate": float(valid["inflow_rate"].median()) if len(valid) else np.nan,
-        "last_inflow_rate": float(r["inflow_rate"].iloc[-1]) if len(r) else np.nan,
-        "growth": _slope(r["demand_log"].tail(pooling.growth_years)),
-        "n_years": len(valid),
+        "level": float(r["stock"].iloc[n - 1]),
+        "population": float(population.iloc[n - 1]),
+        "exit_rate": float(np.median(exit_rate[ok])) if ok.any() else np.nan,
+        "inflow_rate": float(np.median(inflow_rate[ok])) if ok.any() else np.nan,
+        "last_inflow_rate": float(r["inflow_rate"].iloc[n - 1]),
+        "growth": _slope(demand, years),
+        "n_years": int(ok.sum()),
     }
 
 
