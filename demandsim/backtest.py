@@ -168,17 +168,27 @@ def stage_stock(log: pd.DataFrame, scenario: Scenario, dates: list[dt.date]) -> 
 
 
 def backtest_published(
-    la: str, year: int, years_ahead: int = 3, replications: int = 5, seed: int = 0
+    la: str,
+    year: int,
+    years_ahead: int = 3,
+    replications: int = 5,
+    seed: int = 0,
+    parameter_uncertainty: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Simulated against published CIN and CLA on 31 March of the ``years_ahead`` later years."""
+    """Simulated against published CIN and CLA on 31 March of the ``years_ahead`` later years;
+    with ``parameter_uncertainty`` each replication draws its own parameters first."""
+    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
+
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=years_ahead + 0.05)
     code, _ = published.find_council(la, year)
+    spread = estimate_uncertainty(code, year) if parameter_uncertainty else None
     dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
     runs = []
     for r in range(replications):
-        log = Model(scenario, seed + r).run().frame()
+        sc = draw_scenario(scenario, spread, seed + r) if spread else scenario
+        log = Model(sc, seed + r).run().frame()
         stock = stage_stock(log, scenario, [d + dt.timedelta(days=1) for d in dates])
         runs.append(
             pd.DataFrame(
@@ -199,6 +209,64 @@ def backtest_published(
             })  # fmt: skip
     table = pd.DataFrame(rows)
     table["pct_error"] = 100 * (table["simulated_mean"] - table["published"]) / table["published"]
+    return table, cal.notes
+
+
+def calibration_check(
+    la: str, year: int, replications: int = 2, seed: int = 0, uncertainty: bool = False
+) -> tuple[pd.DataFrame, list[str]]:
+    """The calibrated scenario run for one year from 1 April ``year``: its referrals, care starts
+    and ceasings against the (pooled) figures it was calibrated to, its stocks at the end against
+    the ones it started from, and the share of open cases that wait unallocated at the end.
+
+    A council that reports no crisis should not start one: unallocated near zero, stocks within
+    a few per cent of where they started (less any growth the calibration put in)."""
+    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
+    from demandsim.kpis import daily_team_series
+
+    base = load_scenario()
+    cal = published.calibrate_published(la, year, base)
+    scenario = scenario_from_parameters(cal.parameters, years=1.0)
+    code, _ = published.find_council(la, year)
+    figs = published.gather(code, year)
+    spread = estimate_uncertainty(code, year) if uncertainty else None
+    names = list(scenario.pathway.stages)
+    idx = {n: i for i, n in enumerate(names)}
+    end = scenario.end_date
+    rows = []
+    for r in range(replications):
+        sc = draw_scenario(scenario, spread, seed + r) if spread else scenario
+        log = Model(sc, seed + r).run().frame()
+        enter = log.loc[(log["kind"] == Kind.ENTER) & (log["t"] > 0)]  # not the initial cases
+        exits = log.loc[log["kind"] == Kind.EXIT]
+        stock = stage_stock(log, sc, [end])
+        daily = daily_team_series(log, sc)
+        last = daily.loc[daily["date"] == daily["date"].max()]
+        rows.append({
+            "replication": r,
+            "referrals": int((enter["stage"] == idx["mash"]).sum()),
+            "cla_started": int((enter["stage"] == idx["cic"]).sum()),
+            "cla_ceased": int((exits["stage"] == idx["cic"]).sum()),
+            "cpp_start": int((enter["stage"] == idx["cp"]).sum()),
+            "cin_at31": float(stock[list(CIN_STAGES)].sum(axis=1).iloc[0]),
+            "cla_at31": float(stock["cic"].iloc[0]),
+            "cpp_at31": float(stock["cp"].iloc[0]),
+            "unallocated_share": float(last["unallocated_cases"].sum() / max(last["open_cases"].sum(), 1)),
+        })  # fmt: skip
+    sims = pd.DataFrame(rows)
+    table = pd.DataFrame(
+        [{"figure": k, "calibrated_to": figs[k].value if k in figs else np.nan,
+          "simulated_mean": sims[k].mean(), "simulated_min": sims[k].min(),
+          "simulated_max": sims[k].max()}
+         for k in ("referrals", "cpp_start", "cla_started", "cla_ceased", "cin_at31", "cpp_at31",
+                   "cla_at31")]
+        + [{"figure": "unallocated_share", "calibrated_to": 0.0,
+            "simulated_mean": sims["unallocated_share"].mean(),
+            "simulated_min": sims["unallocated_share"].min(),
+            "simulated_max": sims["unallocated_share"].max()}]
+    )  # fmt: skip
+    table["pct_difference"] = 100 * (table["simulated_mean"] / table["calibrated_to"] - 1)
+    table.loc[table["figure"] == "unallocated_share", "pct_difference"] = np.nan
     return table, cal.notes
 
 
@@ -240,8 +308,11 @@ def published_figure(table: pd.DataFrame, title: str) -> Figure:
 @click.option("--workers", type=int, default=None, help="With --all: processes (default: every core).")  # fmt: skip
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)  # fmt: skip
 @click.option("--scheduler", default=None, help="With --executor dask: tcp://HOST:8786.")
+@click.option("--check", is_flag=True, help="With --la: run the calibrated scenario over one year and compare it with the figures it was calibrated to (flows, stocks, unallocated).")  # fmt: skip
+@click.option("--parameter-uncertainty", is_flag=True, help="With --la: each replication draws its own parameters from the calibration's uncertainty.")  # fmt: skip
 def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed, out, overwrite,
-             all_councils, councils, origins, half, workers, executor, scheduler):  # fmt: skip
+             all_councils, councils, origins, half, workers, executor, scheduler, check,
+             parameter_uncertainty):  # fmt: skip
     """Fit up to a cut-off and score the forecast of what followed."""
     if all_councils:
         if data_dir is not None or la is not None:
@@ -254,7 +325,12 @@ def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed
         if la is not None:
             if year is None:
                 raise click.UsageError("--la needs --year (the year to calibrate to)")
-            table, notes = backtest_published(la, year, years_ahead, replications, seed)
+            if check:
+                _check_command(la, year, replications, seed, parameter_uncertainty, out, overwrite)
+                return
+            table, notes = backtest_published(
+                la, year, years_ahead, replications, seed, parameter_uncertainty
+            )
             figure = published_figure(table, la)
             scores = {
                 f"{m}_mean_abs_pct_error": float(table.loc[(table["measure"] == m) & (table["date"].map(lambda d: d.year) > year), "pct_error"].abs().mean())
@@ -328,4 +404,25 @@ def _skill_command(out, overwrite, councils, origins, half, workers, executor, s
             f"  {row['stock']} h{row['horizon']}: median {row['median_ratio']:.2f}x persistence, "
             f"p90 {row['p90_ratio']:.2f}x"
         )
+    click.echo(f"Written to {out}/")
+
+
+def _check_command(la, year, replications, seed, parameter_uncertainty, out, overwrite):
+    table, notes = calibration_check(la, year, replications, seed, parameter_uncertainty)
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        table.to_csv(tmp / "calibration_check.csv", index=False, float_format="%.4g")
+        write_json(strict_json({"check": table.to_dict(orient="records"), "notes": notes,
+                                "seed": seed, "replications": replications}),
+                   tmp / "scores.json")  # fmt: skip
+        (tmp / "calibration_check.md").write_text(
+            f"# Calibration-year check\n\n{notes[0]}; one year simulated, {replications} "
+            f"replications.\n\n"
+            + "\n".join(f"- {n}" for n in notes[1:])
+            + "\n\n"
+            + markdown_table(table.round(3))
+        )
+    click.echo(f"Calibration-year check: {notes[0]}")
+    for row in table.itertuples():
+        click.echo(f"  {row.figure}: calibrated to {row.calibrated_to:.4g}, "
+                   f"simulated {row.simulated_mean:.4g}")  # fmt: skip
     click.echo(f"Written to {out}/")

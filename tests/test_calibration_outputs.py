@@ -9,6 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -200,3 +201,25 @@ def test_councils_resolve_by_current_name_and_by_code(given, year, code):
 def test_abolished_and_successor_councils_say_so(given, year, message, baseline):
     with pytest.raises(published.PublishedDataError, match=message):
         published.calibrate_published(given, year, baseline)
+
+
+def test_published_calibration_pools_flows_and_sizes_teams_to_the_council(baseline):
+    cal = published.calibrate_published("Kent", 2024, baseline)
+    params = cal.parameters
+    # referrals per child: the median of 2022-2024, not 2024 alone
+    code = "886"
+    rates = [
+        published.own_figure("referrals", code, y) / published.child_population(code, y)
+        for y in (2022, 2023, 2024)
+    ]
+    expected = float(np.median(rates)) * published.child_population(code, 2024)
+    front = baseline.pathway.stages["front_door"].routes["mash"]
+    assert params["demand"]["contacts_per_year"] == pytest.approx(expected / front, rel=1e-3)
+    assert "growth_per_year" in params["demand"]
+    # Early Help and every team sized to Kent's scale, caps from its published caseload
+    assert params["teams"]["early_help"]["capacity_cases"] > 4 * 400
+    caseload = published.own_figure("caseload", code, 2024)
+    assert params["teams"]["cin"]["caseload_cap"] >= caseload
+    staffing = cal.tables["staffing"].set_index("team")
+    assert (staffing["posts"] >= staffing["posts_needed"]).all()
+    assert any("Caseload caps" in n for n in cal.notes)
