@@ -45,3 +45,11 @@ def test_estimate_reads_only_years_up_to_the_calibration_year(monkeypatch):
     monkeypatch.setattr(unc, "panel", lambda: data)
     assert unc.estimate_uncertainty("383", 2019) == before
     assert all(v >= unc.FLOOR for v in before.to_dict().values())
+
+
+def test_draws_come_in_antithetic_pairs(baseline):
+    a, b = unc.draw_scenario(baseline, U, 4), unc.draw_scenario(baseline, U, 5)
+    base = baseline.demand.contacts_per_year
+    assert np.log(a.demand.contacts_per_year / base) == pytest.approx(
+        -np.log(b.demand.contacts_per_year / base)
+    )

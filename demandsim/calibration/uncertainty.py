@@ -118,14 +118,16 @@ def _exact(routes: dict[str, float]) -> dict[str, float]:
 def draw_scenario(scenario: Scenario, uncertainty: ParameterUncertainty, seed: int) -> Scenario:
     """One replication's scenario: the calibrated parameters redrawn from their uncertainty.
 
-    Pure: no global state; the draws come from SeedSequence([seed, PARAMETER_STREAM]), so
-    replication i of every scenario draws the same standard normals (common random numbers), and
-    an all-zero uncertainty gives the scenario back unchanged."""
+    Pure: no global state; the draws come from SeedSequence([seed // 2, PARAMETER_STREAM]), so
+    replication i of every scenario draws the same standard normals (common random numbers);
+    seeds 2k and 2k+1 draw mirror images (antithetic pairs), so a handful of replications is not
+    shifted as a whole to one side; an all-zero uncertainty gives the scenario back unchanged."""
     u = uncertainty
     if not any(u.to_dict().values()):
         return scenario
-    rng = np.random.default_rng(np.random.SeedSequence([seed, PARAMETER_STREAM]))
-    z = rng.standard_normal(16)
+    sign = 1.0 if seed % 2 == 0 else -1.0  # antithetic pairs: seeds 2k and 2k+1 mirror each other
+    rng = np.random.default_rng(np.random.SeedSequence([seed // 2, PARAMETER_STREAM]))
+    z = sign * rng.standard_normal(16)
     data = scenario.model_dump()
     demand = data["demand"]
     demand["contacts_per_year"] *= float(np.exp(u.demand_level_sd * z[0]))
@@ -141,7 +143,7 @@ def draw_scenario(scenario: Scenario, uncertainty: ParameterUncertainty, seed: i
     for name in ("mash", "assessment", "s47"):
         if name in stages:
             routes = stages[name]["routes"]
-            noise = np.exp(u.routes_sd * rng.standard_normal(len(routes)))
+            noise = np.exp(sign * u.routes_sd * rng.standard_normal(len(routes)))
             drawn = {t: v * f for (t, v), f in zip(routes.items(), noise, strict=True)}
             stages[name]["routes"] = _exact(_normalise(drawn))
     for k, name in enumerate(("assessment", "s47", "cin", "cp")):
