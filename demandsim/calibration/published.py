@@ -255,29 +255,54 @@ PRIOR_YEARS = 2.0
 
 
 def pooled_figure(key: str, code: str, year: int) -> Figure | None:
-    """A flow per child: the median of the council's last POOL_YEARS years up to ``year`` (one
-    odd year, such as 2020/21, does not carry forward), shrunk towards its neighbours' median in
-    ``year`` while it has fewer than POOL_YEARS years of its own; times ``year``'s children."""
-    pop = child_population(code, year)
-    if not pop:
+    """A flow per child (ceasings: per child looked after at the start of the year): the median
+    of the council's last POOL_YEARS years up to ``year`` (one odd year, such as 2020/21, does
+    not carry forward), shrunk towards its neighbours' median in ``year`` while it has fewer than
+    POOL_YEARS years of its own; times ``year``'s children (looked after at 31 March)."""
+    scale = _per(key, code, year)
+    if not scale:
         return None
     rates = []
     for y in range(year - POOL_YEARS + 1, year + 1):
-        value, p = own_figure(key, code, y), child_population(code, y)
-        if value is not None and p:
-            rates.append(value / p)
+        value, per = own_figure(key, code, y), _per(key, code, y, start=True)
+        if value is not None and per:
+            rates.append(value / per)
     if not rates:
         return None
     own = float(np.median(rates))
     if len(rates) < POOL_YEARS:
-        near = figure_from_neighbours(key, code, year)
-        if near is not None:
+        near = [
+            v / per
+            for other in neighbours(code)
+            if (v := own_figure(key, other, year)) is not None
+            and (per := _per(key, other, year, start=True))
+        ]
+        if near:
             w = len(rates) / (len(rates) + PRIOR_YEARS)
             return Figure(
-                (w * own + (1 - w) * near / pop) * pop,
+                (w * own + (1 - w) * float(np.median(near))) * scale,
                 f"own ({len(rates)} years) and neighbours",
             )
-    return Figure(own * pop, f"own, median of {len(rates)} years")
+    return Figure(own * scale, f"own, median of {len(rates)} years")
+
+
+def _per(key: str, code: str, year: int, start: bool = False) -> float | None:
+    """What a flow is counted per: children aged 0-17, or, for ceasings, children looked after
+    (at the start of the year when ``start``: the stock a year before, or rebuilt from the
+    year's own starts and ceasings where the table has no earlier year)."""
+    if key != "cla_ceased":
+        return child_population(code, year)
+    if not start:
+        return own_figure("cla_at31", code, year)
+    before = own_figure("cla_at31", code, year - 1)
+    if before is None:
+        end = own_figure("cla_at31", code, year)
+        started = own_figure("cla_started", code, year)
+        ceased = own_figure("cla_ceased", code, year)
+        if None in (end, started, ceased):
+            return None
+        before = end - started + ceased
+    return before
 
 
 def figure_from_neighbours(key: str, code: str, year: int) -> float | None:
