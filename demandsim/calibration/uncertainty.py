@@ -9,7 +9,9 @@ than three years of a figure, the median spread over all councils in the same ye
 before any council has three years of looked-after flows (they start in 2021), care entry takes
 the routes' spread and care exit the plans' durations' spread.
 
-A replication then draws its own parameters (:func:`draw_scenario`) on top of the simulation's
+Each spread is divided by sqrt(POOL_YEARS): the calibrated rates are medians over POOL_YEARS years,
+and what is uncertain is that pooled figure, not one year's (the slope of demand growth is
+already a standard error). A replication then draws its own parameters (:func:`draw_scenario`) on top of the simulation's
 own noise, so bands widen with the horizon as the demand level, growth and exit rates wander:
 ``draw_scenario(scenario, uncertainty, seed) -> Scenario`` is pure (the same three arguments give
 the same scenario) and draws from its own stream, apart from the replication's simulation streams.
@@ -24,6 +26,7 @@ import pandas as pd
 
 from demandsim.calibration import flows as fl
 from demandsim.calibration.history import panel
+from demandsim.calibration.published import POOL_YEARS
 from demandsim.scenario import Scenario
 
 #: the SeedSequence entropy word that keeps parameter draws apart from the simulation's streams
@@ -95,6 +98,11 @@ def estimate_uncertainty(code: str, year: int, years: int = 5) -> ParameterUncer
     for key, other in stand_in.items():
         if not np.isfinite(own[key]):
             own[key] = own[other]
+    # a parameter is a pooled figure (the median of POOL_YEARS years), not one year's: its
+    # uncertainty is the year-to-year spread over sqrt(POOL_YEARS); growth is already a slope's
+    for key in own:
+        if key != "demand_growth_sd":
+            own[key] = own[key] / np.sqrt(POOL_YEARS)
     own = {k: max(float(np.nan_to_num(v)), FLOOR) for k, v in own.items()}
     return ParameterUncertainty(conversion_sd=own["routes_sd"], **own)
 
