@@ -316,7 +316,12 @@ def figure_from_neighbours(key: str, code: str, year: int) -> float | None:
     return float(np.median(values)) * pop if values and pop else None
 
 
-def referral_growth(code: str, year: int, years: int = 5, damping: float = 0.6) -> float | None:
+#: the scenario's constant growth is the referral trend times the mean of 0.6^t over three years
+#: ahead (the skill table's damping): a short run of rises is not carried forward undimmed
+GROWTH_DAMPING = float(np.mean([0.6**t for t in (1, 2, 3)]))
+
+
+def referral_growth(code: str, year: int, years: int = 5) -> float | None:
     """Demand growth per year: the slope of log referrals over the last ``years`` years up to
     ``year``, damped as the skill table's forecasts damp it (the mean of damping^t over three
     years ahead), so a short run of rises is not carried forward undimmed."""
@@ -326,7 +331,7 @@ def referral_growth(code: str, year: int, years: int = 5, damping: float = 0.6) 
         return None
     x = np.array([y for y, _ in pts], dtype=float)
     slope = float(np.polyfit(x - x.mean(), np.log([v for _, v in pts]), 1)[0])
-    return float(np.expm1(slope * np.mean([damping**t for t in (1, 2, 3)])))
+    return float(np.expm1(slope * GROWTH_DAMPING))
 
 
 def _years(file: str) -> tuple[int, int]:

@@ -9,9 +9,13 @@ than three years of a figure, the median spread over all councils in the same ye
 before any council has three years of looked-after flows (they start in 2021), care entry takes
 the routes' spread and care exit the plans' durations' spread.
 
-Each spread is divided by sqrt(POOL_YEARS): the calibrated rates are medians over POOL_YEARS years,
+A team's posts and staff (Early Help's places) follow the drawn demand level: the calibration
+sized them to the published load, and a council whose demand is truly higher staffs to it
+(without this, a draw 10% above the calibrated demand starts a backlog that runs away). A
+council's spreads are at most twice all councils' median (recording breaks are not forecast
+uncertainty). Each spread is divided by sqrt(POOL_YEARS): the calibrated rates are medians over POOL_YEARS years,
 and what is uncertain is that pooled figure, not one year's (the slope of demand growth is
-already a standard error). A replication then draws its own parameters (:func:`draw_scenario`) on top of the simulation's
+already a standard error, and is damped as the growth is). A replication then draws its own parameters (:func:`draw_scenario`) on top of the simulation's
 own noise, so bands widen with the horizon as the demand level, growth and exit rates wander:
 ``draw_scenario(scenario, uncertainty, seed) -> Scenario`` is pure (the same three arguments give
 the same scenario) and draws from its own stream, apart from the replication's simulation streams.
@@ -20,13 +24,14 @@ the same scenario) and draws from its own stream, apart from the replication's s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from demandsim.calibration import flows as fl
 from demandsim.calibration.history import panel
-from demandsim.calibration.published import POOL_YEARS
+from demandsim.calibration.published import GROWTH_DAMPING, POOL_YEARS
 from demandsim.scenario import Scenario
 
 #: the SeedSequence entropy word that keeps parameter draws apart from the simulation's streams
@@ -79,19 +84,33 @@ def _spreads(history: pd.DataFrame, years: int) -> dict[str, float]:
     }
 
 
+MAX_TIMES_TYPICAL = 2.0
+
+
+@lru_cache(maxsize=32)
+def _typical_spreads(year: int, years: int) -> dict[str, float]:
+    data = panel()
+    data = data.loc[data.index.get_level_values("year") <= year]
+    every = pd.DataFrame(
+        [_spreads(g.droplevel("code"), years) for _, g in data.groupby(level="code")]
+    )
+    return {k: float(every[k].median()) for k in every}
+
+
 def estimate_uncertainty(code: str, year: int, years: int = 5) -> ParameterUncertainty:
     """The council's spreads over its last ``years`` years up to ``year`` (only those), with all
     councils' median spread where it has too few; conversion shares the routes' spread."""
     data = panel()
     data = data.loc[data.index.get_level_values("year") <= year]
     own = _spreads(data.xs(code, level="code"), years)
-    missing = [k for k, v in own.items() if not np.isfinite(v)]
-    if missing:
-        every = pd.DataFrame(
-            [_spreads(g.droplevel("code"), years) for _, g in data.groupby(level="code")]
+    typical = _typical_spreads(year, years)
+    for key, value in own.items():
+        # all councils' median where the council has too few years; at most MAX_TIMES_TYPICAL
+        # times it, so a recording break (a council whose referrals double one year and halve
+        # the next) does not read as uncertainty about its future
+        own[key] = (
+            typical[key] if not np.isfinite(value) else min(value, MAX_TIMES_TYPICAL * typical[key])
         )
-        for key in missing:
-            own[key] = float(every[key].median())
     # before any council has three years of looked-after flows (2021-2022), the spreads of the
     # nearest figures with a history stand in: care entry like the routes, care exit like plans
     stand_in = {"care_entry_sd": "routes_sd", "care_exit_sd": "duration_sd"}
@@ -103,6 +122,7 @@ def estimate_uncertainty(code: str, year: int, years: int = 5) -> ParameterUncer
     for key in own:
         if key != "demand_growth_sd":
             own[key] = own[key] / np.sqrt(POOL_YEARS)
+    own["demand_growth_sd"] *= GROWTH_DAMPING  # the growth itself is damped so
     own = {k: max(float(np.nan_to_num(v)), FLOOR) for k, v in own.items()}
     return ParameterUncertainty(conversion_sd=own["routes_sd"], **own)
 
@@ -138,7 +158,16 @@ def draw_scenario(scenario: Scenario, uncertainty: ParameterUncertainty, seed: i
     z = sign * rng.standard_normal(16)
     data = scenario.model_dump()
     demand = data["demand"]
-    demand["contacts_per_year"] *= float(np.exp(u.demand_level_sd * z[0]))
+    level = float(np.exp(u.demand_level_sd * z[0]))
+    demand["contacts_per_year"] *= level
+    for team in data["teams"].values():  # the council staffs to its demand level
+        if team["capacity_cases"] is not None:
+            team["capacity_cases"] = max(1, round(team["capacity_cases"] * level))
+        elif team["posts"]:
+            posts = max(1, round(team["posts"] * level))
+            perm = min(round(team["initial_permanent"] * level), posts)
+            agency = min(round(team["initial_agency"] * level), posts - perm)
+            team.update(posts=posts, initial_permanent=perm, initial_agency=agency)
     demand["growth_per_year"] = max(demand["growth_per_year"] + u.demand_growth_sd * z[1], -0.5)
     stages = data["pathway"]["stages"]
     if "front_door" in stages and "mash" in stages["front_door"]["routes"]:
