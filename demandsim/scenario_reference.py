@@ -46,7 +46,12 @@ def _type(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str, 
         return f"list of {inner}", schema
     if kind == "object":
         return "table", schema
-    names = {"number": "number", "integer": "whole number", "string": "text", "boolean": "true/false"}
+    names = {
+        "number": "number",
+        "integer": "whole number",
+        "string": "text",
+        "boolean": "true/false",
+    }
     if schema.get("format") == "date":
         return "date", schema
     return names.get(kind, kind or "any"), schema
@@ -80,13 +85,11 @@ def rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "") -> list
         key = f"{prefix}{name}"
         kind, inner = _type(field, defs)
         description = field.get("description", "")
-        if "$ref" in field or inner is not field and "properties" in inner:
-            if not description:
-                description = inner.get("description", "").split("\n\n")[0]
+        nested = "$ref" in field or (inner is not field and "properties" in inner)
+        if nested and not description:
+            description = inner.get("description", "").split("\n\n")[0]
         limits = _limits(inner if inner is not field else field) or _limits(field)
-        out.append(
-            f"| `{key}` | {kind} | {limits} | {_default(field)} | {_clean(description)} |"
-        )
+        out.append(f"| `{key}` | {kind} | {limits} | {_default(field)} | {_clean(description)} |")
         if "properties" in inner:
             out += rows(inner, defs, f"{key}.")
         elif isinstance(inner.get("additionalProperties"), dict):
