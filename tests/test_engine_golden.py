@@ -30,19 +30,25 @@ CASES: dict[str, tuple[str | None, list[str], int]] = {
     "baseline_backlog_priority_extra": (
         None,
         [
-            "years=0.5", "warmup_days=30", *NO_RAMP,
+            "years=0.5",
+            "warmup_days=30",
+            *NO_RAMP,
             "queue_order='priority'",
             "workforce.agency_policy.request_on='backlog'",
             "workforce.agency_policy.backlog_threshold_cases=20",
             "workforce.agency_policy.max_extra_per_team=2",
             "workforce.agency.release_on_permanent_start=false",
-            "teams.cic.posts=20", "teams.cic.initial_permanent=15", "teams.cic.initial_agency=3",
+            "teams.cic.posts=20",
+            "teams.cic.initial_permanent=15",
+            "teams.cic.initial_agency=3",
         ],
         1,
-    ),  # fmt: skip
+    ),
     "baseline_never": (
-        None, ["years=0.5", "warmup_days=0", *NO_RAMP, "workforce.agency_policy.request_on='never'"], 2
-    ),  # fmt: skip
+        None,
+        ["years=0.5", "warmup_days=0", *NO_RAMP, "workforce.agency_policy.request_on='never'"],
+        2,
+    ),
     "autumn_surge": ("scenarios/autumn-2014-surge.toml", NO_RAMP, 3),
 }
 
