@@ -1,0 +1,227 @@
+"""Cases moving through the pathway, and their allocation to workers.
+
+Covers: a case entering a stage and being allocated at once if its team has room, else waiting
+**unallocated** in the team's queue (first come, or by stage priority then first come); the end of
+its work (``allocation`` clock, from when a worker takes it) or of its episode (``entry`` clock,
+from when it entered) moving it on; transfers into a ``blocking`` stage waiting, still held by the
+sending worker, while the receiving team is full; a leaving worker's cases going back to the queue.
+
+Assumptions: a case whose worker leaves goes back to the front of the queue (ordered by when it
+entered the stage) and keeps the work already done; the time of an ``entry``-clock episode runs
+whether or not a worker is allocated. This is the model's hot path: ``finish``, ``enter``,
+``allocate`` and ``dispatch`` run for nearly every event, so they are written for speed.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+
+import simpy
+from simpy.core import NORMAL
+
+from demandsim.clock import Due
+from demandsim.eventlog import ROW, Kind
+from demandsim.scenario import Stage
+from demandsim.teams import TeamState, Worker, roomiest
+
+ENTER, ALLOC, DEALLOC, EXIT = int(Kind.ENTER), int(Kind.ALLOC), int(Kind.DEALLOC), int(Kind.EXIT)
+BLOCK, UNBLOCK = int(Kind.BLOCK), int(Kind.UNBLOCK)
+PACK = ROW.pack
+
+
+class StageState:
+    __slots__ = ("blocking", "entry_clock", "idx", "priority", "team")
+
+    def __init__(self, idx: int, team: TeamState, spec: Stage, priority_order: bool) -> None:
+        self.idx, self.team = idx, team
+        self.entry_clock = spec.clock == "entry"
+        self.blocking = spec.blocking
+        self.priority = spec.priority if priority_order else 0
+
+
+class Case:
+    __slots__ = (
+        "blocked", "durations", "enter_t", "id", "remaining_days", "stage", "stages", "step",
+        "token", "wait_seq", "work_start_t", "worker",
+    )  # fmt: skip
+
+    def __init__(self, cid: int, stages: list[int], durations: list[float]) -> None:
+        self.id, self.stages, self.durations = cid, stages, durations
+        self.step = 0
+        self.stage: StageState | None = None
+        self.worker: Worker | None = None
+        self.token = 0  # numbers the pending completion; a stale one is ignored
+        self.wait_seq = -1  # the case's entry in a team queue, -1 if it has none
+        self.blocked = False
+        self.enter_t = self.remaining_days = self.work_start_t = 0.0
+
+
+class CaseFlow:
+    """Moves cases through ``stages`` on ``env``, writing ENTER .. UNBLOCK rows to ``log``."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        horizon: float,
+        stages: list[StageState],
+        exits: list[int],
+        log: bytearray,
+    ) -> None:
+        self.env = env
+        self.stages = stages
+        self._exit = exits  # per case: n_stages + its exit index
+        self._horizon = horizon
+        self._schedule = env.schedule
+        self._write = log.extend
+        self._finish_call = self.finish  # bound once: the most frequent callback
+        self._seq = 0
+
+    def _finish_after(self, case: Case, delay: float) -> None:
+        """Schedule the end of the case's current work or episode."""
+        case.token += 1
+        env = self.env
+        if env._now + delay < self._horizon:
+            self._schedule(Due(env, self._finish_call, case, case.token), NORMAL, delay)
+
+    def enter(
+        self, case: Case, stage: StageState, worker: Worker | None = None, source: int = -1
+    ) -> None:
+        now = self.env._now
+        case.stage = stage
+        case.enter_t = now
+        case.remaining_days = case.durations[case.step]
+        team = stage.team
+        if stage.entry_clock:
+            self._finish_after(case, case.remaining_days)
+        if worker is None and case.wait_seq < 0 and team.free and not team.queue:
+            worker = roomiest(team)  # room at once: allocated on entry
+        if worker is not None:
+            self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
+            self.allocate(case, worker, logged=True)
+            return
+        self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, -1, source))
+        if case.wait_seq < 0:  # not already queued (a blocked transfer whose holder left is)
+            self.queue(case, team, stage.priority, now)
+            if team.free:
+                self.dispatch(team)
+
+    def queue(self, case: Case, team: TeamState, priority: int, t: float) -> None:
+        self._seq += 1
+        case.wait_seq = self._seq
+        heappush(team.queue, (priority, t, self._seq, case))
+        if not case.blocked:  # a blocked transfer is held by its sender, not unallocated
+            team.waiting += 1
+
+    def dispatch(self, team: TeamState) -> None:
+        """Allocate queued cases while the team has room."""
+        queue = team.queue
+        while team.free and queue:
+            _, _, seq, case = heappop(queue)
+            if case.wait_seq != seq:
+                continue  # stale: the case left the queue another way
+            case.wait_seq = -1
+            worker = roomiest(team)
+            if case.blocked:
+                self._transfer(case, worker)
+            else:
+                team.waiting -= 1
+                self.allocate(case, worker)
+
+    def allocate(self, case: Case, worker: Worker, logged: bool = False) -> None:
+        room = worker.room = worker.room - 1
+        team = worker.team
+        team.free -= 1
+        if room > 0:
+            heappush(team.slots, (-room, worker.id, worker))
+        worker.cases[case] = None
+        case.worker = worker
+        stage = case.stage
+        if not logged:
+            self._write(PACK(self.env._now, ALLOC, team.idx, stage.idx, case.id, worker.id, 0))
+        if not stage.entry_clock:
+            case.work_start_t = self.env._now
+            self._finish_after(case, case.remaining_days)
+
+    def _unhold(self, case: Case, worker: Worker) -> TeamState:
+        """The worker stops holding the case; returns the worker's team."""
+        room = worker.room = worker.room + 1
+        team = worker.team
+        team.free += 1
+        if room > 0:
+            heappush(team.slots, (-room, worker.id, worker))
+        del worker.cases[case]
+        case.worker = None
+        return team
+
+    def finish(self, case: Case, token: int) -> None:
+        """The case's work (or episode) in its stage is done: move it on."""
+        if case.token != token:
+            return
+        step = case.step + 1
+        if step < len(case.stages):
+            nxt = self.stages[case.stages[step]]
+            if nxt.blocking and case.worker is not None and nxt.team.free == 0:
+                case.blocked = True
+                self._write(
+                    PACK(self.env._now, BLOCK, nxt.team.idx, nxt.idx, case.id, case.worker.id, 0)
+                )
+                self.queue(case, nxt.team, nxt.priority, self.env._now)
+                return
+            freed = self._leave_stage(case, case.stages[step])
+            case.step = step
+            self.enter(case, nxt)
+        else:
+            freed = self._leave_stage(case, self._exit[case.id])
+        if freed is not None and freed.queue:
+            self.dispatch(freed)
+
+    def _leave_stage(self, case: Case, target: int) -> TeamState | None:
+        """Log the case leaving its stage for ``target`` and free its worker; returns the team
+        freed, if any."""
+        stage = case.stage
+        worker = case.worker
+        if worker is None:
+            team = stage.team
+            self._write(PACK(self.env._now, EXIT, team.idx, stage.idx, case.id, -1, target))
+            if case.wait_seq >= 0:  # an entry-clock episode ended while still unallocated
+                case.wait_seq = -1
+                team.waiting -= 1
+            return None
+        self._write(
+            PACK(self.env._now, EXIT, stage.team.idx, stage.idx, case.id, worker.id, target)
+        )
+        return self._unhold(case, worker)
+
+    def _transfer(self, case: Case, worker: Worker) -> None:
+        """The receiving team takes a blocked case: it leaves the sender for ``worker``."""
+        nxt = self.stages[case.stages[case.step + 1]]
+        case.blocked = False
+        self._write(PACK(self.env._now, UNBLOCK, nxt.team.idx, nxt.idx, case.id, case.worker.id, 0))
+        freed = self._leave_stage(case, nxt.idx)
+        case.step += 1
+        self.enter(case, nxt, worker)
+        if freed.queue:
+            self.dispatch(freed)
+
+    def hand_back(self, worker: Worker) -> None:
+        """The worker is leaving: each case goes back to its team's queue, or (a transfer it held)
+        moves on, unallocated, to the receiving team. The team is not dispatched here."""
+        now = self.env._now
+        team = worker.team
+        for case in list(worker.cases):
+            self._unhold(case, worker)
+            self._write(PACK(now, DEALLOC, team.idx, case.stage.idx, case.id, worker.id, 0))
+            if case.blocked:
+                nxt = self.stages[case.stages[case.step + 1]]
+                case.blocked = False
+                nxt.team.waiting += 1
+                self._write(PACK(now, UNBLOCK, nxt.team.idx, nxt.idx, case.id, worker.id, 0))
+                self._leave_stage(case, nxt.idx)
+                case.step += 1
+                self.enter(case, nxt)
+                continue
+            stage = case.stage
+            if not stage.entry_clock:
+                case.remaining_days -= now - case.work_start_t
+                case.token += 1  # cancels the pending completion
+            self.queue(case, team, stage.priority, case.enter_t)

@@ -1,0 +1,71 @@
+"""The simulation clock: SimPy's environment, and the cheap events the model schedules on it.
+
+The model uses callbacks rather than one generator per case. :class:`Call` is a SimPy event that
+calls ``fn(*args)`` when processed; :class:`Due` is the hot path's version for a case's next
+completion. Both are scheduled already triggered, and what SimPy's event loop only reads (the
+callbacks, the outcome) is shared on the class, so an event costs a few assignments; the loop
+replaces ``callbacks`` on the instance once the event is processed, leaving the class list as it
+was. This relies on SimPy's ``Event`` internals (``callbacks``, ``_value``, ``_ok``), as the
+model's run loop relies on ``Environment._queue``, ``_eid`` and ``_now`` (see :mod:`demandsim.model`).
+
+Nothing that would fall at or after the horizon is scheduled: it could never run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+from simpy.core import NORMAL
+
+
+def _call(event: Call) -> None:
+    event.fn(*event.args)
+
+
+class Call(simpy.events.Event):
+    """Calls ``fn(*args)`` when processed."""
+
+    callbacks = [_call]  # noqa: RUF012 (read-only by design; see the module docstring)
+    _value = None
+    _ok = True
+
+    def __init__(self, env: simpy.Environment, fn: Callable[..., Any], args: tuple) -> None:
+        self.env = env
+        self.fn = fn
+        self.args = args
+
+
+def _due(event: Due) -> None:
+    event.fn(event.case, event.token)
+
+
+class Due(simpy.events.Event):
+    """Calls ``fn(case, token)`` when processed: the end of a case's work or episode."""
+
+    callbacks = [_due]  # noqa: RUF012 (read-only by design; see the module docstring)
+    _value = None
+    _ok = True
+
+    def __init__(self, env: simpy.Environment, fn: Callable, case: object, token: int) -> None:
+        self.env = env
+        self.fn = fn
+        self.case = case
+        self.token = token
+
+
+class Clock:
+    """Schedules calls on ``env`` up to ``horizon`` days."""
+
+    __slots__ = ("env", "horizon", "schedule")
+
+    def __init__(self, env: simpy.Environment, horizon: float) -> None:
+        self.env = env
+        self.horizon = horizon
+        self.schedule = env.schedule
+
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` after ``delay`` days (never, if that falls after the horizon)."""
+        if self.env._now + delay < self.horizon:
+            self.schedule(Call(self.env, fn, args), NORMAL, delay)
