@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from demandsim.eventlog import Kind
+from demandsim.eventlog import Contract, Kind
 from demandsim.model import Model
 from demandsim.scenario_files import apply_overrides
 
@@ -19,7 +19,7 @@ def test_never_policy_makes_no_agency_requests(baseline):
     log = log_of(baseline, ["workforce.agency_policy.request_on=never"])
     assert not (log["kind"] == Kind.AGENCY_REQUEST).any()
     starts = log[(log["kind"] == Kind.START) & (log["t"] > 0)]
-    assert (starts["value"] == 0).all()  # only permanent starters after day 0
+    assert (starts["value"] == Contract.PERMANENT).all()  # only permanent starters after day 0
 
 
 def test_vacancy_policy_asks_for_cover_on_every_vacancy(baseline):
@@ -45,17 +45,14 @@ def test_agency_above_establishment_while_a_backlog_lasts(baseline):
         "workforce.agency_policy.max_extra_per_team=3",
         "workforce.agency.turnover_per_year=0",
     ]  # fmt: skip
-    log = log_of(baseline, changes)
-    assessment = 1
-    extras = log[(log["kind"] == Kind.START) & (log["value"] == 2) & (log["team"] == assessment)]
-    assert len(extras) >= 1
-    left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 2) & (log["team"] == assessment)]
-    in_post = (
-        extras.set_index("t")
-        .assign(n=1)["n"]
-        .sub(left.set_index("t").assign(n=1)["n"], fill_value=0)
-    )
-    assert in_post.sort_index().cumsum().max() <= 3
+    scenario = apply_overrides(baseline, [*SHORT, *changes])
+    log = Model(scenario, 0).run().frame()
+    assessment = list(scenario.teams).index("assessment")
+    extra = (log["value"] == Contract.AGENCY_EXTRA) & (log["team"] == assessment)
+    starts = (log["kind"] == Kind.START) & extra
+    assert starts.sum() >= 1
+    in_post = (starts.astype(int) - ((log["kind"] == Kind.LEAVE) & extra)).cumsum()  # log order
+    assert in_post.max() <= 3
 
 
 def test_agency_cover_leaves_when_the_permanent_starter_arrives(baseline):
@@ -64,7 +61,8 @@ def test_agency_cover_leaves_when_the_permanent_starter_arrives(baseline):
         ["workforce.agency.turnover_per_year=0", "workforce.permanent.turnover_per_year=0"],
     )
     # with no turnover, every agency leaver is cover released for a permanent starter
-    agency_left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 1)]
-    permanent_started = log[(log["kind"] == Kind.START) & (log["value"] == 0) & (log["t"] > 0)]
+    agency_left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == Contract.AGENCY)]
+    permanent = log["value"] == Contract.PERMANENT
+    permanent_started = log[(log["kind"] == Kind.START) & permanent & (log["t"] > 0)]
     assert len(agency_left) > 0
     assert set(agency_left["t"]) <= set(permanent_started["t"])
