@@ -22,11 +22,12 @@ from simpy.core import NORMAL
 from demandsim.clock import Due
 from demandsim.eventlog import ROW, Kind
 from demandsim.scenario import Stage
-from demandsim.teams import TeamState, Worker, roomiest
+from demandsim.teams import TeamState, Worker, compact, roomiest, took
 
 ENTER, ALLOC, DEALLOC, EXIT = int(Kind.ENTER), int(Kind.ALLOC), int(Kind.DEALLOC), int(Kind.EXIT)
 BLOCK, UNBLOCK = int(Kind.BLOCK), int(Kind.UNBLOCK)
 PACK = ROW.pack
+NEW = object.__new__
 
 
 class StageState:
@@ -73,15 +74,17 @@ class CaseFlow:
         self._horizon = horizon
         self._schedule = env.schedule
         self._write = log.extend
-        self._finish_call = self.finish  # bound once: the most frequent callback
+        self._due = Due.calling(self._finish)  # its events call self._finish(event)
         self._seq = 0
 
     def _finish_after(self, case: Case, delay: float) -> None:
-        """Schedule the end of the case's current work or episode."""
-        case.token += 1
-        env = self.env
-        if env._now + delay < self._horizon:
-            self._schedule(Due(env, self._finish_call, case, case.token), NORMAL, delay)
+        """Schedule the end of the case's current work or episode (inlined in ``enter`` and
+        ``allocate``, which run for nearly every event)."""
+        token = case.token = case.token + 1
+        if self.env._now + delay < self._horizon:
+            event = NEW(self._due)
+            event.case, event.token = case, token
+            self._schedule(event, NORMAL, delay)
 
     def enter(
         self, case: Case, stage: StageState, worker: Worker | None = None, source: int = -1
@@ -89,21 +92,39 @@ class CaseFlow:
         now = self.env._now
         case.stage = stage
         case.enter_t = now
-        case.remaining_days = case.durations[case.step]
+        remaining = case.remaining_days = case.durations[case.step]
         team = stage.team
-        if stage.entry_clock:
-            self._finish_after(case, case.remaining_days)
+        if stage.entry_clock:  # the episode runs from now: _finish_after, inlined
+            token = case.token = case.token + 1
+            if now + remaining < self._horizon:
+                event = NEW(self._due)
+                event.case, event.token = case, token
+                self._schedule(event, NORMAL, remaining)
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
-            worker = roomiest(team)  # room at once: allocated on entry
-        if worker is not None:
-            self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
-            self.allocate(case, worker, logged=True)
+            neg_room, _, worker = team.slots[0]  # room at once: allocated on entry
+            if worker.room != -neg_room:
+                worker = roomiest(team)
+        if worker is None:
+            self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, -1, source))
+            if case.wait_seq < 0:  # not already queued (a blocked transfer whose holder left is)
+                self.queue(case, team, stage.priority, now)
+                if team.free:
+                    self.dispatch(team)
             return
-        self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, -1, source))
-        if case.wait_seq < 0:  # not already queued (a blocked transfer whose holder left is)
-            self.queue(case, team, stage.priority, now)
-            if team.free:
-                self.dispatch(team)
+        self._write(PACK(now, ENTER, team.idx, stage.idx, case.id, worker.id, source))
+        # allocate, inlined (no ALLOC row: the worker is on the ENTER row)
+        room = worker.room = worker.room - 1
+        team.free -= 1
+        took(team, worker, room)
+        worker.cases[case] = None
+        case.worker = worker
+        if not stage.entry_clock:  # the work starts now: _finish_after, inlined
+            case.work_start_t = now
+            token = case.token = case.token + 1
+            if now + remaining < self._horizon:
+                event = NEW(self._due)
+                event.case, event.token = case, token
+                self._schedule(event, NORMAL, remaining)
 
     def queue(self, case: Case, team: TeamState, priority: int, t: float) -> None:
         self._seq += 1
@@ -127,17 +148,16 @@ class CaseFlow:
                 team.waiting -= 1
                 self.allocate(case, worker)
 
-    def allocate(self, case: Case, worker: Worker, logged: bool = False) -> None:
+    def allocate(self, case: Case, worker: Worker) -> None:
+        """The worker takes a case waiting in its stage."""
         room = worker.room = worker.room - 1
         team = worker.team
         team.free -= 1
-        if room > 0:
-            heappush(team.slots, (-room, worker.id, worker))
+        took(team, worker, room)
         worker.cases[case] = None
         case.worker = worker
         stage = case.stage
-        if not logged:
-            self._write(PACK(self.env._now, ALLOC, team.idx, stage.idx, case.id, worker.id, 0))
+        self._write(PACK(self.env._now, ALLOC, team.idx, stage.idx, case.id, worker.id, 0))
         if not stage.entry_clock:
             case.work_start_t = self.env._now
             self._finish_after(case, case.remaining_days)
@@ -149,25 +169,28 @@ class CaseFlow:
         team.free += 1
         if room > 0:
             heappush(team.slots, (-room, worker.id, worker))
+            if len(team.slots) > team.slot_limit:
+                compact(team)
         del worker.cases[case]
         case.worker = None
         return team
 
-    def finish(self, case: Case, token: int) -> None:
+    def _finish(self, event: Due) -> None:
         """The case's work (or episode) in its stage is done: move it on."""
-        if case.token != token:
-            return
+        case = event.case
+        if case.token != event.token:
+            return  # cancelled: its worker left
         step = case.step + 1
         if step < len(case.stages):
             nxt = self.stages[case.stages[step]]
-            if nxt.blocking and case.worker is not None and nxt.team.free == 0:
+            worker = case.worker
+            if nxt.blocking and worker is not None and nxt.team.free == 0:
+                now = self.env._now
                 case.blocked = True
-                self._write(
-                    PACK(self.env._now, BLOCK, nxt.team.idx, nxt.idx, case.id, case.worker.id, 0)
-                )
-                self.queue(case, nxt.team, nxt.priority, self.env._now)
+                self._write(PACK(now, BLOCK, nxt.team.idx, nxt.idx, case.id, worker.id, 0))
+                self.queue(case, nxt.team, nxt.priority, now)
                 return
-            freed = self._leave_stage(case, case.stages[step])
+            freed = self._leave_stage(case, nxt.idx)
             case.step = step
             self.enter(case, nxt)
         else:
@@ -187,10 +210,19 @@ class CaseFlow:
                 case.wait_seq = -1
                 team.waiting -= 1
             return None
-        self._write(
-            PACK(self.env._now, EXIT, stage.team.idx, stage.idx, case.id, worker.id, target)
-        )
-        return self._unhold(case, worker)
+        team = worker.team
+        self._write(PACK(self.env._now, EXIT, team.idx, stage.idx, case.id, worker.id, target))
+        # _unhold, inlined
+        room = worker.room = worker.room + 1
+        team.free += 1
+        if room > 0:
+            slots = team.slots
+            heappush(slots, (-room, worker.id, worker))
+            if len(slots) > team.slot_limit:
+                compact(team)
+        del worker.cases[case]
+        case.worker = None
+        return team
 
     def _transfer(self, case: Case, worker: Worker) -> None:
         """The receiving team takes a blocked case: it leaves the sender for ``worker``."""

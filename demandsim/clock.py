@@ -37,22 +37,23 @@ class Call(simpy.events.Event):
         self.args = args
 
 
-def _due(event: Due) -> None:
-    event.fn(event.case, event.token)
-
-
 class Due(simpy.events.Event):
-    """Calls ``fn(case, token)`` when processed: the end of a case's work or episode."""
+    """The end of a case's work or episode: ``case`` and the ``token`` it had when scheduled.
 
-    callbacks = [_due]  # noqa: RUF012 (read-only by design; see the module docstring)
+    The hot path's event, so it carries no function and has no ``__init__``: each run makes a
+    subclass whose callback is its handler (:meth:`calling`), and creates events with
+    ``object.__new__`` and two assignments.
+    """
+
     _value = None
     _ok = True
+    case: object
+    token: int
 
-    def __init__(self, env: simpy.Environment, fn: Callable, case: object, token: int) -> None:
-        self.env = env
-        self.fn = fn
-        self.case = case
-        self.token = token
+    @classmethod
+    def calling(cls, handler: Callable[[Due], None]) -> type[Due]:
+        """A subclass whose events call ``handler(event)`` when processed."""
+        return type(cls.__name__, (cls,), {"callbacks": [handler]})
 
 
 class Clock:

@@ -48,9 +48,9 @@ class Contract(IntEnum):
 
 COLUMNS = ("t", "kind", "team", "stage", "case", "worker", "value")
 
-ROW = struct.Struct("<d6i")
-"""One row as the engine writes it: ``t`` then six integer fields, packed into one bytearray so a
-run appends bytes (no Python objects per row) and the log becomes an array in one step."""
+ROW = struct.Struct("<7d")
+"""One row as the engine writes it: seven float64s packed into one bytearray, so a run appends
+bytes (no Python objects kept per row) and the bytes are the log's array without a copy."""
 
 
 class EventLog:
@@ -62,13 +62,9 @@ class EventLog:
         self.rows = rows.reshape(-1, len(COLUMNS))
 
     @classmethod
-    def from_packed(cls, buf: bytes | bytearray) -> EventLog:
+    def from_packed(cls, buf: bytearray) -> EventLog:
         """The log from rows packed with :data:`ROW`, in the order they were written."""
-        packed = np.frombuffer(buf, dtype=np.dtype([("t", "<f8"), ("fields", "<i4", 6)]))
-        rows = np.empty((len(packed), len(COLUMNS)))
-        rows[:, 0] = packed["t"]
-        rows[:, 1:] = packed["fields"]
-        return cls(rows)
+        return cls(np.frombuffer(buf, dtype="<f8"))
 
     def __len__(self) -> int:
         return len(self.rows)

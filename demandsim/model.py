@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
 from demandsim.caseflow import Case, CaseFlow, StageState
 from demandsim.clock import Clock
@@ -80,23 +81,22 @@ class Model:
         stages, enter = self.stages, self.flow.enter
         arrival_t, source = self.plans.arrival_t.tolist(), self.plans.source.tolist()
         n, horizon = len(arrival_t), self.scenario.horizon_days
-        # the next arrival's time and event number, as if scheduled by the previous arrival
-        next_t, next_eid = NEVER, 0
+        # SimPy's events come first while (time, priority, event number) sorts before the next
+        # arrival's, which takes its number when the previous arrival is processed
+        bound = (NEVER, NORMAL, 0)
         if i < n and arrival_t[i] < horizon:
-            next_t, next_eid = arrival_t[i], next(eids)
+            bound = (arrival_t[i], NORMAL, next(eids))
         while True:
-            if queue:
-                t, _, eid, _ = queue[0]
-                if t < next_t or (t == next_t and eid < next_eid):
-                    step()
-                    continue
-            if next_t == NEVER:
+            while queue and queue[0] < bound:
+                step()
+            now = bound[0]
+            if now == NEVER:
                 return
-            env._now = now = next_t
+            env._now = now
             a, b = offsets[i], offsets[i + 1]
             case = Case(i, flat_stages[a:b], flat_durations[a:b])
             enter(case, stages[case.stages[0]], source=source[i])
             i += 1
-            next_t = NEVER
+            bound = (NEVER, NORMAL, 0)
             if i < n and arrival_t[i] < horizon:
-                next_t, next_eid = now + (arrival_t[i] - now), next(eids)
+                bound = (now + (arrival_t[i] - now), NORMAL, next(eids))

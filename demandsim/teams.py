@@ -10,7 +10,7 @@ effective capacity is round(cap x (1 - sickness_share)), at least 1.
 
 from __future__ import annotations
 
-from heapq import heapify, heappop
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING
 
 from demandsim.eventlog import Contract
@@ -32,19 +32,25 @@ class Worker:
 
 
 class TeamState:
-    """A team during a run. ``slots`` is a heap of ``(-room, worker id, worker)`` with an entry
-    pushed whenever a worker's room grows or shrinks to a positive value; an entry whose room is no
-    longer the worker's is stale and dropped when it reaches the top (see :func:`roomiest`)."""
+    """A team during a run.
+
+    ``slots`` is the free-slot structure: a heap of ``(-room, worker id, worker)``, so its top is
+    the worker with the most room, the earliest hired among equals. An entry is pushed whenever a
+    worker's room changes to a positive value; an entry whose room is no longer its worker's is
+    stale and is dropped when it reaches the top (:func:`roomiest`), or when the heap is rebuilt
+    because it has grown past ``slot_limit`` (:func:`compact`).
+    """
 
     __slots__ = (
         "extra", "extra_pending", "free", "full_cap", "idx", "name", "nq_cap", "posts", "queue",
-        "slots", "spec", "waiting", "workers",
+        "slot_limit", "slots", "spec", "waiting", "workers",
     )  # fmt: skip
 
     def __init__(self, idx: int, name: str, spec: Team) -> None:
         self.idx, self.name, self.spec = idx, name, spec
         self.workers: list[Worker] = []  # in hiring order
         self.slots: list[tuple[int, int, Worker]] = []
+        self.slot_limit = 64
         self.posts: list[Post] = []
         self.extra: Post | None = None  # the draws for agency above establishment
         self.queue: list = []  # heap of (priority, time, seq, case)
@@ -59,11 +65,28 @@ class TeamState:
 def roomiest(team: TeamState) -> Worker:
     """The worker with the most room, the earliest hired among equals; the team has room."""
     slots = team.slots
-    if len(slots) > 4 * len(team.workers) + 16:  # mostly stale entries: rebuild
-        slots[:] = [(-w.room, w.id, w) for w in team.workers if w.room > 0]
-        heapify(slots)
     while True:
         neg_room, _, worker = slots[0]
         if worker.room == -neg_room:
             return worker
         heappop(slots)
+
+
+def took(team: TeamState, worker: Worker, room: int) -> None:
+    """The worker, just given by :func:`roomiest`, took a case and has ``room`` left."""
+    slots = team.slots
+    if slots[0][2] is worker:  # its entry on top is now stale: replace it
+        if room > 0:
+            heapreplace(slots, (-room, worker.id, worker))
+        else:
+            heappop(slots)
+    elif room > 0:
+        heappush(slots, (-room, worker.id, worker))
+
+
+def compact(team: TeamState) -> None:
+    """Rebuild the free-slot heap from the workers, dropping every stale entry."""
+    slots = team.slots
+    slots[:] = [(-w.room, w.id, w) for w in team.workers if w.room > 0]
+    heapify(slots)
+    team.slot_limit = 4 * len(team.workers) + 64

@@ -27,7 +27,7 @@ from demandsim.eventlog import ROW, Contract, Kind
 from demandsim.policies import StaffingPolicy, staffing_policy
 from demandsim.scenario import Workforce as WorkforceSpec
 from demandsim.streams import Stream, UniformSource
-from demandsim.teams import TeamState, Worker
+from demandsim.teams import TeamState, Worker, compact
 
 EXTRA_POST = 2**20  # substream key of a team's draws for agency above establishment
 RAMP_STEP_DAYS = 0.25  # capacity rises at most this often during ramp-up
@@ -283,6 +283,8 @@ class Workforce:
         team.free += delta
         if room > 0:
             heappush(team.slots, (-room, worker.id, worker))
+            if len(team.slots) > team.slot_limit:
+                compact(team)
         self._log(CAPACITY, team, worker.id, delta)
         if delta > 0 and team.queue:
             self.flow.dispatch(team)
