@@ -14,7 +14,7 @@ whether or not a worker is allocated. This is the model's hot path: ``finish``, 
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 
 import simpy
 from simpy.core import NORMAL
@@ -46,15 +46,18 @@ class Case:
         "token", "wait_seq", "work_start_t", "worker",
     )  # fmt: skip
 
+    stage: StageState  # these three are set when the case enters its first stage
+    enter_t: float
+    remaining_days: float
+    work_start_t: float  # set when a worker takes it, in an allocation-clock stage
+
     def __init__(self, cid: int, stages: list[int], durations: list[float]) -> None:
         self.id, self.stages, self.durations = cid, stages, durations
         self.step = 0
-        self.stage: StageState | None = None
         self.worker: Worker | None = None
         self.token = 0  # numbers the pending completion; a stale one is ignored
         self.wait_seq = -1  # the case's entry in a team queue, -1 if it has none
         self.blocked = False
-        self.enter_t = self.remaining_days = self.work_start_t = 0.0
 
 
 class CaseFlow:
@@ -115,7 +118,14 @@ class CaseFlow:
         # allocate, inlined (no ALLOC row: the worker is on the ENTER row)
         room = worker.room = worker.room - 1
         team.free -= 1
-        took(team, worker, room)
+        slots = team.slots
+        if slots[0][2] is worker:  # took, inlined
+            if room > 0:
+                heapreplace(slots, (-room, worker.id, worker))
+            else:
+                heappop(slots)
+        elif room > 0:
+            heappush(slots, (-room, worker.id, worker))
         worker.cases[case] = None
         case.worker = worker
         if not stage.entry_clock:  # the work starts now: _finish_after, inlined
