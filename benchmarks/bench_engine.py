@@ -78,13 +78,15 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    events = next(model.env._eid)  # SimPy numbers every scheduled event
+    # SimPy numbers every event it schedules; the model's arrivals take a number too (they are
+    # merged with SimPy's queue, not put on it), so this counts both
+    events = next(model.env._eid)
     print(
         f"scenario            {scenario.name} ({args.years:g} years + {scenario.warmup_days} warm-up days)"
     )
     print(f"cases               {model.plans.n:,}")
     print(f"event-log rows      {len(log.rows):,}")
-    print(f"simpy events        {events:,} (bare model: {bare_events:,})")
+    print(f"events + arrivals   {events:,} (bare model: {bare_events:,} SimPy events)")
     print(
         f"wall time           {med_full:.3f} s median of {args.repeat} (best {min(full):.3f}),"
         " includes drawing plans"
