@@ -77,7 +77,7 @@ class CaseFlow:
         self._horizon = horizon
         self._schedule = env.schedule
         self._write = log.extend
-        self._due = Due.calling(self._finish)  # its events call self._finish(event)
+        self._on_due = [self._finish]  # the callbacks of every completion event
         self._seq = 0
 
     def _finish_after(self, case: Case, delay: float) -> None:
@@ -85,8 +85,8 @@ class CaseFlow:
         ``allocate``, which run for nearly every event)."""
         token = case.token = case.token + 1
         if self.env._now + delay < self._horizon:
-            event = NEW(self._due)
-            event.case, event.token = case, token
+            event = NEW(Due)
+            event.callbacks, event.case, event.token = self._on_due, case, token
             self._schedule(event, NORMAL, delay)
 
     def enter(
@@ -100,8 +100,8 @@ class CaseFlow:
         if stage.entry_clock:  # the episode runs from now: _finish_after, inlined
             token = case.token = case.token + 1
             if now + remaining < self._horizon:
-                event = NEW(self._due)
-                event.case, event.token = case, token
+                event = NEW(Due)
+                event.callbacks, event.case, event.token = self._on_due, case, token
                 self._schedule(event, NORMAL, remaining)
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
             neg_room, _, worker = team.slots[0]  # room at once: allocated on entry
@@ -132,8 +132,8 @@ class CaseFlow:
             case.work_start_t = now
             token = case.token = case.token + 1
             if now + remaining < self._horizon:
-                event = NEW(self._due)
-                event.case, event.token = case, token
+                event = NEW(Due)
+                event.callbacks, event.case, event.token = self._on_due, case, token
                 self._schedule(event, NORMAL, remaining)
 
     def queue(self, case: Case, team: TeamState, priority: int, t: float) -> None:

@@ -3,8 +3,8 @@
 The model uses callbacks rather than one generator per case. :class:`Call` is a SimPy event that
 calls ``fn(*args)`` when processed; :class:`Due` is the hot path's version for a case's next
 completion. Both are scheduled already triggered, and what SimPy's event loop only reads (the
-callbacks, the outcome) is shared on the class, so an event costs a few assignments; the loop
-replaces ``callbacks`` on the instance once the event is processed, leaving the class list as it
+callbacks, the outcome) is shared, so an event costs a few assignments: the loop replaces
+``callbacks`` on the instance with None once the event is processed, leaving the shared list as it
 was. This relies on SimPy's ``Event`` internals (``callbacks``, ``_value``, ``_ok``), as the
 model's run loop relies on ``Environment._queue``, ``_eid`` and ``_now`` (see :mod:`demandsim.model`).
 
@@ -40,20 +40,14 @@ class Call(simpy.events.Event):
 class Due(simpy.events.Event):
     """The end of a case's work or episode: ``case`` and the ``token`` it had when scheduled.
 
-    The hot path's event, so it carries no function and has no ``__init__``: each run makes a
-    subclass whose callback is its handler (:meth:`calling`), and creates events with
-    ``object.__new__`` and two assignments.
+    The hot path's event, so it has no ``__init__`` and no instance dict: it is made with
+    ``object.__new__`` and three assignments, ``callbacks`` being a list shared by all the run's
+    completions (SimPy only replaces it with None once the event is processed).
     """
 
+    __slots__ = ("callbacks", "case", "token")
     _value = None
     _ok = True
-    case: object
-    token: int
-
-    @classmethod
-    def calling(cls, handler: Callable[[Due], None]) -> type[Due]:
-        """A subclass whose events call ``handler(event)`` when processed."""
-        return type(cls.__name__, (cls,), {"callbacks": [handler]})
 
 
 class Clock:
