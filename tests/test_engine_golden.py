@@ -2,9 +2,11 @@
 taken from (main at 482fa11, before the engine was split and sped up).
 
 The goldens are SHA-256 digests of the log's float64 rows in event order, with each kind's row
-count so a mismatch says where to look. Ramp-up is off (``ramp_up_days = 0``) in every case, so the
-goldens stay a true before/after check of allocation, queueing, blocking and the workforce
-policies; ramp-up itself changed deliberately (weekly steps) and is tested on its own.
+count so a mismatch says where to look. Ramp-up is off (``ramp_up_days = 0``) in the four cases
+taken first, so they stay a true before/after check of allocation, queueing, blocking and the
+workforce policies whatever happens to ramp-up. Ramp-up changed only for caseload caps above four
+per ramp-up day (at most four capacity steps a day, see :mod:`demandsim.workforce`), so the
+baseline with its ramp-up is a fifth case, also taken on 482fa11.
 
 To re-take them after a deliberate change of the model's results, run this file as a script and
 say why in the commit.
@@ -50,6 +52,7 @@ CASES: dict[str, tuple[str | None, list[str], int]] = {
         2,
     ),
     "autumn_surge": ("scenarios/autumn-2014-surge.toml", NO_RAMP, 3),
+    "baseline_with_ramp_up": (None, ["years=0.5", "warmup_days=30"], 4),
 }
 
 
