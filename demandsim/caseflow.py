@@ -75,7 +75,9 @@ class CaseFlow:
         self.stages = stages
         self._exit = exits  # per case: n_stages + its exit index
         self._horizon = horizon
-        self._schedule = env.schedule
+        # SimPy's Environment.schedule, inlined in the hot path: an event is the entry
+        # (time, priority, event number, event) on the environment's queue
+        self._queue, self._eids = env._queue, env._eid
         self._write = log.extend
         self._on_due = [self._finish]  # the callbacks of every completion event
         self._seq = 0
@@ -87,7 +89,7 @@ class CaseFlow:
         if self.env._now + delay < self._horizon:
             event = NEW(Due)
             event.callbacks, event.case, event.token = self._on_due, case, token
-            self._schedule(event, NORMAL, delay)
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eids), event))
 
     def enter(
         self, case: Case, stage: StageState, worker: Worker | None = None, source: int = -1
@@ -102,7 +104,7 @@ class CaseFlow:
             if now + remaining < self._horizon:
                 event = NEW(Due)
                 event.callbacks, event.case, event.token = self._on_due, case, token
-                self._schedule(event, NORMAL, remaining)
+                heappush(self._queue, (now + remaining, NORMAL, next(self._eids), event))
         if worker is None and case.wait_seq < 0 and team.free and not team.queue:
             neg_room, _, worker = team.slots[0]  # room at once: allocated on entry
             if worker.room != -neg_room:
@@ -134,7 +136,7 @@ class CaseFlow:
             if now + remaining < self._horizon:
                 event = NEW(Due)
                 event.callbacks, event.case, event.token = self._on_due, case, token
-                self._schedule(event, NORMAL, remaining)
+                heappush(self._queue, (now + remaining, NORMAL, next(self._eids), event))
 
     def queue(self, case: Case, team: TeamState, priority: int, t: float) -> None:
         self._seq += 1
@@ -200,13 +202,32 @@ class CaseFlow:
                 self._write(PACK(now, BLOCK, nxt.team.idx, nxt.idx, case.id, worker.id, 0))
                 self.queue(case, nxt.team, nxt.priority, now)
                 return
-            freed = self._leave_stage(case, nxt.idx)
+            target = nxt.idx
+        else:
+            nxt = None
+            target = self._exit[case.id]
+        worker = case.worker
+        if worker is None:
+            self._leave_stage(case, target)
+        else:  # _leave_stage, inlined for an allocated case
+            team = worker.team
+            self._write(
+                PACK(self.env._now, EXIT, team.idx, case.stage.idx, case.id, worker.id, target)
+            )
+            room = worker.room = worker.room + 1
+            team.free += 1
+            if room > 0:
+                slots = team.slots
+                heappush(slots, (-room, worker.id, worker))
+                if len(slots) > team.slot_limit:
+                    compact(team)
+            del worker.cases[case]
+            case.worker = None
+        if nxt is not None:
             case.step = step
             self.enter(case, nxt)
-        else:
-            freed = self._leave_stage(case, self._exit[case.id])
-        if freed is not None and freed.queue:
-            self.dispatch(freed)
+        if worker is not None and team.queue:
+            self.dispatch(team)
 
     def _leave_stage(self, case: Case, target: int) -> TeamState | None:
         """Log the case leaving its stage for ``target`` and free its worker; returns the team
