@@ -33,7 +33,7 @@ from demandsim.eventlog import EventLog
 from demandsim.scenario import Scenario
 from demandsim.streams import spawn_streams
 from demandsim.teams import TeamState
-from demandsim.workforce import Workforce
+from demandsim.workforce import Staffing
 
 NEVER = float("inf")
 
@@ -57,7 +57,7 @@ class Model:
         horizon = scenario.horizon_days
         exits = (self.plans.exits + len(self.stages)).tolist()
         self.flow = CaseFlow(self.env, horizon, self.stages, exits, self._log)
-        self.workforce = Workforce(
+        self.staffing = Staffing(
             scenario.workforce, self.teams, seed, Clock(self.env, horizon), self.flow, self._log
         )
 
@@ -68,7 +68,7 @@ class Model:
         flat_stages = plans.stages[used].tolist()
         flat_durations = plans.durations[used].tolist()
         first_new = int(np.sum(np.isnan(plans.arrival_t)))
-        self.workforce.staff()
+        self.staffing.staff()
         stages, enter = self.stages, self.flow.enter
         for i in range(first_new):  # open at the start
             a, b = offsets[i], offsets[i + 1]

@@ -7,7 +7,7 @@ vacancy at once (``vacancy``), cover vacancies only while the team's backlog is 
 ``extra_engagement_days`` at a time and kept on while the backlog is still there.
 
 Scenario: a policy reads :class:`~demandsim.scenario.AgencyPolicy` and acts through the
-:class:`~demandsim.workforce.Workforce` it is given. A new rule (overtime once a backlog passes N,
+:class:`~demandsim.workforce.Staffing` it is given. A new rule (overtime once a backlog passes N,
 a flexible pool shared by teams) is one class with the :class:`StaffingPolicy` methods, and one
 entry in :data:`POLICIES` if scenario files are to name it.
 
@@ -23,7 +23,7 @@ from demandsim.scenario import AgencyPolicy
 
 if TYPE_CHECKING:
     from demandsim.teams import TeamState, Worker
-    from demandsim.workforce import Post, Workforce
+    from demandsim.workforce import Post, Staffing
 
 
 class StaffingPolicy(Protocol):
@@ -48,7 +48,7 @@ class AgencyRule:
 
     cover_on_review = False  # ask for cover for vacant posts at each review with a backlog
 
-    def __init__(self, config: AgencyPolicy, staff: Workforce) -> None:
+    def __init__(self, config: AgencyPolicy, staff: Staffing) -> None:
         self.config, self.staff = config, staff
 
     def begin(self, team: TeamState) -> None:
@@ -121,6 +121,6 @@ POLICIES: dict[str, type[AgencyRule]] = {
 }
 
 
-def staffing_policy(config: AgencyPolicy, staff: Workforce) -> StaffingPolicy:
+def staffing_policy(config: AgencyPolicy, staff: Staffing) -> StaffingPolicy:
     """The policy a scenario's ``request_on`` names."""
     return POLICIES[config.request_on](config, staff)

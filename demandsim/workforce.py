@@ -25,7 +25,7 @@ from demandsim.clock import Clock
 from demandsim.distributions import quantile
 from demandsim.eventlog import ROW, Contract, Kind
 from demandsim.policies import StaffingPolicy, staffing_policy
-from demandsim.scenario import Workforce as WorkforceSpec
+from demandsim.scenario import Workforce
 from demandsim.streams import Stream, UniformSource
 from demandsim.teams import TeamState, Worker, compact
 
@@ -56,12 +56,12 @@ class Post:
         self.vacant = False
 
 
-class Workforce:
+class Staffing:
     """Staffs ``teams`` and changes their staff over the run; cases are handed to ``flow``."""
 
     def __init__(
         self,
-        spec: WorkforceSpec,
+        spec: Workforce,
         teams: list[TeamState],
         seed: int,
         clock: Clock,

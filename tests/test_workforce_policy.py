@@ -89,7 +89,7 @@ class CoverOneTeam(CoverVacancies):
 def test_a_new_staffing_policy_is_one_class(baseline):
     scenario = apply_overrides(baseline, SHORT)
     model = Model(scenario, 0)
-    staff = model.workforce
+    staff = model.staffing
     staff.policy = CoverOneTeam(scenario.workforce.agency_policy, staff, "assessment")
     log = model.run().frame()
     requests = log[log["kind"] == Kind.AGENCY_REQUEST]
@@ -102,7 +102,7 @@ def test_a_new_staffing_policy_is_one_class(baseline):
 def test_request_on_names_a_policy_class(baseline):
     for request_on, policy in POLICIES.items():
         scenario = apply_overrides(baseline, [f"workforce.agency_policy.request_on='{request_on}'"])
-        assert type(Model(scenario, 0).workforce.policy) is policy
+        assert type(Model(scenario, 0).staffing.policy) is policy
 
 
 @pytest.mark.xfail(
