@@ -8,7 +8,7 @@ sending worker, while the receiving team is full; a leaving worker's cases going
 
 Assumptions: a case whose worker leaves goes back to the front of the queue (ordered by when it
 entered the stage) and keeps the work already done; the time of an ``entry``-clock episode runs
-whether or not a worker is allocated. This is the model's hot path: ``finish``, ``enter``,
+whether or not a worker is allocated. This is the model's hot path: ``_finish``, ``enter``,
 ``allocate`` and ``dispatch`` run for nearly every event, so they are written for speed.
 """
 
