@@ -46,3 +46,25 @@ def test_documented_commands_parse(where, args):
     assert words, where
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0, f"{where}\n{result.output}"
+
+
+EXAMPLE = ROOT / "docs" / "examples" / "compare-agency-fill.txt"
+
+
+def test_readme_comparison_is_what_the_command_prints(tmp_path, monkeypatch):
+    """The README's answer to 26 days against 3 is the real output of the command it shows:
+    the command is run again and must print the stored transcript exactly."""
+    monkeypatch.chdir(tmp_path)
+    scenarios = [str(ROOT / "scenarios" / f"agency-fill-{d}.toml") for d in ("26d", "3d")]
+    result = CliRunner().invoke(
+        main, ["compare", *scenarios, "-n", "20", "--out", "runs/agency-fill"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == EXAMPLE.read_text(), (
+        "the comparison's output changed: if that is intended, regenerate "
+        "docs/examples/compare-agency-fill.txt and the README excerpt from it"
+    )
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("which a test keeps true):\n\n```\n", 1)[1].split("```", 1)[0]
+    assert len(shown.splitlines()) > 10
+    assert shown in result.stdout
