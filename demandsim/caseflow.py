@@ -274,14 +274,15 @@ class CaseFlow:
         for case in list(worker.cases):
             self._unhold(case, worker)
             self._write(PACK(now, DEALLOC, team.idx, case.stage.idx, case.id, worker.id, 0))
-            if case.blocked:
+            if case.blocked:  # it moves on, unallocated, keeping its place in the queue
                 nxt = self.stages[case.stages[case.step + 1]]
                 case.blocked = False
-                nxt.team.waiting += 1
+                nxt.team.waiting += 1  # queued there since it blocked; now it counts as waiting
                 self._write(PACK(now, UNBLOCK, nxt.team.idx, nxt.idx, case.id, worker.id, 0))
-                self._leave_stage(case, nxt.idx)
+                stage = case.stage
+                self._write(PACK(now, EXIT, team.idx, stage.idx, case.id, -1, nxt.idx))
                 case.step += 1
-                self.enter(case, nxt)
+                self.enter(case, nxt)  # already queued: enter only logs its arrival
                 continue
             stage = case.stage
             if not stage.entry_clock:

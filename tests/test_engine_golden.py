@@ -8,6 +8,9 @@ workforce policies whatever happens to ramp-up. Ramp-up changed only for caseloa
 per ramp-up day (at most four capacity steps a day, see :mod:`demandsim.workforce`), so the
 baseline with its ramp-up is a fifth case, also taken on 482fa11.
 
+Re-taken once since, for a deliberate change: when the worker holding a blocked transfer leaves,
+the case now moves on keeping its place in the receiving team's queue, and the backlog counts
+stay right (they were off by one in each team); two cases changed, the other three did not.
 To re-take them after a deliberate change of the model's results, run this file as a script and
 say why in the commit.
 """

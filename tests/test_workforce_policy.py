@@ -105,13 +105,10 @@ def test_request_on_names_a_policy_class(baseline):
         assert type(Model(scenario, 0).staffing.policy) is policy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, kept so results stay identical to main: when the worker holding a blocked "
-    "transfer leaves, the sending team's backlog count drops by one and the receiving team's "
-    "rises by two (CaseFlow.hand_back -> _leave_stage), and the case loses its place in the queue",
-)
 def test_the_backlog_a_policy_sees_is_the_unallocated_cases_in_the_log(baseline):
+    """When the worker holding a blocked transfer leaves, the case moves on unallocated: the
+    receiving team's backlog grows by one, the sending team's is unchanged (this was a bug:
+    one fewer there and two more here, and the case lost its place in the queue)."""
     short_staffed_care = [
         "years=1", "warmup_days=0", "teams.cic.posts=20", "teams.cic.initial_permanent=15",
         "teams.cic.initial_agency=3", "workforce.permanent.turnover_per_year=2",
