@@ -98,8 +98,10 @@ def run_batch(call, out: str | None, resume: str | None, default: Path, **kwargs
     folder = Path(resume or out or default)
     try:
         outcome = call(out=folder, resume=resume is not None, **kwargs)
-    except (OutputExistsError, ResumeError, ScenarioError, ValueError) as exc:
+    except OutputExistsError as exc:
         raise click.ClickException(str(exc)) from None
+    except (ResumeError, ScenarioError, ValueError) as exc:  # bad input found late (a --vary key)
+        raise BadInput(str(exc)) from None
     except KeyboardInterrupt:
         raise click.ClickException(
             f"interrupted; finished replications are kept in {folder}: run the same command "
