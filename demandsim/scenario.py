@@ -219,14 +219,20 @@ class Pathway(Frozen):
 
     @model_validator(mode="after")
     def _graph(self) -> Pathway:
+        if not self.exits:
+            raise KeyedError("at least one exit is needed, where cases close", ("exits",), [])
         names = set(self.stages)
         clash = names & set(self.exits)
         if clash:
-            raise ValueError(f"names used both as stage and exit: {sorted(clash)}")
+            raise KeyedError(
+                f"names used both as stage and exit: {sorted(clash)}", ("exits",), self.exits
+            )
         for field in ("entry", "referral_stage", "assessment_stage"):
             if getattr(self, field) not in names:
-                raise ValueError(
-                    f"{field} {getattr(self, field)!r} is not a stage: {sorted(names)}"
+                raise KeyedError(
+                    f"{field} {getattr(self, field)!r} is not a stage: {sorted(names)}",
+                    (field,),
+                    getattr(self, field),
                 )
         targets = names | set(self.exits)
         for name, stage in self.stages.items():
@@ -235,12 +241,12 @@ class Pathway(Frozen):
             for label, routes in tables.items():
                 unknown = set(routes) - targets
                 if unknown:
-                    raise ValueError(
+                    raise KeyedError(
                         f"stages.{name}.{label} names {sorted(unknown)}, which is neither a stage "
-                        f"nor an exit; expected one of {sorted(targets)}"
+                        f"nor an exit; expected one of {sorted(targets)}",
+                        ("stages", name, *label.split(".", 1)),
+                        routes,
                     )
-        if not self.exits:
-            raise KeyedError("at least one exit is needed, where cases close", ("exits",), [])
         self._absorbing()
         return self
 
@@ -295,16 +301,20 @@ class Pathway(Frozen):
             raise KeyedError(
                 f"stage {unreached[0]!r} is never reached: no route from the entry "
                 f"{self.entry!r} leads to it and it has no initial_cases; route to it or remove it",
-                ("stages", unreached[0]),
-                None,
+                ("stages", self.entry, "routes"),
+                dict(self.stages[self.entry].routes),
             )
 
     def expected_stages(self, start: str) -> float:
         """Mean number of stages a case starting in ``start`` passes through before it leaves,
         under the route tables that make it longest (fundamental matrix of the chain)."""
+        return self._visits(start)[0]
+
+    def _visits(self, start: str) -> tuple[float, str]:
+        """(mean stages passed through from ``start``, the stage visited most often)."""
         names = list(self.stages)
         index = {n: i for i, n in enumerate(names)}
-        most = 0.0
+        most, busiest = 0.0, start
         for table in self.routing_tables().values():
             q = np.zeros((len(names), len(names)))
             for n, routes in table.items():
@@ -314,9 +324,10 @@ class Pathway(Frozen):
             try:
                 visits = np.linalg.solve(np.eye(len(names)) - q.T, np.eye(len(names))[index[start]])
             except np.linalg.LinAlgError:
-                return float("inf")
-            most = max(most, float(visits.sum()))
-        return most
+                return float("inf"), start
+            if visits.sum() > most:
+                most, busiest = float(visits.sum()), names[int(np.argmax(visits))]
+        return most, busiest
 
 
 class Team(Frozen):
@@ -663,14 +674,14 @@ class Scenario(Frozen):
             n for n, s in self.pathway.stages.items() if s.initial_cases
         }
         for start in sorted(starts):
-            stages = self.pathway.expected_stages(start)
+            stages, busiest = self.pathway._visits(start)
             if stages > lim.max_stages_per_case:
                 raise KeyedError(
                     f"a case starting in {start!r} passes through {stages:,.0f} stages on "
                     f"average before it leaves; expected at most limits.max_stages_per_case = "
                     f"{lim.max_stages_per_case:g}: make the way out of its loops likelier",
-                    ("pathway", "stages", start, "routes"),
-                    dict(self.pathway.stages[start].routes),
+                    ("pathway", "stages", busiest, "routes"),
+                    dict(self.pathway.stages[busiest].routes),
                 )
         return self
 
@@ -698,9 +709,11 @@ class Scenario(Frozen):
                 )
         for name in self.costs.care_stages:
             if name not in self.pathway.stages:
-                raise ValueError(
+                raise KeyedError(
                     f"costs.care_stages names {name!r}, which is not a stage; "
-                    f"expected some of {sorted(self.pathway.stages)}"
+                    f"expected some of {sorted(self.pathway.stages)}",
+                    ("costs", "care_stages"),
+                    self.costs.care_stages,
                 )
         return self
 

@@ -167,7 +167,9 @@ def check_intensity_file(scenario: Scenario, source: str) -> None:
             f"one column per sample path, and at least one row; got columns "
             f"{list(table.columns)[:10]} and {len(table)} rows"
         )
-    periods = pd.to_datetime(table[key].astype(str), errors="coerce", format="mixed")
+    periods = pd.to_datetime(
+        table[key].astype(str), errors="coerce", format="%Y-%m" if key == "month" else "%Y-%m-%d"
+    )
     if periods.isna().any():
         row = int(np.flatnonzero(periods.isna().to_numpy())[0]) + 2
         raise ScenarioError(
