@@ -46,8 +46,6 @@ MAX_CV = 10.0
 #: the earliest and latest start dates
 FIRST_START_DATE = dt.date(1990, 1, 1)
 LAST_START_DATE = dt.date(2100, 12, 31)
-#: the shortest forecast: a month
-MIN_YEARS = 1 / 12
 
 #: coefficient of variation of a gamma or lognormal duration that does not give one
 DEFAULT_CV = 0.5
@@ -55,6 +53,8 @@ DEFAULT_CV = 0.5
 PROBABILITY_TOLERANCE = 1e-6
 #: days in an average year, for turning annual amounts into daily ones
 DAYS_PER_YEAR = 365.25
+#: the shortest forecast: a day
+MIN_YEARS = 1 / DAYS_PER_YEAR
 
 
 class Frozen(BaseModel):
@@ -609,17 +609,19 @@ class Scenario(Frozen):
                 ("years",),
                 self.years,
             )
-        if self.years < MIN_YEARS:
-            raise KeyedError("expected a forecast of at least a month (years >= 1/12)",
-                             ("years",), self.years)  # fmt: skip
+
         if self.warmup_days > lim.max_warmup_days:
             raise KeyedError(
                 f"expected at most limits.max_warmup_days = {lim.max_warmup_days} days",
                 ("warmup_days",),
                 self.warmup_days,
             )
-        if (self.end_date - self.start_date).days < 28:
-            raise KeyedError("expected a forecast of at least 28 days", ("years",), self.years)
+        if (self.end_date - self.start_date).days < 1:
+            raise KeyedError(
+                f"expected a forecast of at least a day (years >= {MIN_YEARS:.4f}, 1/365.25)",
+                ("years",),
+                self.years,
+            )
         demand = self.demand
         if demand.contacts_per_year > lim.max_contacts_per_year:
             raise KeyedError(
