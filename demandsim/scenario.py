@@ -95,9 +95,10 @@ class Limits(Frozen):
     )
     max_posts: Count = Field(10_000, description="Most posts in a team.")
     max_simulated_cases: Positive = Field(
-        2_000_000,
-        description="Most cases in one replication: expected contacts over the "
-        "warm-up and forecast plus the cases open at the start (memory grows with it).",
+        1_000_000,
+        description="Most cases in one replication: expected contacts over the warm-up and "
+        "forecast plus the cases open at the start. Memory grows with it: about 1.5 GB a "
+        "replication at the limit (measured: 265,000 cases took 550 MB).",
     )
     max_stages_per_case: Positive = Field(
         100, description="Most stages a case passes through on average (loops in the pathway)."
