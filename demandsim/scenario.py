@@ -97,8 +97,8 @@ class Limits(Frozen):
     max_simulated_cases: Positive = Field(
         1_000_000,
         description="Most cases in one replication: expected contacts over the warm-up and "
-        "forecast plus the cases open at the start. Memory grows with it: about 1.5 GB a "
-        "replication at the limit (measured: 265,000 cases took 550 MB).",
+        "forecast plus the cases open at the start. Memory grows with it, about 1.5 KB a case: "
+        "1.7 GB a replication at the limit (measured: 265,000 cases 550 MB, 528,000 950 MB).",
     )
     max_stages_per_case: Positive = Field(
         100, description="Most stages a case passes through on average (loops in the pathway)."

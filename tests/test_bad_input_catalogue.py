@@ -464,6 +464,14 @@ def test_the_catalogue_is_large_and_covers_every_category():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
+def test_every_limit_is_documented_with_its_default():
+    from demandsim.scenario import Limits
+
+    text = (ROOT / "docs" / "bad-input.md").read_text()
+    for name, info in Limits.model_fields.items():
+        assert f"| `limits.{name}` | {info.default} |" in text, name
+
+
 def test_a_scenario_with_a_byte_order_mark_loads(tmp_path):
     from demandsim.scenario_files import load_scenario
 
