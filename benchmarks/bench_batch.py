@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from demandsim.batch import commands, summaries
+from demandsim import replication as summaries
+from demandsim.batch import commands
 from demandsim.batch.commands import BatchOptions
 from demandsim.batch.replicate import Plan, available_cores, run_plan
 from demandsim.batch.store import BatchStore
@@ -82,21 +83,24 @@ def bands_memory(scenario, n: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from demandsim.batch.aggregate import daily_bands
-    from demandsim.batch.summaries import MEASURES, Replication, forecast_dates, team_labels
+    from demandsim.batch.aggregate import series_bands
+    from demandsim.measures import DAILY_NAMES
+    from demandsim.replication import Replication, forecast_dates, team_labels
 
-    shape = (len(forecast_dates(scenario)), len(team_labels(scenario)), len(MEASURES))
+    shape = (len(forecast_dates(scenario)), len(team_labels(scenario)), len(DAILY_NAMES))
     folder = Path(tempfile.mkdtemp(prefix="bench-bands-"))
     try:
         store = BatchStore.create(folder / "b", {})
         rng = np.random.default_rng(0)
-        kpis = pd.DataFrame({"team": ["t"], "kpi": ["k"], "value": [0.0]})
+        kpis = pd.DataFrame(
+            {"team": ["t"], "measure": ["k"], "period": ["forecast"], "value": [0.0]}
+        )
         for seed in range(n):
             cube = rng.gamma(2.0, 10.0, size=shape).astype(np.float32)
             store.save("s", Replication(seed, kpis, cube))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
-        bands = daily_bands(store, "s", scenario, list(range(n)))
+        bands, _ = series_bands(store, "s", scenario, list(range(n)))
         took = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         size = n * np.prod(shape) * 4 / 2**20

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from demandsim.batch import commands as batch
 from demandsim.batch.store import ResumeError
@@ -23,17 +22,10 @@ from demandsim.cli_checks import (
     check_varies,
     check_years,
 )
-from demandsim.report import format_budget, store_run, write_report
-from demandsim.results_store import (
-    OutputExistsError,
-    atomic_dir,
-    manifest,
-    write_json,
-    write_scenario_toml,
-)
-from demandsim.run import RunResult, run_replication
+from demandsim.report import write_report
+from demandsim.results_store import OutputExistsError
 from demandsim.scenario import Scenario
-from demandsim.scenario_files import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from demandsim.scenario_files import ScenarioError, load_scenario
 
 SET_HELP = (
     "Override a scenario key (in every scenario), e.g. --set workforce.agency.fill_days=3 "
@@ -131,42 +123,21 @@ def run(
     resume: str | None,
     **run_options,
 ) -> None:
-    """Run SCENARIO (default: the built-in baseline) and write tidy results to --out.
+    """Run SCENARIO (default: the built-in baseline) and write its results folder: tables,
+    report and workbook.
 
-    With -n N, run N replications on all cores and write per-replication KPIs, their summary
-    with 95% intervals, and percentile bands of every daily series."""
-    started = dt.datetime.now(dt.UTC)
+    With -n N, run N replications on all cores: per-replication KPIs, their summary with 95%
+    intervals, and percentile bands of every daily and monthly series."""
     resolved = load_or_fail(scenario, overrides, years)
-    if (replications or 1) > 1 or resume or run_options["executor"] != "local":
-        run_batch(
-            batch.replicate,
-            out,
-            resume,
-            default_out(resolved),
-            scenario=resolved,
-            options=options_for(replications, 1, seed, **run_options),
-            overwrite=overwrite,
-        )
-        return
-    result = run_replication(resolved, seed)
-    destination = Path(out) if out else default_out(resolved)
-    try:
-        with atomic_dir(destination, overwrite=overwrite) as tmp:
-            write_run(result, tmp)
-            write_scenario_toml(resolved, tmp / "scenario.toml")
-            write_json(
-                manifest(
-                    [resolved], [seed], started, scenario_file=str(scenario or DEFAULT_SCENARIO)
-                ),
-                tmp / "manifest.json",
-            )
-            budget = store_run(tmp, result, resolved)
-            write_report(tmp)
-    except OutputExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(format_summary(result, resolved))
-    click.echo("\n" + format_budget(budget))
-    click.echo(f"\nResults written to {destination}/")
+    run_batch(
+        batch.replicate,
+        out,
+        resume,
+        default_out(resolved),
+        scenario=resolved,
+        options=options_for(replications, 1, seed, **run_options),
+        overwrite=overwrite,
+    )
 
 
 @main.command()
@@ -252,44 +223,6 @@ def sweep(
         options=options_for(replications, 20, seed, **run_options),
         overwrite=overwrite,
     )
-
-
-def write_run(result: RunResult, folder: Path) -> None:
-    result.daily.to_csv(folder / "daily_teams.csv", index=False, float_format="%.4g")
-    result.flows.to_csv(folder / "monthly_flows.csv", index=False)
-    result.tallies.to_csv(folder / "monthly_tallies.csv", index=False, float_format="%.4g")
-    result.summary.to_csv(folder / "summary.csv", index=False, float_format="%.4g")
-
-
-def format_summary(result: RunResult, scenario: Scenario) -> str:
-    table = result.summary.set_index("team")
-    shown = pd.DataFrame(
-        {
-            "posts": table["posts"],
-            "in post": table["staff_in_post_mean"].round(1),
-            "agency %": (100 * table["agency_share_mean"]).round(0),
-            "vacant": table["vacant_posts_mean"].round(1),
-            "open cases": table["open_cases_mean"].round(0),
-            "caseload": table["caseload_per_worker_mean"].round(1),
-            "unalloc mean": table["unallocated_mean"].round(1),
-            "unalloc peak": table["unallocated_peak"].round(0),
-            f"days >{scenario.backlog_threshold_cases}": table["days_unallocated_above_threshold"],
-        }
-    )
-    attrs = result.summary.attrs
-    first = result.daily["date"].min().date()
-    last = result.daily["date"].max().date()
-    lines = [
-        f"Scenario {scenario.name!r}, seed {result.seed}: {first} to {last} "
-        f"(daily means over the forecast; warm-up of {scenario.warmup_days} days excluded)",
-        "",
-        shown.to_string(na_rep="-"),
-        "",
-        f"Referrals: {attrs['referrals']:,}   mean days from referral to allocation: "
-        f"{attrs['mean_days_referral_to_allocation']:.1f}   assessments within 45 working days: "
-        f"{100 * attrs['assessed_within_45_working_days_share']:.0f}%",
-    ]
-    return "\n".join(lines)
 
 
 from demandsim.backtest import backtest  # noqa: E402

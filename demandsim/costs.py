@@ -19,31 +19,24 @@ against a budget the scenario states, the chance of overspend (the share of repl
 total exceeds it). A financial year the forecast covers only in part is marked ``partial``; no
 overspend chance is given for it, as its budget is for the whole year.
 
-A batch carries each replication's costs as KPI rows (:func:`cost_kpis`: ``cost_fy_2026-27_
-total_gbp``, ``cost_month_2026-04_placements_gbp`` ...) and reads them back into frames with
-:func:`cost_frames`, so paired differences between scenarios come with the other KPIs.
+Each team carries the cost of its own staff, and of the placements of the children in the care
+stages it serves, so costs by team add up to the service's. A batch keeps each replication's
+daily costs in its daily cube and its costs by financial year as KPIs (``period`` = the year), so
+paired differences between scenarios come with the other KPIs.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from demandsim.calendar import financial_year
+from demandsim.measures import COST_COMPONENTS as COMPONENTS
+from demandsim.measures import TOTAL_COST as TOTAL
 from demandsim.scenario import Costs
 
-COMPONENTS = (
-    "staff_permanent_gbp",
-    "staff_agency_gbp",
-    "retention_gbp",
-    "recruitment_gbp",
-    "agency_fees_gbp",
-    "placements_gbp",
-)
-TOTAL = "total_gbp"
 PERCENTILES = (10, 50, 90)
 
 
@@ -57,59 +50,59 @@ def inflation_factors(dates: pd.Series | pd.DatetimeIndex, costs: Costs, base: s
 def daily_costs(
     daily: pd.DataFrame,
     starters: pd.DataFrame,
-    in_care: pd.Series,
+    in_care: pd.DataFrame,
     costs: Costs,
     base_year: str,
 ) -> pd.DataFrame:
-    """Cost per day by component, in pounds of each day's financial year.
+    """Cost per day, team and component, in pounds of each day's financial year.
 
     ``daily`` has date, team, staff_permanent, staff_agency (time-weighted, per day);
-    ``starters`` has date, team, permanent_starters, agency_starters; ``in_care`` is children in
-    care per day indexed by date; ``base_year`` is the financial year ('2026-27') whose prices
-    the unit costs are in.
+    ``starters`` has date, team, permanent_starters, agency_starters; ``in_care`` has date, team,
+    children_in_care (children in care per day, on the team that serves their care stage);
+    ``base_year`` is the financial year ('2026-27') whose prices the unit costs are in.
     """
-    staff = daily.groupby("date")[["staff_permanent", "staff_agency"]].sum()
-    dates = staff.index
-    hires = (
-        starters.groupby("date")[["permanent_starters", "agency_starters"]]
-        .sum()
-        .reindex(dates, fill_value=0)
-    )
-    care = in_care.reindex(dates, fill_value=0.0).to_numpy()
+    keys = ["date", "team"]
+    frame = daily[[*keys, "staff_permanent", "staff_agency"]].merge(starters, on=keys, how="left")
+    frame = frame.merge(in_care, on=keys, how="left")
+    frame = frame.fillna({"permanent_starters": 0, "agency_starters": 0, "children_in_care": 0.0})
     out = pd.DataFrame(
         {
-            "staff_permanent_gbp": staff["staff_permanent"] * costs.permanent_per_day_gbp,
-            "staff_agency_gbp": staff["staff_agency"] * costs.agency_per_day_gbp,
-            "retention_gbp": staff["staff_permanent"]
+            "date": frame["date"],
+            "team": frame["team"],
+            "staff_permanent_gbp": frame["staff_permanent"] * costs.permanent_per_day_gbp,
+            "staff_agency_gbp": frame["staff_agency"] * costs.agency_per_day_gbp,
+            "retention_gbp": frame["staff_permanent"]
             * (costs.retention_per_permanent_per_year_gbp / 365.25),
-            "recruitment_gbp": hires["permanent_starters"]
+            "recruitment_gbp": frame["permanent_starters"]
             * costs.recruitment_per_permanent_hire_gbp,
-            "agency_fees_gbp": hires["agency_starters"] * costs.agency_finder_fee_gbp,
-            "placements_gbp": care * costs.placement_per_day_gbp,
-        },
-        index=dates,
-    ).astype(float)
-    out = out.mul(inflation_factors(dates, costs, base_year), axis=0)
-    out[TOTAL] = out[list(COMPONENTS)].sum(axis=1)
-    out.index.name = "date"
-    return out.reset_index()
+            "agency_fees_gbp": frame["agency_starters"] * costs.agency_finder_fee_gbp,
+            "placements_gbp": frame["children_in_care"] * costs.placement_per_day_gbp,
+        }
+    )
+    parts = list(COMPONENTS)
+    out[parts] = (
+        out[parts].astype(float).mul(inflation_factors(out["date"], costs, base_year), axis=0)
+    )
+    out[TOTAL] = out[parts].sum(axis=1)
+    return out.reset_index(drop=True)
 
 
 def monthly_costs(daily: pd.DataFrame) -> pd.DataFrame:
-    """Costs by calendar month, with the financial year each month falls in."""
+    """Costs by calendar month (summed over teams), with the financial year each month is in."""
     month = daily["date"].dt.to_period("M").dt.to_timestamp()
-    out = daily.drop(columns="date").groupby(month.rename("month")).sum().reset_index()
+    values = daily.drop(columns=["date", "team"], errors="ignore")
+    out = values.groupby(month.rename("month")).sum().reset_index()
     out.insert(1, "financial_year", financial_year(out["month"].to_numpy()))
     return out
 
 
 def financial_year_costs(daily: pd.DataFrame) -> pd.DataFrame:
-    """Costs by financial year (1 April to 31 March), with the days covered and whether the
-    forecast covers the whole year."""
+    """Costs by financial year (1 April to 31 March, summed over teams), with the days covered
+    and whether the forecast covers the whole year."""
     year = pd.Series(financial_year(daily["date"].to_numpy()), index=daily.index)
-    grouped = daily.drop(columns="date").groupby(year.rename("financial_year"))
-    out = grouped.sum()
-    out.insert(0, "days", grouped.size())
+    values = daily.drop(columns=["date", "team"], errors="ignore")
+    out = values.groupby(year.rename("financial_year")).sum()
+    out.insert(0, "days", daily.groupby(year.rename("financial_year"))["date"].nunique())
     full = [_days_in_year(label) for label in out.index]
     out.insert(1, "partial", out["days"].to_numpy() < np.array(full))
     return out.reset_index()
@@ -187,56 +180,3 @@ def budget_by_year(
             }
         )
     return pd.DataFrame(rows)
-
-
-FY_PREFIX, MONTH_PREFIX = "cost_fy_", "cost_month_"
-_KPI = re.compile(r"cost_(fy|month)_(\d{4}-\d{2})_(\w+)")
-
-
-def cost_kpis(daily: pd.DataFrame) -> pd.DataFrame:
-    """One replication's costs as KPI rows (kpi, value): by financial year (with the days it
-    covers and the total) and by month (by component)."""
-    years = financial_year_costs(daily)
-    months = monthly_costs(daily)
-    rows = [
-        (f"{FY_PREFIX}{row['financial_year']}_{col}", float(row[col]))
-        for _, row in years.iterrows()
-        for col in ("days", *_present(years))
-    ]
-    rows += [
-        (f"{MONTH_PREFIX}{row['month']:%Y-%m}_{col}", float(row[col]))
-        for _, row in months.iterrows()
-        for col in COMPONENTS
-    ]
-    return pd.DataFrame(rows, columns=["kpi", "value"])
-
-
-def is_cost_kpi(kpi: str) -> bool:
-    return kpi.startswith((FY_PREFIX, MONTH_PREFIX))
-
-
-def cost_frames(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """From KPI rows (seed, kpi, value, and scenario if several) back to stacked frames: costs by
-    financial year and by month, one row per scenario, replication (= seed) and period."""
-    parts = kpis["kpi"].str.extract(_KPI)
-    rows = kpis[parts[0].notna()].assign(period_kind=parts[0], period=parts[1], component=parts[2])
-    keys = [c for c in ("scenario", "seed") if c in rows]
-    wide = rows.pivot_table(
-        index=[*keys, "period_kind", "period"], columns="component", values="value", sort=False
-    )
-    wide.columns.name = None
-    wide = wide.reset_index().rename(columns={"seed": "replication"})
-    years = wide[wide["period_kind"] == "fy"].rename(columns={"period": "financial_year"})
-    years = years.drop(columns="period_kind").dropna(axis=1, how="all")
-    years["days"] = years["days"].astype(int)
-    full = np.array([_days_in_year(y) for y in years["financial_year"]])
-    years.insert(years.columns.get_loc("days") + 1, "partial", years["days"].to_numpy() < full)
-    months = wide[wide["period_kind"] == "month"].drop(
-        columns=["period_kind", "days"], errors="ignore"
-    )
-    months = months.rename(columns={"period": "month"}).dropna(axis=1, how="all")
-    months["month"] = pd.to_datetime(months["month"])
-    months.insert(months.columns.get_loc("month") + 1, "financial_year",
-                  financial_year(months["month"].to_numpy()))  # fmt: skip
-    months[TOTAL] = months[[c for c in COMPONENTS if c in months]].sum(axis=1)
-    return years.reset_index(drop=True), months.reset_index(drop=True)

@@ -252,50 +252,16 @@ def monthly_tallies(tallies: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def summary(daily: pd.DataFrame, tallies: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """The planner's table: one row per team, then the whole service."""
-    staffed = [name for name, team in scenario.teams.items() if not team.is_service]
-    rows = []
-    for name, frame in daily.groupby("team", sort=False):
-        rows.append(
-            _team_row(name, frame, scenario.teams[name].posts, scenario.backlog_threshold_cases)
-        )
-    service = daily[daily["team"].isin(staffed)].groupby("date").sum(numeric_only=True)
-    service["caseload_per_worker"] = service["allocated_cases"] / service["staff_in_post"].where(
-        service["staff_in_post"] > 0.5
-    )
-    service["agency_share"] = service["staff_agency"] / service["staff_in_post"].where(
-        service["staff_in_post"] > 0.5
-    )
-    posts = sum(scenario.teams[n].posts for n in staffed)
-    rows.append(
-        _team_row("all social work teams", service, posts, scenario.backlog_threshold_cases)
-    )
-    table = pd.DataFrame(rows)
-    within = tallies["assessment_working_days"].dropna() <= STATUTORY_ASSESSMENT_WORKING_DAYS
-    table.attrs["referrals"] = len(tallies)
-    table.attrs["mean_days_referral_to_allocation"] = float(tallies["days_to_allocation"].mean())
-    table.attrs["assessed_within_45_working_days_share"] = (
-        float(within.mean()) if len(within) else np.nan
-    )
-    return table
-
-
-def _team_row(name: str, frame: pd.DataFrame, posts: int, threshold: int) -> dict:
-    unallocated = frame["unallocated_cases"]
+def timeliness(tallies: pd.DataFrame) -> dict[str, float]:
+    """Referrals in the forecast, mean days from referral to allocation, and the share of
+    finished assessments done within 45 working days (from :func:`case_tallies`)."""
+    done = tallies["assessment_working_days"].dropna()
     return {
-        "team": name,
-        "posts": posts,
-        "staff_in_post_mean": frame["staff_in_post"].mean(),
-        "agency_share_mean": frame["agency_share"].mean(),
-        "vacant_posts_mean": frame["vacant_posts"].mean(),
-        "open_cases_mean": frame["open_cases"].mean(),
-        "caseload_per_worker_mean": frame["caseload_per_worker"].mean(),
-        "caseload_per_worker_peak": frame["caseload_per_worker"].max(),
-        "unallocated_mean": unallocated.mean(),
-        "unallocated_peak": unallocated.max(),
-        "days_unallocated_above_threshold": int((unallocated > threshold).sum()),
-        "awaiting_transfer_in_mean": frame["awaiting_transfer_in"].mean(),
+        "referrals": float(len(tallies)),
+        "mean_days_referral_to_allocation": float(tallies["days_to_allocation"].mean()),
+        "assessed_within_45_working_days_share": float(
+            (done <= STATUTORY_ASSESSMENT_WORKING_DAYS).mean() if len(done) else np.nan
+        ),
     }
 
 
@@ -336,3 +302,23 @@ def daily_stage_open(log: pd.DataFrame, scenario: Scenario, stages: tuple[str, .
     origin = np.datetime64(scenario.origin_date, "D")
     dates = pd.to_datetime(origin + np.arange(n_days))
     return pd.Series(level, index=dates, name="open_cases")[scenario.warmup_days :]
+
+
+def daily_in_care(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Children in care per day and team (forecast period): the open cases of each of
+    ``costs.care_stages`` (see :func:`daily_stage_open`), on the team that serves the stage."""
+    frames = []
+    for stage in scenario.costs.care_stages:
+        level = daily_stage_open(log, scenario, (stage,))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": level.index,
+                    "team": scenario.pathway.stages[stage].team,
+                    "children_in_care": level.to_numpy(),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["date", "team", "children_in_care"])
+    return pd.concat(frames).groupby(["date", "team"], as_index=False)["children_in_care"].sum()

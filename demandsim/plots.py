@@ -1,7 +1,7 @@
 """Charts: tidy frames in, a matplotlib ``Figure`` out. Nothing here runs a simulation.
 
-Fan charts take a bands frame (:mod:`demandsim.bands`: date, team, measure, p5 ... p95) or one
-replication's daily team frame. Cost charts take the tables of :mod:`demandsim.costs`. Functions
+Fan charts take a bands frame (:func:`demandsim.batch.aggregate.series_bands`: date, team,
+measure, p5 ... p95). Cost charts take the tables of :mod:`demandsim.costs`. Functions
 drawing one panel take ``ax=None`` and return the figure they drew on. Figures are built with
 ``matplotlib.figure.Figure``, not pyplot: they render with Agg without a display, hold no global
 state, and leave the caller's backend alone.
@@ -19,7 +19,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from demandsim.bands import SERVICE, as_bands
+from demandsim.measures import SERVICE
 
 LABELS = {
     "unallocated_cases": "Unallocated cases",
@@ -51,7 +51,7 @@ def fan_chart(
 ) -> Figure:
     """One team's fan: median line, 25-75 and (if ``outer``) 5-95 percentile bands by date."""
     fig, ax = _axes(ax)
-    rows = as_bands(bands, measure)
+    rows = bands[bands["measure"] == measure]
     rows = rows[rows["team"] == team].sort_values("date")
     if outer:
         ax.fill_between(rows["date"], rows["p5"], rows["p95"], color=colour, alpha=0.15, lw=0)
@@ -69,7 +69,7 @@ def fan_chart(
 
 def fan_charts(bands: pd.DataFrame, measure: str) -> Figure:
     """Small multiples: one fan per team that has the measure (the service total last)."""
-    rows = as_bands(bands, measure)
+    rows = bands[bands["measure"] == measure]
     teams = [t for t in rows["team"].unique() if rows.loc[rows["team"] == t, "p50"].notna().any()]
     teams = [t for t in teams if t != SERVICE] + ([SERVICE] if SERVICE in teams else [])
     columns = 2
@@ -191,7 +191,8 @@ def compare_costs_chart(
 
 def compare_fan_charts(bands_by_scenario: Mapping[str, pd.DataFrame], measure: str) -> Figure:
     """Small multiples, one panel per team, each with every scenario's median and 25-75% band."""
-    first = as_bands(next(iter(bands_by_scenario.values())), measure)
+    first = next(iter(bands_by_scenario.values()))
+    first = first[first["measure"] == measure]
     teams = [
         t for t in first["team"].unique() if first.loc[first["team"] == t, "p50"].notna().any()
     ]

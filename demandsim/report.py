@@ -1,11 +1,12 @@
 """Reports from stored results: one self-contained HTML file, an Excel workbook, PNG charts.
 
-A results folder (of ``run``, ``run -n``, ``compare`` or ``sweep``) holds the tables a report
-needs, each with a ``scenario`` column, so ``demandsim report RUN_DIR`` rebuilds the report
-without re-running anything: ``daily_bands.parquet`` (percentile bands of the daily series),
-``headline.csv``, the cost tables of :func:`cost_tables`, and for comparisons
-``paired_differences.parquet``. A folder with one scenario gets the single-scenario report; one
-with several gets the comparison (scenarios on one chart, paired differences with intervals).
+Every results folder (of ``run``, ``run -n``, ``compare`` or ``sweep``) has one layout, written
+by :mod:`demandsim.batch.commands`, so ``demandsim report RUN_DIR`` rebuilds the report without
+re-running anything, from ``kpi_summary.parquet``, ``daily_bands.parquet``,
+``monthly_bands.parquet``, the cost tables and, for comparisons, ``paired_differences.parquet``.
+A folder with one scenario gets the single-scenario report; one with several gets the
+comparison (scenarios on one chart, paired differences with intervals). Labels and units come
+from :mod:`demandsim.measures`.
 
 The HTML file embeds its charts as base64 PNG and loads nothing from anywhere else (no scripts,
 fonts or styles): it opens offline by double-click. The workbook has one sheet per table, with
@@ -19,7 +20,7 @@ import html
 import io
 import json
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,130 +28,32 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from demandsim import plots
-from demandsim.bands import SERVICE, percentile_bands, with_service_total
-from demandsim.costs import (
-    budget_by_year,
-    cost_frames,
-    cost_percentiles,
-    financial_year_costs,
-    is_cost_kpi,
-    monthly_costs,
+from demandsim.calendar import financial_year
+from demandsim.measures import (
+    COST_COMPONENTS,
+    FORECAST,
+    HEADLINE,
+    SERVICE,
+    TOTAL_COST,
+    is_money,
+    is_share,
 )
 from demandsim.resources import REPORT_TEMPLATE
-from demandsim.run import RunResult
-from demandsim.scenario import Scenario
 
 REPORT_HTML = "report.html"
 WORKBOOK = "costs_and_staffing.xlsx"
 CHARTS = "charts"
-BANDS = "daily_bands.parquet"
 DIFFERENCES = "paired_differences.parquet"
-TABLES = {
-    "headline": "headline.csv",
-    "budget": "budget_by_financial_year.csv",
-    "percentiles": "cost_percentiles.csv",
-    "fy_costs": "costs_by_financial_year.csv",
-    "monthly": "costs_monthly.csv",
-}
 SECTIONS = ("headline", "fan-charts", "staffing", "costs", "parameters", "provenance")
 COMPARE_SECTIONS = (*SECTIONS[:4], "differences", *SECTIONS[4:])
-#: per-replication KPIs shown in a batch's headline table (means over replications)
-HEADLINE_KPIS = (
-    "staff_in_post_mean",
-    "agency_share_mean",
-    "vacant_posts_mean",
-    "caseload_per_worker_mean",
-    "unallocated_mean",
-    "unallocated_peak",
-    "days_unallocated_above_threshold",
-    "backlog_passes_threshold_in_12_months",
-    "leavers",
-    "mean_days_referral_to_allocation",
-    "assessed_within_45_working_days_share",
-)
-
-
-# ------------------------------------------------------------------------- tables to store
-def cost_tables(
-    fy: pd.DataFrame, monthly: pd.DataFrame, budgets: Mapping[str, Mapping[str, float]]
-) -> dict[str, pd.DataFrame]:
-    """Cost tables by scenario from stacked per-replication frames (columns scenario,
-    replication, ...): per-replication costs by financial year, the budget table (P10/P50/P90,
-    chance of overspend against ``budgets[scenario]``), percentiles by component, and monthly
-    costs (mean over replications)."""
-    budget, percentiles = [], []
-    for key, frame in fy.groupby("scenario", sort=False):
-        budget.append(budget_by_year(frame.drop(columns="scenario"), budgets[key]))
-        percentiles.append(cost_percentiles(frame.drop(columns="scenario")))
-        budget[-1].insert(0, "scenario", key)
-        percentiles[-1].insert(0, "scenario", key)
-    mean_monthly = (
-        monthly.drop(columns="replication")
-        .groupby(["scenario", "month", "financial_year"], as_index=False, sort=False)
-        .mean()
-    )
-    return {
-        "budget": pd.concat(budget, ignore_index=True),
-        "percentiles": pd.concat(percentiles, ignore_index=True),
-        "fy_costs": fy,
-        "monthly": mean_monthly,
-    }
-
-
-def save_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> None:
-    for key, frame in tables.items():
-        frame.to_csv(folder / TABLES[key], index=False)
-
-
-def store_run(folder: Path, result: RunResult, scenario: Scenario) -> pd.DataFrame:
-    """Store what the report of a single replication needs; returns its budget table."""
-    key = scenario.name
-    bands = percentile_bands(with_service_total(result.daily))
-    bands.insert(0, "scenario", key)
-    bands.to_parquet(folder / BANDS, index=False)
-    fy = financial_year_costs(result.costs).assign(scenario=key, replication=result.seed)
-    monthly = monthly_costs(result.costs).assign(scenario=key, replication=result.seed)
-    tables = cost_tables(
-        _first(fy, ["scenario", "replication"]),
-        _first(monthly, ["scenario", "replication"]),
-        {key: scenario.costs.budget_by_financial_year_gbp},
-    )
-    tables["headline"] = result.summary.assign(scenario=key)[["scenario", *result.summary]]
-    save_tables(folder, tables)
-    return tables["budget"]
-
-
-def batch_tables(
-    scenarios: Mapping[str, Scenario], kpis: pd.DataFrame, summary: pd.DataFrame
-) -> dict[str, pd.DataFrame]:
-    """The report's tables for a batch, from its per-replication KPIs and their summary."""
-    fy, monthly = cost_frames(kpis)
-    tables = cost_tables(
-        fy, monthly, {k: s.costs.budget_by_financial_year_gbp for k, s in scenarios.items()}
-    )
-    rows = summary[summary["kpi"].isin(HEADLINE_KPIS)]
-    headline = rows.pivot_table(
-        index=["scenario", "team"], columns="kpi", values="mean", sort=False
-    ).reset_index()
-    headline.columns.name = None
-    tables["headline"] = headline[
-        ["scenario", "team", *[k for k in HEADLINE_KPIS if k in headline]]
-    ]
-    return tables
 
 
 def differences_for_report(differences: pd.DataFrame) -> pd.DataFrame:
-    """Service-wide paired differences worth a reader's time: the headline KPIs and the cost
-    of each financial year (total and by component), not the monthly cost rows."""
+    """Service-wide paired differences worth a reader's time: the headline KPIs over the
+    forecast, and the cost of each financial year (total and by component)."""
     service = differences[differences["team"] == SERVICE]
-    keep = service["kpi"].isin(HEADLINE_KPIS) | (
-        service["kpi"].str.startswith("cost_fy_") & ~service["kpi"].str.endswith("_days")
-    )
-    return service[keep]
-
-
-def _first(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return frame[[*columns, *[c for c in frame if c not in columns]]]
+    keep = (service["period"] == FORECAST) & service["measure"].isin(HEADLINE)
+    return service[keep | service["measure"].map(is_money)]
 
 
 # ------------------------------------------------------------------------- printed
@@ -180,16 +83,13 @@ def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None)
     ]
     if differences is not None:
         totals = differences[
-            differences["kpi"].str.startswith("cost_fy_")
-            & differences["kpi"].str.endswith("_total_gbp")
-            & (differences["team"] == SERVICE)
+            (differences["measure"] == TOTAL_COST) & (differences["team"] == SERVICE)
         ]
         if len(totals):
             lines += ["", "Total cost, paired difference from the reference (95% CI):"]
             for row in totals.itertuples():
-                year = row.kpi.removeprefix("cost_fy_").removesuffix("_total_gbp")
                 lines.append(
-                    f"  {row.scenario} - {row.reference}, {year}: £{row.mean:,.0f} "
+                    f"  {row.scenario} - {row.reference}, {row.period}: £{row.mean:,.0f} "
                     f"(£{row.ci_low:,.0f} to £{row.ci_high:,.0f})"
                 )
     return "\n".join(lines)
@@ -202,12 +102,12 @@ class ReportInputs:
 
     manifest: dict
     scenario_tomls: dict[str, str]
-    headline: pd.DataFrame
-    bands: pd.DataFrame
+    summary: pd.DataFrame  # kpi_summary: scenario, team, measure, period, n, mean, ...
+    bands: pd.DataFrame  # daily bands
+    monthly: pd.DataFrame  # monthly bands
     budget: pd.DataFrame
     percentiles: pd.DataFrame
-    fy_costs: pd.DataFrame
-    monthly: pd.DataFrame
+    fy_costs: pd.DataFrame  # per replication
     differences: pd.DataFrame | None
 
     @property
@@ -215,48 +115,83 @@ class ReportInputs:
         return list(dict.fromkeys(self.budget["scenario"]))
 
     @property
+    def headline(self) -> pd.DataFrame:
+        """Means over replications of the headline KPIs: one row per scenario and team."""
+        return headline_table(self.summary)
+
+    @property
     def staffing(self) -> pd.DataFrame:
-        return staffing_monthly(self.bands)
+        """Monthly staff in post by contract and vacant posts, by team (P50 across
+        replications of each month's mean)."""
+        return monthly_table(self.monthly, list(STAFFING), "p50")
+
+    @property
+    def monthly_costs(self) -> pd.DataFrame:
+        """Service-wide cost by month and component (mean across replications)."""
+        rows = self.monthly[self.monthly["team"] == SERVICE]
+        table = monthly_table(rows, [*COST_COMPONENTS, TOTAL_COST], "mean").drop(columns="team")
+        table.insert(2, "financial_year", financial_year(table["month"].to_numpy()))
+        return table
 
     def only(self, frame: pd.DataFrame, key: str) -> pd.DataFrame:
         return frame[frame["scenario"] == key].drop(columns="scenario")
 
 
-def staffing_monthly(bands: pd.DataFrame) -> pd.DataFrame:
-    """Monthly means of the daily median staff in post by contract, and vacant posts, by team."""
-    wanted = ["staff_permanent", "staff_agency", "staff_in_post", "vacant_posts"]
-    rows = bands[bands["measure"].isin(wanted)]
-    month = rows["date"].dt.to_period("M").dt.to_timestamp().rename("month")
-    out = rows.groupby(["scenario", month, "team", "measure"], sort=False)["p50"].mean()
-    out = out.unstack("measure").reindex(columns=wanted)
-    out.columns.name = None
-    return out.reset_index()
+STAFFING = ("staff_permanent", "staff_agency", "staff_in_post", "vacant_posts")
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    rows = summary[(summary["period"] == FORECAST) & summary["measure"].isin(HEADLINE)]
+    table = rows.pivot_table(
+        index=["scenario", "team"], columns="measure", values="mean", sort=False, dropna=False
+    ).reset_index()
+    table.columns.name = None
+    return table[["scenario", "team", *[k for k in HEADLINE if k in table]]]
+
+
+def monthly_table(monthly: pd.DataFrame, measures: list[str], stat: str) -> pd.DataFrame:
+    """One column per measure of ``stat`` (p50, mean ...), one row per scenario, month, team."""
+    rows = monthly[monthly["measure"].isin(measures)]
+    table = rows.pivot_table(
+        index=["scenario", "month", "team"], columns="measure", values=stat, sort=False,
+        dropna=False,
+    ).reset_index()  # fmt: skip
+    table.columns.name = None
+    return table[["scenario", "month", "team", *[m for m in measures if m in table]]]
+
+
+FILES = {
+    "summary": "kpi_summary.parquet",
+    "bands": "daily_bands.parquet",
+    "monthly": "monthly_bands.parquet",
+    "budget": "budget_by_financial_year.csv",
+    "percentiles": "cost_percentiles.csv",
+    "fy_costs": "costs_by_replication.csv",
+}
 
 
 def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
     """Read a results folder's stored tables back, naming any file that is missing."""
     folder = Path(folder)
-    needed = [*TABLES.values(), BANDS] + ([] if manifest is not None else ["manifest.json"])
+    needed = [*FILES.values()] + ([] if manifest is not None else ["manifest.json"])
     missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
             f"{folder}: not a complete results folder; missing {', '.join(missing)}"
         )
-    dates = {"monthly": ["month"]}
     tables = {
-        key: pd.read_csv(folder / name, parse_dates=dates.get(key, False))
-        for key, name in TABLES.items()
+        key: pd.read_parquet(folder / name)
+        if name.endswith(".parquet")
+        else pd.read_csv(folder / name, dtype={"financial_year": str})
+        for key, name in FILES.items()
     }
     tomls = {p.stem: p.read_text() for p in sorted((folder / "scenarios").glob("*.toml"))}
-    if (folder / "scenario.toml").exists():
-        tomls[tables["budget"]["scenario"].iloc[0]] = (folder / "scenario.toml").read_text()
     diffs = folder / DIFFERENCES
     return ReportInputs(
         manifest=manifest
         if manifest is not None
         else json.loads((folder / "manifest.json").read_text()),
         scenario_tomls=tomls,
-        bands=pd.read_parquet(folder / BANDS),
         differences=differences_for_report(pd.read_parquet(diffs)) if diffs.exists() else None,
         **tables,
     )
@@ -273,7 +208,7 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
             "caseload_by_team": plots.fan_charts(bands, "caseload_per_worker"),
             "staffing": plots.staffing_chart(bands),
             "costs_by_year": plots.costs_by_year_chart(inputs.only(inputs.budget, keys[0])),
-            "monthly_costs": plots.monthly_costs_chart(inputs.only(inputs.monthly, keys[0])),
+            "monthly_costs": plots.monthly_costs_chart(inputs.only(inputs.monthly_costs, keys[0])),
         }
     bands = {k: inputs.only(inputs.bands, k) for k in keys}
     return {
@@ -284,7 +219,7 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
             {k: inputs.only(inputs.budget, k) for k in keys}
         ),
         "monthly_costs": plots.compare_monthly_costs_chart(
-            {k: inputs.only(inputs.monthly, k) for k in keys}
+            {k: inputs.only(inputs.monthly_costs, k) for k in keys}
         ),
     }
 
@@ -365,8 +300,7 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         " Costs are in pounds of each financial year (1 April to 31 March); a partial year is "
         "only partly inside the forecast, and has no chance of overspend."
     )
-    shares = [c for c in inputs.headline
-              if "share" in c or c == "backlog_passes_threshold_in_12_months"]  # fmt: skip
+    shares = [c for c in inputs.headline if is_share(c)]
     headline_budget = ["scenario", "financial_year", "partial", "p50_gbp", "p90_gbp",
                        "budget_gbp", "overspend_chance"]  # fmt: skip
     budget_all = ["scenario", "financial_year", "partial", "days", "p10_gbp", "p50_gbp",
@@ -411,8 +345,9 @@ def _diffs(inputs: ReportInputs) -> str:
     if inputs.differences is None or inputs.differences.empty:
         return "<p class='note'>No paired differences were stored for this folder.</p>"
     d = inputs.differences
-    columns = ["scenario", "reference", "kpi", "n", "mean", "ci_low", "ci_high", "p5", "p95"]
-    money = d["kpi"].map(is_cost_kpi)
+    columns = ["scenario", "reference", "measure", "period", "n", "mean", "ci_low", "ci_high",
+               "p5", "p95"]  # fmt: skip
+    money = d["measure"].map(is_money)
     intro = (
         "<p class='note'>Each scenario minus the reference, seed by seed (common random "
         "numbers): the mean difference with its 95% t-interval (ci low to ci high), and the "
@@ -452,7 +387,7 @@ def write_workbook(inputs: ReportInputs, path: Path) -> None:
         "Budget by year": inputs.budget,
         "Cost percentiles": inputs.percentiles,
         "Costs by year and run": inputs.fy_costs,
-        "Monthly costs": inputs.monthly,
+        "Monthly costs": inputs.monthly_costs,
         "Staffing": inputs.staffing,
         "Headline": inputs.headline,
     }

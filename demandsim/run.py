@@ -1,4 +1,4 @@
-"""One replication from scenario to tidy results: the library call behind ``demandsim run``."""
+"""One replication from scenario to tidy tables: the library call beneath every kind of run."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from demandsim.calendar import financial_year
 from demandsim.costs import daily_costs
 from demandsim.kpis import (
     case_tallies,
-    daily_stage_open,
+    daily_in_care,
     daily_starters,
     daily_team_series,
     leavers,
     monthly_flows,
     monthly_tallies,
-    summary,
+    timeliness,
 )
 from demandsim.model import Model
 from demandsim.scenario import Scenario
@@ -31,9 +31,9 @@ class RunResult:
     daily: pd.DataFrame  # date x team levels
     flows: pd.DataFrame  # monthly contacts, referrals, stage entries, closures
     tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
-    summary: pd.DataFrame  # per team, plus the service; headline figures in .attrs
-    costs: pd.DataFrame  # date x cost component, pounds (demandsim.costs.daily_costs)
-    leavers: pd.DataFrame | None = None  # per team: permanent and agency leavers in the forecast
+    timeliness: dict[str, float]  # referrals, days referral to allocation, assessed in time
+    costs: pd.DataFrame  # date x team x cost component, pounds (demandsim.costs.daily_costs)
+    leavers: pd.DataFrame  # per team: permanent and agency leavers in the forecast
 
 
 def run_replication(scenario: Scenario, seed: int) -> RunResult:
@@ -46,11 +46,11 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
         daily=daily,
         flows=monthly_flows(log, scenario),
         tallies=monthly_tallies(per_case),
-        summary=summary(daily, per_case, scenario),
+        timeliness=timeliness(per_case),
         costs=daily_costs(
             daily,
             daily_starters(log, scenario),
-            daily_stage_open(log, scenario, scenario.costs.care_stages),
+            daily_in_care(log, scenario),
             scenario.costs,
             base_year=financial_year(np.array([scenario.start_date], dtype="datetime64[D]"))[0],
         ),

@@ -18,9 +18,10 @@ from demandsim.batch.aggregate import describe, quantiles, wilson_interval
 from demandsim.batch.commands import BatchOptions
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore
-from demandsim.batch.summaries import MEASURES, SERVICE, team_labels
 from demandsim.batch.sweep import parse_vary
 from demandsim.cli import main
+from demandsim.measures import DAILY_NAMES, SERVICE
+from demandsim.replication import team_labels
 from demandsim.scenario_files import ScenarioError, apply_overrides
 
 SHORT = ["years=0.25", "warmup_days=30"]
@@ -138,9 +139,10 @@ def test_paired_difference_is_a_t_interval_on_the_seed_by_seed_differences():
     kpis = pd.DataFrame(
         {
             "scenario": ["a"] * 5 + ["b"] * 5,
-            "seed": list(range(5)) * 2,
+            "replication": list(range(5)) * 2,
             "team": "t",
-            "kpi": "k",
+            "measure": "unallocated_mean",
+            "period": "forecast",
             "value": a + b,
         }
     )
@@ -160,7 +162,7 @@ def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
     outcome = commands.sweep(short, [vary], tmp_path / "flat", BatchOptions(3, jobs=1))
     table = outcome.tables["sweep"]
     assert table["scenario"].nunique() == 3
-    spread = table.groupby(["team", "kpi"])["mean"].agg(lambda s: s.max() - s.min())
+    spread = table.groupby(["team", "measure", "period"])["mean"].agg(lambda s: s.max() - s.min())
     assert spread.notna().sum() > 50
     assert (spread.dropna() == 0).all()
     plots = list((tmp_path / "flat/plots").glob("*.png"))
@@ -174,7 +176,7 @@ def test_sweep_over_a_parameter_that_matters_is_not_flat(short, tmp_path):
     vary = parse_vary("workforce.agency.fill_days=1,60")
     outcome = commands.sweep(short, [vary], tmp_path / "fill", BatchOptions(3, jobs=1))
     table = outcome.tables["sweep"]
-    peak = table[(table["team"] == SERVICE) & (table["kpi"] == "unallocated_mean")]
+    peak = table[(table["team"] == SERVICE) & (table["measure"] == "unallocated_mean")]
     assert peak.set_index("workforce.agency.fill_days")["mean"].diff().iloc[-1] > 0
 
 
@@ -287,8 +289,8 @@ def test_run_command_with_replications_prints_a_table_and_writes_a_folder(tmp_pa
 def test_daily_bands_are_ordered_and_cover_every_series(short, serial_run):
     bands = read_tables(serial_run)["daily_bands"]
     n_days = bands["date"].nunique()
-    assert len(bands) == n_days * len(team_labels(short)) * len(MEASURES)
-    values = bands[["p5", "p25", "p50", "p75", "p95"]].dropna().to_numpy()
+    assert len(bands) == n_days * len(team_labels(short)) * len(DAILY_NAMES)
+    values = bands[list(aggregate.BAND_COLUMNS)].dropna().to_numpy()
     assert (np.diff(values, axis=1) >= 0).all()
     service = bands[(bands["team"] == SERVICE) & (bands["measure"] == "unallocated_cases")]
     assert service["p95"].max() > 0
@@ -298,13 +300,14 @@ def test_daily_bands_do_not_depend_on_the_block_size(short, tmp_path, monkeypatc
     opts = BatchOptions(replications=3, jobs=1, keep_replications=True)
     commands.replicate(short, tmp_path / "kept", opts)
     store = BatchStore(tmp_path / "kept", plan={})
-    whole = aggregate.daily_bands(store, "baseline", short, [0, 1, 2])
-    monkeypatch.setattr(aggregate, "BLOCK_BYTES", 1)  # one day at a time
-    by_day = aggregate.daily_bands(store, "baseline", short, [0, 1, 2])
-    assert_frame_equal(whole, by_day, check_exact=True)
+    whole, whole_monthly = aggregate.series_bands(store, "baseline", short, [0, 1, 2])
+    monkeypatch.setattr(aggregate, "BLOCK_BYTES", 1)  # one month at a time
+    by_month, by_month_monthly = aggregate.series_bands(store, "baseline", short, [0, 1, 2])
+    assert_frame_equal(whole, by_month, check_exact=True)
+    assert_frame_equal(whole_monthly, by_month_monthly, check_exact=True)
     stack = store.daily_block("baseline", [0, 1, 2], 0, 5)
     expected = np.quantile(stack[:, :, 0, 0].astype(float), 0.5, axis=0)
-    got = whole[(whole["team"] == next(iter(short.teams))) & (whole["measure"] == MEASURES[0])]
+    got = whole[(whole["team"] == next(iter(short.teams))) & (whole["measure"] == DAILY_NAMES[0])]
     np.testing.assert_allclose(got["p50"].to_numpy()[:5], expected)
 
 

@@ -63,7 +63,7 @@ def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
     assert sum(fitted.values()) == pytest.approx(1.0)
     short = apply_overrides(scenario, ["years=0.25", "warmup_days=30"])
     result = run_replication(short, seed=1)
-    assert result.summary.attrs["referrals"] > 0
+    assert result.timeliness["referrals"] > 0
 
 
 def test_demo_recovers_its_known_parameters(demo_out):

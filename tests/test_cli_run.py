@@ -1,4 +1,5 @@
-"""`demandsim run`: the planner's table, tidy files with provenance, and nothing half-written."""
+"""`demandsim run`: the planner's table, the one results-folder layout with provenance, and
+nothing half-written."""
 
 from __future__ import annotations
 
@@ -25,34 +26,39 @@ def test_prints_the_planners_table(finished_run):
     _, output = finished_run
     for team in ("front_door", "assessment", "cin", "cic", "after_care", "all social work teams"):
         assert team in output
-    assert "unalloc peak" in output and "assessments within 45 working days" in output
+    assert "unallocated cases, peak" in output and "assessments within 45 working days" in output
+    assert "1 replication (seed 4)" in output
 
 
 def test_writes_tidy_files_and_provenance(finished_run):
     out, _ = finished_run
     names = {p.name for p in out.iterdir()}
-    assert {"daily_teams.csv", "monthly_flows.csv", "monthly_tallies.csv", "summary.csv",
-            "manifest.json", "scenario.toml"} <= names  # fmt: skip
+    assert {"kpis_by_replication.parquet", "kpi_summary.csv", "daily_bands.parquet",
+            "monthly_bands.csv", "budget_by_financial_year.csv", "report.html",
+            "costs_and_staffing.xlsx", "manifest.json", "scenarios"} <= names  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seeds"] == [4]
+    assert manifest["seeds"] == [4] and manifest["kind"] == "run"
     assert manifest["scenarios"]["baseline"]["warmup_days"] == 20
     assert manifest["demandsim_version"] and manifest["started"] <= manifest["finished"]
-    daily = pd.read_csv(out / "daily_teams.csv", parse_dates=["date"])
+    daily = pd.read_parquet(out / "daily_bands.parquet")
     assert daily["date"].min() == pd.Timestamp("2026-04-01")  # the warm-up is not reported
 
 
 def test_outputs_hold_no_case_or_worker_identifiers(finished_run):
     out, _ = finished_run
-    for csv in out.glob("*.csv"):
-        columns = set(pd.read_csv(csv, nrows=1).columns)
-        assert not columns & {"case", "worker", "case_id", "worker_id", "child"}, csv.name
+    tables = [*out.glob("*.csv"), *out.glob("*.parquet")]
+    assert len(tables) >= 8
+    for table in tables:
+        frame = pd.read_csv(table, nrows=1) if table.suffix == ".csv" else pd.read_parquet(table)
+        columns = set(frame.columns)
+        assert not columns & {"case", "worker", "case_id", "worker_id", "child"}, table.name
 
 
 def test_resolved_scenario_reloads_to_the_same_scenario(finished_run):
     from demandsim.scenario_files import load_scenario
 
     out, _ = finished_run
-    again = load_scenario(out / "scenario.toml")
+    again = load_scenario(out / "scenarios" / "baseline.toml")
     original = load_scenario(None, ["years=0.2", "warmup_days=20"])
     assert again.model_dump(exclude={"source_dir"}) == original.model_dump(exclude={"source_dir"})
 
@@ -64,16 +70,20 @@ def test_refuses_to_overwrite_without_asking(finished_run):
 
 
 def test_a_failed_run_leaves_nothing_that_looks_complete(tmp_path, monkeypatch):
-    def broken(result, folder):
-        (folder / "daily_teams.csv").write_text("half a file")
+    from demandsim.batch import commands
+
+    def broken(folder, manifest=None):
+        (folder / "report.html").write_text("half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(cli, "write_run", broken)
+    monkeypatch.setattr(commands, "write_report", broken)
     out = tmp_path / "run"
     result = CliRunner().invoke(cli.main, ["run", *ARGS, "--out", str(out)])
     assert result.exit_code != 0
-    assert not out.exists()
-    assert list(tmp_path.iterdir()) == []  # no partial folder left beside it either
+    names = {p.name for p in out.iterdir()}
+    # no manifest, no tables, no report: only what --resume needs, and a note saying so
+    assert names <= {"INCOMPLETE", "plan.json", "replications", ".finishing"}
+    assert "INCOMPLETE" in names
 
 
 def test_bad_scenario_is_a_clean_error(tmp_path):
@@ -94,5 +104,4 @@ def test_results_folder_is_an_ordinary_folder(finished_run):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o777 & ~umask
-    daily = pd.read_csv(out / "daily_teams.csv", parse_dates=["date"])
-    assert daily["date"].max() < pd.Timestamp("2026-04-01") + pd.Timedelta(days=75)
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044 & ~umask for p in out.iterdir())

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 from demandsim.costs import (
+    COMPONENTS,
     TOTAL,
     budget_by_year,
-    cost_frames,
-    cost_kpis,
     cost_percentiles,
     daily_costs,
     financial_year_costs,
@@ -49,14 +48,17 @@ def four_days_across_april() -> pd.DataFrame:
         {"date": [pd.Timestamp("2027-04-01")], "team": ["a"], "permanent_starters": [1],
          "agency_starters": [0]}
     )  # fmt: skip
-    in_care = pd.Series(3.0, index=dates)
+    in_care = pd.DataFrame({"date": dates, "team": "b", "children_in_care": 3.0})
     return daily_costs(daily, starters, in_care, UNIT, base_year="2026-27")
 
 
 def test_hand_computed_costs_with_inflation_from_1_april():
     daily = four_days_across_april()
     # per day: 2 permanent x 100 + 1 agency x 200 + 3 children x 110 = 730 at 2026-27 prices
-    assert daily[TOTAL].tolist() == pytest.approx([730, 730, 730 * 1.1 + 1_100, 730 * 1.1])
+    per_day = daily.groupby("date")[TOTAL].sum()
+    assert per_day.tolist() == pytest.approx([730, 730, 730 * 1.1 + 1_100, 730 * 1.1])
+    team_b = daily[daily["team"] == "b"].set_index("date")  # agency worker and the placements
+    assert team_b[TOTAL].iloc[0] == pytest.approx(200 + 330)
     years = financial_year_costs(daily).set_index("financial_year")
     assert years.loc["2026-27", TOTAL] == pytest.approx(1_460)
     assert years.loc["2027-28", TOTAL] == pytest.approx(2 * 730 * 1.1 + 1_100)
@@ -203,15 +205,21 @@ def test_percentiles_and_overspend_chance_across_replications():
     assert total["p90_gbp"].iloc[0] == pytest.approx(9.1)
 
 
-def test_costs_survive_the_round_trip_through_batch_kpi_rows(still):
-    daily = run_replication(still, seed=3).costs
-    daily = pd.concat([daily, daily.assign(date=daily["date"] + pd.Timedelta(days=366))])
-    kpis = cost_kpis(daily).assign(seed=7)
-    years, months = cost_frames(kpis)
-    expected = financial_year_costs(daily).assign(replication=7)
-    pd.testing.assert_frame_equal(years, expected[years.columns], check_dtype=False)
-    expected = monthly_costs(daily).assign(replication=7)
-    pd.testing.assert_frame_equal(months, expected[months.columns], check_dtype=False)
+def test_costs_by_team_add_up_to_the_service_and_survive_the_reduction(still):
+    from demandsim.measures import SERVICE
+    from demandsim.replication import reduce
+
+    result = run_replication(still, seed=3)
+    expected = financial_year_costs(result.costs).set_index("financial_year")
+    kpis = reduce(result, still).kpis
+    money = kpis[kpis["period"] != "forecast"]
+    service = money[money["team"] == SERVICE].pivot(
+        index="period", columns="measure", values="value"
+    )
+    for column in (*COMPONENTS, TOTAL):
+        assert service[column].to_numpy() == pytest.approx(expected[column].to_numpy(), rel=1e-5)
+    teams = money[money["team"] != SERVICE].groupby(["period", "measure"])["value"].sum()
+    assert teams.unstack()[TOTAL].to_numpy() == pytest.approx(service[TOTAL].to_numpy(), rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 
 from demandsim import plots
-from demandsim.bands import SERVICE, percentile_bands, with_service_total
 from demandsim.cli import main
 from demandsim.costs import TOTAL, financial_year_costs
+from demandsim.measures import DAILY_NAMES, SERVICE, service_total
 from demandsim.report import (
     CHARTS,
     COMPARE_SECTIONS,
@@ -123,39 +123,39 @@ def test_report_rebuilds_from_stored_results_without_rerunning(run_dir, tmp_path
     assert failed.exit_code != 0 and "missing" in failed.output and "bands.parquet" in failed.output
 
 
-def daily(values: list[float], teams=("a", "b")) -> pd.DataFrame:
-    dates = pd.date_range("2026-04-01", periods=len(values))
+def bands_frame(p50: dict[str, list[float]], measure: str = "unallocated_cases") -> pd.DataFrame:
+    """A bands frame (as stored in daily_bands.parquet) with the given medians per team."""
     rows = []
-    for team in teams:
-        rows.append(pd.DataFrame({
-            "date": dates, "team": team, "unallocated_cases": values,
-            "allocated_cases": 10.0, "staff_permanent": 2.0, "staff_agency": 1.0,
-            "vacant_posts": 1.0, "staff_in_post": 3.0, "caseload_per_worker": 10 / 3,
-        }))  # fmt: skip
+    for team, values in p50.items():
+        dates = pd.date_range("2026-04-01", periods=len(values))
+        for m in ("unallocated_cases", "caseload_per_worker", "staff_permanent", "staff_agency",
+                  "vacant_posts", "staff_in_post"):  # fmt: skip
+            v = np.asarray(values, float) if m == measure else np.full(len(values), 2.0)
+            rows.append(pd.DataFrame({"date": dates, "team": team, "measure": m, "p5": v - 1,
+                                      "p25": v - 0.5, "p50": v, "p75": v + 0.5, "p95": v + 1}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
-def test_percentile_bands_across_replications_and_service_total():
-    reps = [with_service_total(daily([float(i), 2.0 * i])) for i in range(1, 6)]
-    bands = percentile_bands(reps)
-    assert list(bands.columns) == ["date", "team", "measure", "p5", "p25", "p50", "p75", "p95"]
-    first = bands[(bands["measure"] == "unallocated_cases") & (bands["team"] == "a")].iloc[0]
-    assert (first["p5"], first["p50"], first["p95"]) == pytest.approx((1.2, 3.0, 4.8))
-    total = bands[(bands["measure"] == "unallocated_cases") & (bands["team"] == SERVICE)]
-    assert total["p50"].tolist() == pytest.approx([6.0, 12.0])  # a + b within each replication
-    cpw = bands[(bands["measure"] == "caseload_per_worker") & (bands["team"] == SERVICE)]
-    assert cpw["p50"].tolist() == pytest.approx([20 / 6, 20 / 6])
-    with pytest.raises(ValueError, match="different dates or teams"):
-        percentile_bands([daily([1.0, 2.0]), daily([1.0, 2.0, 3.0])])
+def test_service_total_sums_staffed_teams_and_takes_ratios_of_sums():
+    cube = np.zeros((2, 3, len(DAILY_NAMES)))
+    at = DAILY_NAMES.index
+    cube[:, :, at("unallocated_cases")] = [[1, 2, 100], [3, 4, 100]]  # team 2 is a service
+    cube[:, :, at("allocated_cases")] = [[10, 30, 0], [10, 30, 0]]
+    cube[:, :, at("staff_in_post")] = [[1, 3, 0], [0.2, 0.1, 0]]
+    cube[:, :, at("placements_gbp")] = [[0, 5, 7], [0, 5, 7]]  # money counts in every team
+    total = service_total(cube, staffed=[0, 1])
+    assert total[:, at("unallocated_cases")].tolist() == [3, 7]
+    assert total[0, at("caseload_per_worker")] == pytest.approx(40 / 4)  # not mean of 10 and 10
+    assert np.isnan(total[1, at("caseload_per_worker")])  # 0.3 staff: undefined
+    assert total[:, at("placements_gbp")].tolist() == [12, 12]
 
 
-def test_fan_charts_take_bands_or_one_replication():
-    one = daily([1.0, 5.0, 2.0])
-    fig = plots.fan_chart(one, "unallocated_cases", "a")
+def test_fan_charts_take_bands():
+    bands = bands_frame({"a": [1.0, 5.0, 2.0], "b": [0.0, 0.0, 1.0]})
+    fig = plots.fan_chart(bands, "unallocated_cases", "a")
     assert isinstance(fig, Figure)
     (line,) = fig.axes[0].get_lines()
     assert line.get_ydata().tolist() == [1.0, 5.0, 2.0]
-    bands = percentile_bands([daily([float(i)] * 3) for i in range(5)])
     grid = plots.fan_charts(bands, "unallocated_cases")
     assert [ax.get_title() for ax in grid.axes if ax.get_visible()] == ["a", "b"]
     fig = Figure()
@@ -166,8 +166,8 @@ def test_fan_charts_take_bands_or_one_replication():
 
 def test_comparison_charts_put_scenarios_on_one_axis():
     bands = {
-        "now": percentile_bands([with_service_total(daily([1.0, 2.0]))]),
-        "faster agency": percentile_bands([with_service_total(daily([0.0, 1.0]))]),
+        "now": bands_frame({SERVICE: [1.0, 2.0]}),
+        "faster agency": bands_frame({SERVICE: [0.0, 1.0]}),
     }
     fig = plots.compare_fan_chart(bands, "unallocated_cases")
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == list(bands)
@@ -203,7 +203,8 @@ def test_compare_report_has_every_section_chart_and_paired_cost_differences(comp
     assert len(images) == 5 and all(img.startswith(PNG_MAGIC) for img in images)
     assert {p.read_bytes() for p in (out / CHARTS).glob("*.png")} == set(images)
     differences = page[page.index('<section id="differences">') :]
-    assert "cost_fy_2026-27_total_gbp" in differences and "unallocated_mean" in differences
+    assert "total_gbp" in differences and "2026-27" in differences
+    assert "unallocated_mean" in differences
     assert "slow-agency" in page and "fast-agency" in page
     assert "Total cost, paired difference from the reference" in outcome.text
     assert "slow-agency 2026-27" in " ".join(outcome.text.split())
@@ -251,6 +252,6 @@ def test_sweep_writes_a_comparison_report_and_one_cost_curve_per_year(baseline, 
     for section in COMPARE_SECTIONS:
         assert f'<section id="{section}">' in page
     plots_made = {p.name for p in (out / "plots").glob("*.png")}
-    assert "cost_fy_2026-27_total_gbp--workforce.agency.fill_days.png" in plots_made
-    assert not any(name.startswith("cost_month_") for name in plots_made)
+    assert "total_gbp_2026-27--workforce.agency.fill_days.png" in plots_made
+    assert "staff_agency_gbp_2026-27--workforce.agency.fill_days.png" not in plots_made
     assert (out / WORKBOOK).exists() and len(list((out / CHARTS).glob("*.png"))) == 5

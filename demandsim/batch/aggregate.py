@@ -1,30 +1,45 @@
-"""Across replications: KPI summaries with confidence intervals, and percentile bands of every
-daily series computed a block of days at a time.
+"""Across replications: KPI summaries with confidence intervals, percentile bands of every daily
+series, monthly views, and costs by financial year against the budget.
 
 Everything here reads replications in seed order, so the same replications give bit-identical
-tables however they were run (one process, many, a cluster, or a resumed run). Percentile bands
-never hold every replication's full series: each block of days is read (memory-mapped) from the
-per-replication files, reduced, and dropped; the block length is chosen so one block stays under
-:data:`BLOCK_BYTES`.
+tables however they were run (one process, many, a cluster, or a resumed run). The daily series
+are never all in memory: each block of whole months is read from the per-replication files,
+reduced to daily bands and to each replication's monthly means (levels) or sums (money), and
+dropped; a block stays under :data:`BLOCK_BYTES`.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from demandsim.batch.store import BatchStore
-from demandsim.batch.summaries import MEASURES, PROPORTIONS, forecast_dates, team_labels
+from demandsim.calendar import financial_year
+from demandsim.costs import budget_by_year, cost_percentiles
+from demandsim.measures import (
+    COST_COMPONENTS,
+    DAILY,
+    DAILY_NAMES,
+    FORECAST,
+    KPIS,
+    SERVICE,
+    TOTAL_COST,
+)
+from demandsim.replication import forecast_dates, team_labels
 from demandsim.scenario import Scenario
 
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: quantiles of the daily and monthly bands, stored as columns p5, p10, p25, p50, p75, p90, p95
+QUANTILES = (0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95)
 BAND_COLUMNS = tuple(f"p{round(100 * q)}" for q in QUANTILES)
-#: bytes of float32 replication data read per block of days (working memory is about 3x this)
+#: bytes of float32 replication data read per block (working memory is about 3x this)
 BLOCK_BYTES = 64 * 2**20
 CONFIDENCE = 0.95
+KPI_KEYS = ["scenario", "team", "measure", "period"]
 
 
 def quantiles(values: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarray:
@@ -47,7 +62,8 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarr
 
 def describe(values: np.ndarray) -> pd.DataFrame:
     """Per row of ``values`` (groups x replications): n, mean, sd, a 95% t-interval for the mean,
-    and the 5th, 50th and 95th percentiles of the replications. NaN entries are left out."""
+    and the 5th, 10th, 50th, 90th and 95th percentiles of the replications. NaN entries are left
+    out."""
     values = np.asarray(values, dtype=float)
     n = (~np.isnan(values)).sum(axis=1)
     with warnings.catch_warnings():
@@ -56,7 +72,7 @@ def describe(values: np.ndarray) -> pd.DataFrame:
         sd = np.sqrt(np.nansum((values - mean[:, None]) ** 2, axis=1) / (n - 1))
         half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / np.sqrt(n)
     half = np.where(sd == 0, 0.0, half)  # identical values: the interval is the value itself
-    pct = quantiles(values.T, (0.05, 0.5, 0.95))
+    pct = quantiles(values.T, (0.05, 0.10, 0.5, 0.90, 0.95))
     return pd.DataFrame(
         {
             "n": n,
@@ -65,28 +81,33 @@ def describe(values: np.ndarray) -> pd.DataFrame:
             "ci_low": mean - half,
             "ci_high": mean + half,
             "p5": pct[0],
-            "p50": pct[1],
-            "p95": pct[2],
+            "p10": pct[1],
+            "p50": pct[2],
+            "p90": pct[3],
+            "p95": pct[4],
         }
     )
 
 
-def wide_by_seed(kpis: pd.DataFrame) -> pd.DataFrame:
-    """Per-replication KPIs as one row per (scenario, team, kpi) and one column per seed, rows in
-    the order they first appear."""
-    index = ["scenario", "team", "kpi"]
-    order = kpis[index].drop_duplicates()
-    wide = kpis.set_index([*index, "seed"])["value"].unstack("seed")
+def wide_by_replication(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Per-replication KPIs as one row per (scenario, team, measure, period) and one column per
+    replication, rows in the order they first appear."""
+    order = kpis[KPI_KEYS].drop_duplicates().astype(str)
+    wide = (
+        kpis.astype({c: str for c in KPI_KEYS})
+        .set_index([*KPI_KEYS, "replication"])["value"]
+        .unstack("replication")
+    )
     return wide.reindex(pd.MultiIndex.from_frame(order)).sort_index(axis=1)
 
 
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
-    """Each scenario's KPIs across replications (see :func:`describe`). For 0/1 KPIs (chances)
-    the interval is Wilson's score interval, which stays within [0, 1]."""
-    wide = wide_by_seed(kpis)
+    """Each scenario's KPIs across replications (see :func:`describe`). For chances (0/1 per
+    replication) the interval is Wilson's score interval, which stays within [0, 1]."""
+    wide = wide_by_replication(kpis)
     table = describe(wide.to_numpy())
     labels = wide.index.to_frame(index=False)
-    chance = labels["kpi"].isin(PROPORTIONS).to_numpy()
+    chance = labels["measure"].map(lambda m: KPIS[m].kind == "chance").to_numpy(dtype=bool)
     low, high = wilson_interval(table["mean"].to_numpy()[chance], table["n"].to_numpy()[chance])
     table.loc[chance, "ci_low"] = low
     table.loc[chance, "ci_high"] = high
@@ -102,33 +123,130 @@ def wilson_interval(p: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return centre - half, centre + half
 
 
-def daily_bands(store: BatchStore, key: str, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
-    """Percentile bands and the mean of every daily series of one scenario across replications:
-    one row per date, team and measure (the service-wide series included)."""
+def month_blocks(dates: pd.DatetimeIndex, max_days: int) -> list[tuple[int, int]]:
+    """Day ranges ``[start, stop)`` of whole calendar months, each at most ``max_days`` long
+    unless a single month is longer."""
+    months = dates.to_period("M")
+    starts = [0, *np.flatnonzero(months[1:] != months[:-1]) + 1, len(dates)]
+    blocks, begin = [], 0
+    for edge, after in itertools.pairwise(starts[1:]):
+        if after - begin > max_days and edge > begin:
+            blocks.append((begin, edge))
+            begin = edge
+    if len(dates):
+        blocks.append((begin, len(dates)))
+    return blocks
+
+
+def series_bands(
+    store: BatchStore, key: str, scenario: Scenario, seeds: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily and monthly percentile bands of every daily measure of one scenario, one row per
+    date (or month), team and measure, with the mean across replications.
+
+    Monthly: each replication's mean over the month's days (levels, shares) or sum (money),
+    then quantiles across replications; so a monthly band says how the month as a whole may
+    turn out, not how one day may."""
     dates = forecast_dates(scenario)
     teams = team_labels(scenario)
-    per_day = len(seeds) * len(teams) * len(MEASURES) * 4
-    block = max(1, BLOCK_BYTES // per_day)
-    frames = []
-    for start in range(0, len(dates), block):
-        stop = min(start + block, len(dates))
-        stack = store.daily_block(key, seeds, start, stop)
-        bands = quantiles(stack)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
-            mean = np.nanmean(stack, axis=0, dtype=np.float64)
+    per_day = max(1, len(seeds)) * len(teams) * len(DAILY) * 4
+    money = np.array([m.is_money for m in DAILY.values()])
+    daily_frames, monthly_frames = [], []
+    for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
+        stack = store.daily_block(key, seeds, start, stop).astype(np.float64)
+        daily_frames.append(_band_frame(stack, dates[start:stop], teams))
+        months = dates[start:stop].to_period("M")
+        for month in dict.fromkeys(months):
+            days = stack[:, months == month]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # nobody in post all month
+                per_rep = np.where(money, np.nansum(days, axis=1), np.nanmean(days, axis=1))
+            monthly_frames.append(_band_frame(per_rep[:, None], [month.to_timestamp()], teams))
         del stack
-        frame = pd.DataFrame(
-            {
-                "date": np.repeat(dates[start:stop], len(teams) * len(MEASURES)),
-                "team": np.tile(np.repeat(teams, len(MEASURES)), stop - start),
-                "measure": np.tile(MEASURES, (stop - start) * len(teams)),
-            }
+    daily = pd.concat(daily_frames, ignore_index=True).rename(columns={"when": "date"})
+    monthly = pd.concat(monthly_frames, ignore_index=True).rename(columns={"when": "month"})
+    for frame in (daily, monthly):
+        frame.insert(0, "scenario", key)
+    return daily, monthly
+
+
+def _band_frame(stack: np.ndarray, when, teams: list[str]) -> pd.DataFrame:
+    """Bands of ``stack`` (replications, times, teams, measures) as a long frame."""
+    n_times = stack.shape[1]
+    bands = quantiles(stack)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
+        mean = np.nanmean(stack, axis=0)
+    frame = pd.DataFrame(
+        {
+            "when": np.repeat(np.asarray(when), len(teams) * len(DAILY)),
+            "team": np.tile(np.repeat(teams, len(DAILY)), n_times),
+            "measure": np.tile(DAILY_NAMES, n_times * len(teams)),
+        }
+    )
+    for column, band in zip(BAND_COLUMNS, bands, strict=True):
+        frame[column] = band.reshape(-1)
+    frame["mean"] = mean.reshape(-1)
+    return frame
+
+
+def costs_by_replication(kpis: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
+    """Service-wide costs by financial year, one row per scenario, replication and year, with
+    the days of the year inside the forecast and whether that is only part of the year."""
+    money = kpis[
+        (kpis["team"] == SERVICE)
+        & (kpis["period"] != FORECAST)
+        & kpis["measure"].isin([*COST_COMPONENTS, TOTAL_COST])
+    ].astype({c: str for c in KPI_KEYS})
+    wide = money.pivot_table(
+        index=["scenario", "replication", "period"], columns="measure", values="value", sort=False
+    )
+    wide.columns.name = None
+    wide = wide.reset_index().rename(columns={"period": "financial_year"})
+    days = pd.concat(
+        [_year_days(key, scenario) for key, scenario in scenarios.items()], ignore_index=True
+    )
+    wide = wide.merge(days, on=["scenario", "financial_year"], how="left", validate="m:1")
+    columns = ["scenario", "replication", "financial_year", "days", "partial"]
+    return wide[[*columns, *[c for c in (*COST_COMPONENTS, TOTAL_COST) if c in wide]]]
+
+
+def _year_days(key: str, scenario: Scenario) -> pd.DataFrame:
+    years = pd.Series(financial_year(forecast_dates(scenario).to_numpy().astype("datetime64[D]")))
+    days = years.value_counts(sort=False)
+    full = [
+        (pd.Timestamp(int(y[:4]) + 1, 4, 1) - pd.Timestamp(int(y[:4]), 4, 1)).days
+        for y in days.index
+    ]
+    return pd.DataFrame(
+        {
+            "scenario": key,
+            "financial_year": days.index,
+            "days": days.to_numpy(),
+            "partial": days.to_numpy() < np.array(full),
+        }
+    )
+
+
+def budget_tables(
+    fy_costs: pd.DataFrame, scenarios: Mapping[str, Scenario]
+) -> dict[str, pd.DataFrame]:
+    """Per scenario: the budget table (P10/P50/P90 of the total by financial year, and the
+    chance of overspend against the scenario's budget) and cost percentiles by component."""
+    budget, percentiles = [], []
+    for key, frame in fy_costs.groupby("scenario", sort=False):
+        own = frame.drop(columns="scenario")
+        budget.append(
+            budget_by_year(own, scenarios[key].costs.budget_by_financial_year_gbp).assign(
+                scenario=key
+            )
         )
-        for column, band in zip(BAND_COLUMNS, bands, strict=True):
-            frame[column] = band.reshape(-1)
-        frame["mean"] = mean.reshape(-1)
-        frames.append(frame)
-    out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "scenario", key)
-    return out
+        percentiles.append(cost_percentiles(own).assign(scenario=key))
+    return {
+        "budget": _scenario_first(pd.concat(budget, ignore_index=True)),
+        "cost_percentiles": _scenario_first(pd.concat(percentiles, ignore_index=True)),
+    }
+
+
+def _scenario_first(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[["scenario", *[c for c in frame if c != "scenario"]]]

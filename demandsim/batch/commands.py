@@ -1,15 +1,22 @@
-"""The library calls behind ``demandsim run -n``, ``demandsim compare`` and ``demandsim sweep``.
+"""The library calls behind ``demandsim run``, ``demandsim compare`` and ``demandsim sweep``.
 
-Each builds a :class:`~demandsim.batch.replicate.Plan`, runs the replications the results
-folder does not hold yet, then writes the tables:
+Every kind of run is a batch (a single run is a batch of one) and writes one results-folder
+layout. Each builds a :class:`~demandsim.batch.replicate.Plan`, runs the replications the
+folder does not hold yet, then writes the tables, all read from the per-replication results:
 
-- ``kpis_by_replication.parquet``: scenario, seed, team, kpi, value (one row per replication);
-- ``kpi_summary.parquet`` / ``.csv``: per scenario, team and KPI: n, mean, sd, 95% CI, p5/p50/p95;
-- ``daily_bands.parquet``: per scenario, date, team and measure: p5, p25, p50, p75, p95, mean;
-- ``paired_differences.parquet`` / ``.csv`` (compare), ``sweep.parquet`` / ``.csv`` and
-  ``plots/KPI--KEY.png`` (sweep);
-- ``scenarios/KEY.toml`` (each resolved scenario), ``summary.txt`` (the printed table) and
-  ``manifest.json`` (provenance, written last).
+- ``kpis_by_replication.parquet``: scenario, replication, team, measure, period, value;
+- ``kpi_summary.parquet`` / ``.csv``: per scenario, team, measure and period: n, mean, sd,
+  95% CI, p5/p10/p50/p90/p95 across replications;
+- ``daily_bands.parquet``: per scenario, date, team and daily measure: p5 ... p95 and mean;
+- ``monthly_bands.parquet`` / ``.csv``: the same per calendar month (each replication's monthly
+  mean, or sum for money);
+- ``costs_by_replication.csv`` (service-wide costs by financial year and replication),
+  ``budget_by_financial_year.csv`` and ``cost_percentiles.csv``;
+- ``paired_differences.parquet`` / ``.csv`` (compare and sweep), ``sweep.parquet`` / ``.csv``,
+  ``design.csv`` and ``plots/`` (sweep);
+- ``scenarios/KEY.toml`` (each resolved scenario), ``summary.txt`` (the printed tables),
+  ``report.html``, ``costs_and_staffing.xlsx``, ``charts/`` and ``manifest.json`` (provenance,
+  written last: a folder with a manifest is complete).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from demandsim.batch import report
-from demandsim.batch.aggregate import daily_bands, kpi_summary
+from demandsim.batch.aggregate import budget_tables, costs_by_replication, kpi_summary, series_bands
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.plots import sweep_curve
 from demandsim.batch.replicate import (
@@ -33,10 +40,9 @@ from demandsim.batch.replicate import (
     run_plan,
 )
 from demandsim.batch.store import BatchStore
-from demandsim.batch.summaries import SERVICE
 from demandsim.batch.sweep import Vary, design, sweep_table
-from demandsim.costs import FY_PREFIX, TOTAL, is_cost_kpi
-from demandsim.report import DIFFERENCES, TABLES, batch_tables, format_budget, write_report
+from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
+from demandsim.report import format_budget, write_report
 from demandsim.results_store import manifest, write_scenario_toml
 from demandsim.scenario import Scenario
 
@@ -137,17 +143,19 @@ def sweep(
         table = sweep_table(summary, design_table)
         files = _tables("sweep", table)
         diffs = paired_differences(kpis, next(iter(scenarios)))
-        files[DIFFERENCES] = lambda p: diffs.to_parquet(p, index=False)
+        files.update(_tables("paired_differences", diffs))
         files["design.csv"] = lambda p: design_table.to_csv(p, index=False)
         service = table[(table["team"] == SERVICE) & table["mean"].notna()]
-        for kpi in dict.fromkeys(service["kpi"]):
-            if is_cost_kpi(kpi) and not (kpi.startswith(FY_PREFIX) and kpi.endswith(TOTAL)):
-                continue  # one curve per year's total cost, not one per month and component
+        curves = service[(service["period"] == FORECAST) | (service["measure"] == TOTAL_COST)]
+        for measure, period in dict.fromkeys(zip(curves["measure"], curves["period"], strict=True)):
             for key in keys:
                 others = [k for k in keys if k != key]
-                files[f"plots/{kpi}--{key}.png"] = _figure_writer(table, key, kpi, others)
+                stem = measure if period == FORECAST else f"{measure}_{period}"
+                files[f"plots/{stem}--{key}.png"] = _figure_writer(
+                    table, key, measure, period, others
+                )
         text = report.format_sweep(summary, design_table, base, list(plan.seeds))
-        return files, {"sweep": table, "design": design_table}, text
+        return files, {"sweep": table, "design": design_table, "paired_differences": diffs}, text
 
     return _execute(plan, out, options, resume, overwrite, extras)
 
@@ -169,29 +177,33 @@ def _execute(
         store = BatchStore.create(out, stamped, overwrite=overwrite)
     ran = run_plan(plan, store, options.jobs, options.executor, options.scheduler, options.progress)
     keys = list(plan.scenarios)
-    kpis = store.replication_kpis(keys, plan.seeds)
+    seeds = list(plan.seeds)
+    kpis = store.replication_kpis(keys, seeds)
     summary = kpi_summary(kpis)
     extra_files, tables, text = extras(kpis, summary)
+    daily, monthly = zip(
+        *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
+    )
+    fy_costs = costs_by_replication(kpis, plan.scenarios)
+    money = budget_tables(fy_costs, plan.scenarios)
+    text += "\n\n" + format_budget(money["budget"], tables.get("paired_differences"))
     files: dict[str, Writer] = {
-        "kpis_by_replication.parquet": lambda p: kpis.to_parquet(p, index=False),
+        "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
         **_tables("kpi_summary", summary),
-        "daily_bands.parquet": lambda p: pd.concat(
-            [daily_bands(store, k, plan.scenarios[k], list(plan.seeds)) for k in keys],
-            ignore_index=True,
-        ).to_parquet(p, index=False),
+        "daily_bands.parquet": _parquet_writer(pd.concat(daily, ignore_index=True)),
+        **_tables("monthly_bands", pd.concat(monthly, ignore_index=True)),
+        "costs_by_replication.csv": _csv_writer(fy_costs),
+        "budget_by_financial_year.csv": _csv_writer(money["budget"]),
+        "cost_percentiles.csv": _csv_writer(money["cost_percentiles"]),
         **{
             f"scenarios/{k}.toml": _scenario_writer(scenario)
             for k, scenario in plan.scenarios.items()
         },
         **extra_files,
+        "summary.txt": lambda p: p.write_text(text + "\n"),
     }
-    report_tables = batch_tables(plan.scenarios, kpis, summary)
-    files.update({TABLES[k]: _csv_writer(t) for k, t in report_tables.items()})
-    diffs = tables.get("paired_differences")
-    text += "\n\n" + format_budget(report_tables["budget"], diffs)
-    files["summary.txt"] = lambda p: p.write_text(text + "\n")
     started = dt.datetime.fromisoformat(store.plan.get("started", now.isoformat()))
-    provenance = manifest([], list(plan.seeds), started)
+    provenance = manifest([], seeds, started)
     provenance.update(
         kind=plan.kind,
         scenarios=record["scenarios"],
@@ -225,12 +237,23 @@ def _csv_writer(table: pd.DataFrame) -> Writer:
     return lambda p: table.to_csv(p, index=False)
 
 
+def _parquet_writer(table: pd.DataFrame) -> Writer:
+    return lambda p: table.to_parquet(p, index=False)
+
+
+def _labels_as_text(kpis: pd.DataFrame) -> pd.DataFrame:
+    return kpis.astype({c: str for c in ("scenario", "team", "measure", "period")})
+
+
 def _scenario_writer(scenario: Scenario) -> Writer:
     return lambda p: write_scenario_toml(scenario, p)
 
 
-def _figure_writer(table: pd.DataFrame, key: str, kpi: str, others: list[str]) -> Writer:
+def _figure_writer(
+    table: pd.DataFrame, key: str, measure: str, period: str, others: list[str]
+) -> Writer:
     def write(path: Path) -> None:
-        sweep_curve(table, key, kpi, SERVICE, others).savefig(path, dpi=100)
+        rows = table[table["period"] == period]
+        sweep_curve(rows, key, measure, SERVICE, others).savefig(path, dpi=100)
 
     return write

@@ -10,22 +10,27 @@ passes 50 cases at some point in the next 12 months") are means of 0/1 KPIs, com
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from demandsim.batch.aggregate import describe, wide_by_seed
+from demandsim.batch.aggregate import describe, wide_by_replication
 
 
 def paired_differences(kpis: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Per other scenario, team and KPI: the seed-by-seed difference (scenario - reference),
-    described by :func:`~demandsim.batch.aggregate.describe` (mean, sd, 95% CI, percentiles)."""
-    wide = wide_by_seed(kpis)
+    """Per other scenario, team, KPI and period: the seed-by-seed difference (scenario -
+    reference), described by :func:`~demandsim.batch.aggregate.describe` (mean, sd, 95% CI,
+    percentiles), with the share of replications in which the scenario's value is higher."""
+    wide = wide_by_replication(kpis)
     base = wide.xs(reference, level="scenario")
     frames = []
     for key in dict.fromkeys(kpis["scenario"]):
         if key == reference:
             continue
         other = wide.xs(key, level="scenario").reindex(index=base.index, columns=base.columns)
-        table = describe(other.to_numpy() - base.to_numpy())
+        diff = other.to_numpy() - base.to_numpy()
+        table = describe(diff)
+        with np.errstate(invalid="ignore"):
+            table["share_higher"] = (diff > 0).sum(axis=1) / (~np.isnan(diff)).sum(axis=1)
         labels = base.index.to_frame(index=False)
         labels.insert(0, "reference", reference)
         labels.insert(0, "scenario", key)

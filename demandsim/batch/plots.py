@@ -7,14 +7,21 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from demandsim.measures import label as measure_label
+
 
 def sweep_curve(
-    table: pd.DataFrame, key: str, kpi: str, team: str, others: list[str], ax: Axes | None = None
+    table: pd.DataFrame,
+    key: str,
+    measure: str,
+    team: str,
+    others: list[str],
+    ax: Axes | None = None,
 ) -> Figure:
-    """Mean of ``kpi`` for ``team`` against the varied ``key``, with 95% intervals; one line per
-    combination of the ``others`` varied keys. ``table`` is a sweep table (see
-    :func:`demandsim.batch.sweep.sweep_table`)."""
-    rows = table[(table["kpi"] == kpi) & (table["team"] == team)]
+    """Mean of ``measure`` for ``team`` against the varied ``key``, with 95% intervals; one line
+    per combination of the ``others`` varied keys. ``table`` is a sweep table (see
+    :func:`demandsim.batch.sweep.sweep_table`) for one period."""
+    rows = table[(table["measure"] == measure) & (table["team"] == team)]
     if ax is None:
         fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.add_subplot()
@@ -32,7 +39,7 @@ def sweep_curve(
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
     ax.set_xlabel(key)
-    ax.set_ylabel(kpi)
+    ax.set_ylabel(measure_label(measure))
     ax.set_title(f"{team}: mean over replications, 95% CI", fontsize="medium")
     if others:
         ax.legend(fontsize="small")

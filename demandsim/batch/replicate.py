@@ -4,7 +4,7 @@ A :class:`Plan` names the scenarios (by a short key) and the seeds; replication 
 *i* in every scenario (common random numbers). Tasks go out seed by seed (every scenario of seed
 0, then of seed 1 ...), so an interrupted comparison has finished the same seeds in each
 scenario. Only the scenario and a seed cross to a worker; only the reduced
-:class:`~demandsim.batch.summaries.Replication` (KPI rows and a float32 daily cube) comes back.
+:class:`~demandsim.replication.Replication` (KPI rows and a float32 daily cube) comes back.
 The parent writes each one to the :class:`~demandsim.batch.store.BatchStore` as it arrives,
 whichever order they finish in: the tables are computed afterwards in seed order.
 
@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from demandsim.batch.store import BatchStore
-from demandsim.batch.summaries import Replication, simulate
+from demandsim.replication import Replication, simulate
 from demandsim.results_store import scenario_record
 from demandsim.scenario import Scenario
 

@@ -1,53 +1,26 @@
-"""The tables a person reads at the end of a batch (also saved as ``summary.txt``)."""
+"""The tables a person reads at the end of a run (also saved as ``summary.txt``).
+
+Labels, units and which values are percentages come from :mod:`demandsim.measures`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.summaries import SERVICE, forecast_dates
+from demandsim.measures import FORECAST, HEADLINE, SERVICE, is_share, label, short_label
+from demandsim.replication import forecast_dates
 from demandsim.scenario import Scenario
 
 PROBABILITY = "backlog_passes_threshold_in_12_months"
 
 
-def headline(threshold: int) -> dict[str, str]:
-    """KPI -> column label, for the printed tables."""
-    return {
-        "unallocated_mean": "unallocated, mean",
-        "unallocated_peak": "unallocated, peak",
-        "days_unallocated_above_threshold": f"days unallocated > {threshold}",
-        PROBABILITY: f"chance unallocated > {threshold} in 12 months (%)",
-        "caseload_per_worker_mean": "caseload per worker, mean",
-        "caseload_per_worker_peak": "caseload per worker, peak",
-        "agency_share_mean": "agency share (%)",
-        "leavers": "leavers",
-        "mean_days_referral_to_allocation": "days referral to allocation",
-        "assessed_within_45_working_days_share": "assessments within 45 working days (%)",
-    }
+def _scale(measure: str) -> float:
+    return 100.0 if is_share(measure) else 1.0
 
 
-def short(threshold: int) -> dict[str, str]:
-    """KPI -> a short column label, for wide tables (sweeps)."""
-    return {
-        "unallocated_mean": "unalloc mean",
-        "unallocated_peak": "unalloc peak",
-        "days_unallocated_above_threshold": f"days >{threshold}",
-        PROBABILITY: f"P(>{threshold} in 12m) %",
-        "caseload_per_worker_mean": "caseload",
-        "caseload_per_worker_peak": "caseload peak",
-        "agency_share_mean": "agency %",
-        "leavers": "leavers",
-        "mean_days_referral_to_allocation": "days to alloc",
-        "assessed_within_45_working_days_share": "in 45 wd %",
-    }
-
-
-PERCENT = {PROBABILITY, "agency_share_mean", "assessed_within_45_working_days_share"}
-
-
-def _scale(kpi: str) -> float:
-    return 100.0 if kpi in PERCENT else 1.0
+def _shown(measure: str, threshold: int) -> str:
+    return label(measure, threshold) + (" (%)" if is_share(measure) else "")
 
 
 def _num(value: float) -> str:
@@ -62,42 +35,47 @@ def _interval(low: float, high: float) -> str:
 
 def _period(scenario: Scenario, seeds: list[int]) -> str:
     dates = forecast_dates(scenario)
+    runs = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
     return (
-        f"{len(seeds)} replications (seeds {seeds[0]}-{seeds[-1]}), forecast "
+        f"{len(seeds)} replication{'s' if len(seeds) != 1 else ''} ({runs}), forecast "
         f"{dates[0].date()} to {dates[-1].date()}"
     )
 
 
+def _whole_forecast(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[(summary["period"] == FORECAST) & summary["measure"].isin(HEADLINE)]
+
+
 def format_run(summary: pd.DataFrame, scenario: Scenario, seeds: list[int]) -> str:
-    """Per team means, then the service-wide KPIs with 95% intervals and the 5-95% spread."""
-    labels = headline(scenario.backlog_threshold_cases)
-    rows = summary[summary["kpi"].isin(labels)]
-    per_team = rows.pivot(index="team", columns="kpi", values="mean")
+    """Per team means, then the service-wide KPIs (with 95% intervals and the 5-95% spread of
+    the replications when there are several)."""
+    threshold = scenario.backlog_threshold_cases
+    rows = _whole_forecast(summary)
+    per_team = rows.pivot(index="team", columns="measure", values="mean")
     per_team = per_team.reindex(index=list(dict.fromkeys(rows["team"])))
-    per_team = per_team[[k for k in labels if k in per_team and per_team[k].notna().sum() > 1]]
+    per_team = per_team[[k for k in HEADLINE if k in per_team and per_team[k].notna().sum() > 1]]
     shown = per_team.apply(lambda col: (col * _scale(col.name)).map(_num))
-    shown.columns = [labels[k] for k in shown.columns]
-    service = (
-        rows[rows["team"] == SERVICE].set_index("kpi").reindex(list(labels)).dropna(subset=["mean"])
-    )
+    shown.columns = [_shown(k, threshold) for k in shown.columns]
+    service = rows[rows["team"] == SERVICE].set_index("measure").reindex(list(HEADLINE))
+    service = service.dropna(subset=["mean"])
     lines = pd.DataFrame(
-        {
-            "mean": [_num(r["mean"] * _scale(k)) for k, r in service.iterrows()],
-            "95% CI of mean": [
-                _interval(r["ci_low"] * _scale(k), r["ci_high"] * _scale(k))
-                for k, r in service.iterrows()
-            ],
-            "5% to 95% of replications": [
-                _interval(r["p5"] * _scale(k), r["p95"] * _scale(k)) for k, r in service.iterrows()
-            ],
-        },
-        index=[labels[k] for k in service.index],
+        {"mean": [_num(r["mean"] * _scale(k)) for k, r in service.iterrows()]},
+        index=[_shown(k, threshold) for k in service.index],
     )
+    if len(seeds) > 1:
+        lines["95% CI of mean"] = [
+            _interval(r["ci_low"] * _scale(k), r["ci_high"] * _scale(k))
+            for k, r in service.iterrows()
+        ]
+        lines["5% to 95% of replications"] = [
+            _interval(r["p5"] * _scale(k), r["p95"] * _scale(k)) for k, r in service.iterrows()
+        ]
+    per_team_title = "Per team" + (", mean over replications:" if len(seeds) > 1 else ":")
     return "\n".join(
         [
             f"Scenario {scenario.name!r}: {_period(scenario, seeds)}",
             "",
-            "Mean over replications, per team:",
+            per_team_title,
             shown.T.to_string(),
             "",
             f"{SERVICE}:",
@@ -114,17 +92,17 @@ def format_compare(
     seeds: list[int],
 ) -> str:
     """Each scenario's mean, and each one's paired difference from the first with a 95% CI."""
-    labels = headline(scenario.backlog_threshold_cases)
+    threshold = scenario.backlog_threshold_cases
     keys = list(names)
     reference = keys[0]
+    rows = _whole_forecast(summary)
+    diffs_all = differences[differences["period"] == FORECAST]
 
     def table(team: str, kpis: list[str]) -> pd.DataFrame:
-        means = summary[summary["team"] == team].pivot(
-            index="kpi", columns="scenario", values="mean"
-        )
-        diffs = differences[differences["team"] == team].set_index(["kpi", "scenario"])
+        means = rows[rows["team"] == team].pivot(index="measure", columns="scenario", values="mean")
+        diffs = diffs_all[diffs_all["team"] == team].set_index(["measure", "scenario"])
         kpis = [k for k in kpis if k in means.index and means.loc[k].notna().all()]
-        out = pd.DataFrame(index=[labels.get(k, k) for k in kpis])
+        out = pd.DataFrame(index=[_shown(k, threshold) for k in kpis])
         for key in keys:
             out[names[key]] = [_num(means.loc[k, key] * _scale(k)) for k in kpis]
         for key in keys[1:]:
@@ -137,7 +115,7 @@ def format_compare(
             out[f"{names[key]} - {names[reference]} (95% CI)"] = cells
         return out
 
-    teams = list(dict.fromkeys(summary["team"]))
+    teams = list(dict.fromkeys(rows["team"]))
     chances = pd.concat([table(team, [PROBABILITY]).set_axis([team]) for team in teams])
     return "\n".join(
         [
@@ -145,9 +123,9 @@ def format_compare(
             f"Reference: {names[reference]}. Differences are paired, seed by seed.",
             "",
             f"{SERVICE}:",
-            table(SERVICE, list(labels)).to_string(),
+            table(SERVICE, list(HEADLINE)).to_string(),
             "",
-            f"Chance (%) that the unallocated backlog passes {scenario.backlog_threshold_cases} "
+            f"Chance (%) that the unallocated backlog passes {threshold} "
             "cases on some day of the first 12 months:",
             chances.to_string(),
         ]
@@ -158,17 +136,21 @@ def format_sweep(
     summary: pd.DataFrame, design_table: pd.DataFrame, scenario: Scenario, seeds: list[int]
 ) -> str:
     """One row per design point: the varied values, then service-wide KPI means."""
-    labels = short(scenario.backlog_threshold_cases)
-    rows = summary[(summary["team"] == SERVICE) & summary["kpi"].isin(labels)]
-    means = rows.pivot(index="scenario", columns="kpi", values="mean")
-    means = means[[k for k in labels if k in means]]
+    threshold = scenario.backlog_threshold_cases
+    rows = _whole_forecast(summary)
+    rows = rows[rows["team"] == SERVICE]
+    means = rows.pivot(index="scenario", columns="measure", values="mean")
+    means = means[[k for k in HEADLINE if k in means]]
     shown = means.apply(lambda col: (col * _scale(col.name)).map(_num))
-    shown.columns = [labels[k] for k in shown.columns]
+    shown.columns = [
+        short_label(k, threshold) + (" %" if is_share(k) else "") for k in shown.columns
+    ]
     table = design_table.set_index("scenario").join(shown)
     table.index.name = "point"
     return "\n".join(
         [
-            f"Sweep of {scenario.name!r}: {len(design_table)} design points x {_period(scenario, seeds)}",
+            f"Sweep of {scenario.name!r}: {len(design_table)} design points x "
+            f"{_period(scenario, seeds)}",
             "",
             f"{SERVICE}, mean over replications:",
             table.to_string(),

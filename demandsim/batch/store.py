@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.summaries import Replication
+from demandsim.replication import Replication
 from demandsim.results_store import OutputExistsError, write_json
 
 MANIFEST = "manifest.json"
@@ -32,13 +32,17 @@ REPLICATIONS = "replications"
 STAGING = ".finishing"
 
 
-def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from an ``.npy`` header, leaving ``fh`` at the first data byte."""
+def _npy_header(fh, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header, leaving ``fh`` at the first data byte. Only
+    C-ordered arrays are read this way (their days are contiguous); anything else is an error,
+    never a silent reinterpretation of the bytes."""
     version = np.lib.format.read_magic(fh)
     if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fh)
     else:
-        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fh)
+    if fortran_order and len(shape) > 1:
+        raise ValueError(f"{path}: daily series stored in Fortran order; expected C order")
     return shape, dtype
 
 
@@ -118,21 +122,24 @@ class BatchStore:
 
         def save_daily(tmp: Path) -> None:
             with tmp.open("wb") as fh:
-                np.save(fh, rep.daily)
+                np.save(fh, np.ascontiguousarray(rep.daily))
 
         write_atomic(daily_path, save_daily)
         write_atomic(kpi_path, lambda tmp: rep.kpis.to_parquet(tmp, index=False))
 
     def replication_kpis(self, keys: Iterable[str], seeds: Iterable[int]) -> pd.DataFrame:
-        """Every replication's KPI rows: scenario, seed, team, kpi, value (in key, seed order)."""
+        """Every replication's KPI rows: scenario, replication (its seed), team, measure,
+        period, value, in key then seed order; labels as categories to keep it small."""
         frames = []
         for key in keys:
             for seed in sorted(seeds):
                 frame = pd.read_parquet(self._rep_paths(key, seed)[1])
-                frame.insert(0, "seed", seed)
+                frame.insert(0, "replication", seed)
                 frame.insert(0, "scenario", key)
                 frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        out = pd.concat(frames, ignore_index=True)
+        labels = ["scenario", "team", "measure", "period"]
+        return out.astype({c: "category" for c in labels})
 
     def daily_block(self, key: str, seeds: Iterable[int], start: int, stop: int) -> np.ndarray:
         """Days ``start:stop`` of every seed's daily cube, stacked: (seeds, days, teams, measures).
@@ -144,7 +151,7 @@ class BatchStore:
         for i, seed in enumerate(seeds):
             path = self._rep_paths(key, seed)[0]
             with path.open("rb") as fh:
-                shape, dtype = _npy_header(fh)
+                shape, dtype = _npy_header(fh, path)
                 if out is None:
                     out = np.empty(
                         (len(seeds), max(0, min(stop, shape[0]) - start), *shape[1:]), dtype

@@ -1,0 +1,283 @@
+"""What a user reads equals what the replications produced, for every kind of run.
+
+Each test recomputes a table, workbook sheet, HTML table or printed line from the stored
+per-replication results (``--keep-replications``: each replication's daily cube and KPI rows),
+with plain numpy and pandas rather than demandsim's own aggregation, on real model output. The
+layout is chosen to expose order bugs: the forecast has an odd number of days crossing a
+financial year, the teams (7 with the service), days and measures all differ in number.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from demandsim.batch.aggregate import BAND_COLUMNS, QUANTILES
+from demandsim.calendar import financial_year
+from demandsim.cli import main
+from demandsim.measures import DAILY, DAILY_NAMES, FORECAST, HEADLINE, SERVICE, TOTAL_COST
+from demandsim.replication import forecast_dates, simulate, team_labels
+from demandsim.run import run_replication
+from demandsim.scenario_files import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+# 1.13 years from 1 April 2026: 413 days, into a second (part) financial year
+SHORT = ["--years", "1.13", "--set", "warmup_days=20"]
+WORKBOOK = "costs_and_staffing.xlsx"
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(main, [*args, "--jobs", "1", "--keep-replications"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    root = tmp_path_factory.mktemp("e2e")
+    fill = [str(SCENARIOS / "agency-fill-26d.toml"), str(SCENARIOS / "agency-fill-3d.toml")]
+    commands = {
+        "run": ["run", *SHORT, "--seed", "3"],
+        "run -n": ["run", *SHORT, "-n", "5"],
+        "compare": ["compare", *fill, "--years", "0.6", "-n", "4"],
+        "sweep": ["sweep", "--vary", "workforce.agency.fill_days=2,40", *SHORT, "-n", "3"],
+    }
+    return {
+        kind: (
+            root / kind.replace(" ", ""),
+            invoke(*args, "--out", str(root / kind.replace(" ", ""))),
+        )
+        for kind, args in commands.items()
+    }
+
+
+KINDS = ["run", "run -n", "compare", "sweep"]
+
+
+def scenario_of(folder: Path, key: str):
+    return load_scenario(folder / "scenarios" / f"{key}.toml")
+
+
+def keys_of(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "replications").iterdir())
+
+
+def cubes(folder: Path, key: str) -> tuple[list[int], np.ndarray]:
+    """Every stored replication's daily cube: (replications, days, teams, measures), by seed."""
+    files = sorted((folder / "replications" / key).glob("seed-*.npy"))
+    seeds = [int(re.search(r"seed-(\d+)", f.name).group(1)) for f in files]
+    return seeds, np.stack([np.load(f).astype(float) for f in files])
+
+
+def raw_kpis(folder: Path, key: str) -> pd.DataFrame:
+    files = sorted((folder / "replications" / key).glob("seed-*.kpis.parquet"))
+    return pd.concat(
+        [
+            pd.read_parquet(f).assign(replication=int(re.search(r"seed-(\d+)", f.name).group(1)))
+            for f in files
+        ],
+        ignore_index=True,
+    )
+
+
+def percentiles(values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells: nobody in post
+        return np.nanpercentile(values, [100 * q for q in QUANTILES], axis=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_daily_bands_are_the_percentiles_of_the_replications(runs, kind):
+    folder, _ = runs[kind]
+    bands = pd.read_parquet(folder / "daily_bands.parquet")
+    for key in keys_of(folder):
+        scenario = scenario_of(folder, key)
+        _, stack = cubes(folder, key)
+        dates, teams = forecast_dates(scenario), team_labels(scenario)
+        assert stack.shape[1:] == (len(dates), len(teams), len(DAILY))
+        mine = bands[bands["scenario"] == key]
+        for measure in ("unallocated_cases", "caseload_per_worker", "staff_permanent", "total_gbp"):
+            m = DAILY_NAMES.index(measure)
+            expected = percentiles(stack[:, :, :, m])  # (quantiles, days, teams)
+            for t, team in enumerate(teams):
+                rows = mine[(mine["team"] == team) & (mine["measure"] == measure)]
+                assert rows["date"].tolist() == list(dates)
+                got = rows[list(BAND_COLUMNS)].to_numpy().T
+                np.testing.assert_allclose(got, expected[:, :, t], rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_monthly_bands_and_kpi_summary_are_those_of_the_replications(runs, kind):
+    folder, _ = runs[kind]
+    monthly = pd.read_parquet(folder / "monthly_bands.parquet")
+    summary = pd.read_parquet(folder / "kpi_summary.parquet")
+    for key in keys_of(folder):
+        scenario = scenario_of(folder, key)
+        _, stack = cubes(folder, key)
+        months = forecast_dates(scenario).to_period("M")
+        teams = team_labels(scenario)
+        for measure, how in (("unallocated_cases", np.nanmean), ("total_gbp", np.nansum)):
+            m = DAILY_NAMES.index(measure)
+            for month in dict.fromkeys(months):
+                per_rep = how(
+                    stack[:, :, :, m][:, months == month], axis=1
+                )  # (replications, teams)
+                row = monthly[
+                    (monthly["scenario"] == key)
+                    & (monthly["month"] == month.to_timestamp())
+                    & (monthly["measure"] == measure)
+                ].set_index("team")
+                np.testing.assert_allclose(
+                    row.loc[teams, "p50"], np.median(per_rep, axis=0), rtol=1e-6
+                )
+                np.testing.assert_allclose(row.loc[teams, "mean"], per_rep.mean(axis=0), rtol=1e-6)
+        kpis = raw_kpis(folder, key)
+        expected = kpis.groupby(["team", "measure", "period"])["value"].agg(["mean", "median"])
+        got = summary[summary["scenario"] == key].set_index(["team", "measure", "period"])
+        got = got.loc[expected.index]
+        np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(got["p50"], expected["median"], rtol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kpis_are_those_of_the_daily_series(runs, kind):
+    """The whole-forecast KPIs agree with the cube the bands come from (one source)."""
+    folder, _ = runs[kind]
+    key = keys_of(folder)[0]
+    scenario = scenario_of(folder, key)
+    seeds, stack = cubes(folder, key)
+    kpis = raw_kpis(folder, key).set_index(["replication", "team", "measure", "period"])["value"]
+    unallocated = stack[:, :, :, DAILY_NAMES.index("unallocated_cases")]
+    years = financial_year(forecast_dates(scenario).to_numpy().astype("datetime64[D]"))
+    for r, seed in enumerate(seeds):
+        for t, team in enumerate(team_labels(scenario)):
+            assert kpis[(seed, team, "unallocated_mean", FORECAST)] == pytest.approx(
+                unallocated[r, :, t].mean(), rel=1e-6
+            )
+            assert kpis[(seed, team, "unallocated_peak", FORECAST)] == pytest.approx(
+                unallocated[r, :, t].max(), rel=1e-6
+            )
+            threshold = scenario.backlog_threshold_cases
+            passed = float((unallocated[r, :365, t] > threshold).any())
+            assert kpis[(seed, team, "backlog_passes_threshold_in_12_months", FORECAST)] == passed
+        for year in dict.fromkeys(years):
+            total = stack[r, years == year, -1, DAILY_NAMES.index(TOTAL_COST)].sum()
+            assert kpis[(seed, SERVICE, TOTAL_COST, year)] == pytest.approx(total, rel=1e-6)
+
+
+def service_costs(folder: Path, key: str) -> pd.DataFrame:
+    kpis = raw_kpis(folder, key)
+    rows = kpis[(kpis["team"] == SERVICE) & (kpis["measure"] == TOTAL_COST)]
+    return rows.pivot(index="replication", columns="period", values="value")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_workbook_shows_the_replications_numbers(runs, kind):
+    folder, _ = runs[kind]
+    sheets = pd.read_excel(folder / WORKBOOK, sheet_name=None)
+    budget = sheets["Budget by year"]
+    headline = sheets["Headline"]
+    staffing = sheets["Staffing"]
+    for key in keys_of(folder):
+        scenario = scenario_of(folder, key)
+        totals = service_costs(folder, key)
+        mine = budget[budget["scenario"] == key].set_index("financial_year")
+        assert list(mine.index) == list(totals.columns)
+        for year in totals.columns:
+            values = totals[year].to_numpy()
+            for q in (10, 50, 90):
+                assert mine.loc[year, f"p{q}_gbp"] == pytest.approx(np.percentile(values, q))
+            stated = scenario.costs.budget_by_financial_year_gbp.get(year)
+            if stated is not None and not mine.loc[year, "partial"]:
+                assert mine.loc[year, "overspend_chance"] == pytest.approx(np.mean(values > stated))
+        kpis = raw_kpis(folder, key)
+        means = kpis[kpis["period"] == FORECAST].groupby(["team", "measure"])["value"].mean()
+        rows = headline[headline["scenario"] == key].set_index("team")
+        for team in rows.index:
+            for measure in HEADLINE:
+                expected = means.get((team, measure), np.nan)  # service-only KPIs: blank cells
+                assert rows.loc[team, measure] == pytest.approx(expected, nan_ok=True)
+        # staffing: the median over replications of each month's mean staff in post
+        _, stack = cubes(folder, key)
+        months = forecast_dates(scenario).to_period("M")
+        first = months[0]
+        per_rep = stack[:, :, :, DAILY_NAMES.index("staff_agency")][:, months == first].mean(axis=1)
+        sheet = staffing[
+            (staffing["scenario"] == key) & (pd.to_datetime(staffing["month"]) == first.start_time)
+        ].set_index("team")
+        teams = team_labels(scenario)
+        np.testing.assert_allclose(
+            sheet.loc[teams, "staff_agency"], np.median(per_rep, axis=0), rtol=1e-6
+        )
+
+
+def pounds(value: float) -> str:
+    return f"£{value:,.0f}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_html_report_and_printed_summary_show_the_replications_numbers(runs, kind):
+    folder, output = runs[kind]
+    page = (folder / "report.html").read_text()
+    for key in keys_of(folder):
+        totals = service_costs(folder, key)
+        for year in totals.columns:
+            p50 = pounds(np.percentile(totals[year].to_numpy(), 50))
+            assert p50 in page, (key, year, p50)
+            assert p50 in output, (key, year, p50)
+        kpis = raw_kpis(folder, key)
+        service = kpis[(kpis["team"] == SERVICE) & (kpis["period"] == FORECAST)]
+        peak = service[service["measure"] == "unallocated_peak"]["value"].mean()
+        shown = f"{peak:,.0f}" if abs(peak) >= 100 else f"{peak:.1f}"
+        assert shown in output
+        assert f"{peak:,.1f}" in page  # the report's tables show one decimal
+    assert (folder / "summary.txt").read_text().strip() in output
+
+
+def test_compare_differences_are_the_paired_differences_of_the_replications(runs):
+    folder, output = runs["compare"]
+    diffs = pd.read_parquet(folder / "paired_differences.parquet")
+    reference, other = "agency-fill-26d", "agency-fill-3d"
+    a, b = service_costs(folder, reference), service_costs(folder, other)
+    for year in a.columns:
+        d = (b[year] - a[year]).to_numpy()
+        row = diffs[
+            (diffs["scenario"] == other) & (diffs["team"] == SERVICE)
+            & (diffs["measure"] == TOTAL_COST) & (diffs["period"] == year)
+        ].iloc[0]  # fmt: skip
+        assert row["mean"] == pytest.approx(d.mean())
+        assert row["share_higher"] == pytest.approx(np.mean(d > 0))
+        assert f"{other} - {reference}, {year}: {pounds(d.mean())}" in output.replace("£-", "-£")
+
+
+def test_stored_cube_is_the_replications_own_series(baseline, tmp_path):
+    """Band storage with real model output: the bytes read back are the daily series of
+    that replication, team by team, not a reshuffle of them."""
+    from demandsim.batch.store import BatchStore
+    from demandsim.scenario_files import apply_overrides
+
+    scenario = apply_overrides(baseline, ["years=0.3", "warmup_days=10"])
+    rep = simulate(scenario, seed=2)
+    store = BatchStore.create(tmp_path / "b", {})
+    store.save("s", rep)
+    block = store.daily_block("s", [2], 0, rep.daily.shape[0])[0]
+    np.testing.assert_array_equal(block, rep.daily)
+    daily = run_replication(scenario, seed=2).daily
+    for t, team in enumerate(scenario.teams):
+        own = daily[daily["team"] == team]
+        for measure in ("unallocated_cases", "staff_agency", "open_cases"):
+            np.testing.assert_allclose(
+                block[:, t, DAILY_NAMES.index(measure)], own[measure].to_numpy(), rtol=1e-6
+            )
+    # a cube saved in Fortran order is refused, never read as if it were C order
+    fortran = store.root / "replications" / "s" / "seed-000003.npy"
+    np.save(fortran, np.asfortranarray(rep.daily))
+    (fortran.parent / "seed-000003.kpis.parquet").write_bytes(b"")
+    with pytest.raises(ValueError, match="Fortran order"):
+        store.daily_block("s", [3], 0, 5)
