@@ -251,7 +251,7 @@ def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed
             figure = demand_figure(table, history.iloc[1:])
             scores = demand_scores(table)
             text = f"Demand back-test of {data_dir}: fitted before {cut}, forecast {len(table)} months."
-        with atomic_dir(out, overwrite=overwrite) as tmp:
+        with atomic_dir(out, overwrite=overwrite, marker="scores.json") as tmp:
             table.to_csv(tmp / "backtest.csv", index=False, float_format="%.4g")
             figure.savefig(tmp / "backtest.png", dpi=110)
             plt.close(figure)

@@ -1,15 +1,18 @@
-"""Command line: a thin shell over library functions that tests call directly."""
+"""Command line: a thin shell over library functions that tests call directly.
+
+Each command imports what it uses when it runs, so ``demandsim --help`` and a bad scenario
+answer at once, without loading pandas, SciPy, matplotlib or Prophet.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
-from demandsim.batch import commands as batch
-from demandsim.batch.store import ResumeError
-from demandsim.batch.sweep import parse_vary
 from demandsim.cli_checks import (
     MAX_JOBS,
     MAX_REPLICATIONS,
@@ -22,10 +25,10 @@ from demandsim.cli_checks import (
     check_varies,
     check_years,
 )
-from demandsim.report import write_report
-from demandsim.results_store import OutputExistsError
-from demandsim.scenario import Scenario
 from demandsim.scenario_files import ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from demandsim.scenario import Scenario
 
 SET_HELP = (
     "Override a scenario key (in every scenario), e.g. --set workforce.agency.fill_days=3 "
@@ -33,7 +36,42 @@ SET_HELP = (
 )
 
 
-@click.group(cls=Main)
+class LazyGroup(Main):
+    """A group whose heavier commands are imported only when they are run (or their own
+    ``--help`` is asked for); the group's ``--help`` lists them from a short description."""
+
+    #: command name -> (module, attribute, one-line help)
+    LAZY: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "calibrate": (
+            "demandsim.calibration.cli",
+            "calibrate",
+            "Fit a scenario to a council's data folder, or to the DfE published tables (--la).",
+        ),
+        "backtest": (
+            "demandsim.backtest",
+            "backtest",
+            "Back-test demand forecasts, or the published-statistics path (--la), out of sample.",
+        ),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            module, attribute, _ = self.LAZY[name]
+            return getattr(import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.LAZY[name][2]) if name in self.LAZY
+                else (name, self.commands[name].get_short_help_str(limit=80))
+                for name in self.list_commands(ctx)]  # fmt: skip
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="demandsim")
 def main() -> None:
     """demandsim: children's social care demand and workforce simulation."""
@@ -50,7 +88,9 @@ def load_or_fail(
 
 def default_out(scenario: Scenario, prefix: str = "") -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / "output" / f"{prefix}{scenario.name}-{stamp}"
+    from demandsim.results_store import safe_name
+
+    return Path("reports") / "output" / safe_name(f"{prefix}{scenario.name}-{stamp}")
 
 
 def shared_options(command):
@@ -75,6 +115,9 @@ def shared_options(command):
                      help="Dask scheduler address, with --executor dask."),
         click.option("--resume", type=click.Path(file_okay=False), default=None, metavar="DIR",
                      help="Finish an interrupted batch in DIR: run only its missing replications."),
+        click.option("--no-report", "report", is_flag=True, default=True, flag_value=False,
+                     help="Write the tables only: no HTML report, workbook or charts "
+                     "(demandsim report DIR builds them later)."),
         click.option("--keep-replications", is_flag=True,
                      help="Keep each replication's daily series (replications/) in the folder."),
     ]  # fmt: skip
@@ -83,8 +126,14 @@ def shared_options(command):
     return allow_outside_paths_option(command)
 
 
-def run_batch(call, out: str | None, resume: str | None, default: Path, **kwargs):
-    """Run a batch library call, turning expected failures into clear command-line errors."""
+def run_batch(call_name: str, out: str | None, resume: str | None, default: Path, **kwargs):
+    """Run a batch library call (by its name in :mod:`demandsim.batch.commands`), turning
+    expected failures into clear command-line errors."""
+    from demandsim.batch import commands
+    from demandsim.batch.store import ResumeError
+    from demandsim.results_store import OutputExistsError
+
+    call = getattr(commands, call_name)
     if resume and out and Path(out) != Path(resume):
         raise click.ClickException("give the folder once: --resume DIR (it is the output folder)")
     folder = Path(resume or out or default)
@@ -101,10 +150,15 @@ def run_batch(call, out: str | None, resume: str | None, default: Path, **kwargs
         ) from None
     click.echo(outcome.text)
     click.echo(f"\nResults written to {outcome.folder}/")
+    if (outcome.folder / "report.html").exists():
+        click.echo(f"Report: {outcome.folder / 'report.html'}")
+        click.echo(f"Workbook: {outcome.folder / 'costs_and_staffing.xlsx'}")
 
 
 def options_for(replications: int | None, default_n: int, seed: int, **kwargs):
-    return batch.BatchOptions(
+    from demandsim.batch.commands import BatchOptions
+
+    return BatchOptions(
         replications=default_n if replications is None else replications, first_seed=seed, **kwargs
     )
 
@@ -130,7 +184,7 @@ def run(
     intervals, and percentile bands of every daily and monthly series."""
     resolved = load_or_fail(scenario, overrides, years)
     run_batch(
-        batch.replicate,
+        "replicate",
         out,
         resume,
         default_out(resolved),
@@ -144,6 +198,8 @@ def run(
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 def report(run_dir: str) -> None:
     """Rebuild the HTML report, workbook and charts of RUN_DIR from its stored results."""
+    from demandsim.report import write_report
+
     try:
         paths = write_report(Path(run_dir))
     except FileNotFoundError as exc:
@@ -171,7 +227,7 @@ def compare(
         raise click.UsageError("compare needs at least two scenario files")
     resolved = [load_or_fail(path, overrides, years) for path in scenarios]
     run_batch(
-        batch.compare,
+        "compare",
         out,
         resume,
         default_out(resolved[0], prefix="compare-"),
@@ -208,13 +264,15 @@ def sweep(
 ) -> None:
     """Run the factorial design of the --vary values over SCENARIO (default: the baseline) on
     the same seeds; write a table and one curve per KPI per varied key (plots/)."""
+    from demandsim.batch.sweep import parse_vary
+
     base = load_or_fail(scenario, overrides, years)
     try:
         parsed = [parse_vary(text) for text in varies]
     except ScenarioError as exc:
         raise click.BadParameter(str(exc), param_hint="--vary") from None
     run_batch(
-        batch.sweep,
+        "sweep",
         out,
         resume,
         default_out(base, prefix="sweep-"),
@@ -223,10 +281,3 @@ def sweep(
         options=options_for(replications, 20, seed, **run_options),
         overwrite=overwrite,
     )
-
-
-from demandsim.backtest import backtest  # noqa: E402
-from demandsim.calibration.cli import calibrate  # noqa: E402
-
-main.add_command(calibrate)
-main.add_command(backtest)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -62,15 +63,25 @@ class Main(click.Group):
     interrupt becomes :class:`Interrupted`."""
 
     def invoke(self, ctx: click.Context):
-        from demandsim.calibration.inputs import InputError
-        from demandsim.scenario_files import ScenarioError
-
         try:
             return super().invoke(ctx)
-        except (ScenarioError, InputError) as exc:
-            raise BadInput(str(exc)) from None
+        except ValueError as exc:
+            if _input_error(exc):
+                raise BadInput(str(exc)) from None
+            raise
         except KeyboardInterrupt:
             raise Interrupted() from None
+
+
+def _input_error(exc: Exception) -> bool:
+    """A ScenarioError or InputError, found without importing the calibration (and pandas)."""
+    classes = []
+    for module, name in (("demandsim.scenario_files", "ScenarioError"),
+                         ("demandsim.calibration.inputs", "InputError")):  # fmt: skip
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            classes.append(getattr(loaded, name))
+    return isinstance(exc, tuple(classes))
 
 
 class OutputFolder(click.ParamType):

@@ -148,6 +148,13 @@ KPIS = _table(
         short="P(> threshold in 12m)",
     ),
     Measure(
+        "unallocated_winter_mean",
+        "unallocated cases, winter mean (December to February)",
+        "cases",
+        "level",
+        short="winter unalloc",
+    ),
+    Measure(
         "awaiting_transfer_in_mean",
         "cases waiting to transfer in, mean",
         "cases",
@@ -195,6 +202,24 @@ HEADLINE = (
     "mean_days_referral_to_allocation",
     "assessed_within_45_working_days_share",
 )
+
+
+#: how teams are named for people; other team names are shown with spaces for underscores
+TEAM_LABELS = {
+    "front_door": "Front door",
+    "mash": "MASH",
+    "assessment": "Assessment",
+    "cin": "Child in need",
+    "cp": "Child protection",
+    "cic": "Children in care",
+    "after_care": "Leaving care",
+    "early_help": "Early Help",
+    SERVICE: "All social work teams",
+}
+
+
+def team_label(name: str) -> str:
+    return TEAM_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def label(name: str, threshold: int | None = None) -> str:

@@ -129,6 +129,28 @@ def level_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.Da
     return pd.concat([_rows(teams, k, np.asarray(v, float)) for k, v in values.items()])
 
 
+def winter_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+    """Mean unallocated cases over each winter (December to February) the forecast covers in
+    full, per team; the period is the financial year the winter falls in."""
+    dates = forecast_dates(scenario)
+    unallocated = cube[:, :, DAILY_NAMES.index("unallocated_cases")].astype(float)
+    frames = []
+    for year in sorted(set(dates.year)):
+        winter = (dates >= pd.Timestamp(year, 12, 1)) & (dates < pd.Timestamp(year + 1, 3, 1))
+        if winter.sum() != (pd.Timestamp(year + 1, 3, 1) - pd.Timestamp(year, 12, 1)).days:
+            continue  # only winters the forecast covers in full
+        values = unallocated[winter].mean(axis=0)
+        frames.append(
+            _rows(
+                team_labels(scenario),
+                "unallocated_winter_mean",
+                values,
+                f"{year}-{(year + 1) % 100:02d}",
+            )
+        )
+    return pd.concat(frames) if frames else pd.DataFrame(columns=KPI_COLUMNS)
+
+
 def leaver_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
     """Leavers during the forecast, permanent and agency, per team and for the service."""
     table = result.leavers.set_index("team").astype(float)
@@ -156,4 +178,4 @@ def cost_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.Dat
 
 KpiTable = Callable[[RunResult, np.ndarray, Scenario], pd.DataFrame]
 #: every per-replication KPI table
-KPI_TABLES: list[KpiTable] = [level_kpis, leaver_kpis, timeliness_kpis, cost_kpis]
+KPI_TABLES: list[KpiTable] = [level_kpis, winter_kpis, leaver_kpis, timeliness_kpis, cost_kpis]

@@ -22,6 +22,7 @@ import json
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,7 @@ from matplotlib.figure import Figure
 
 from demandsim import plots
 from demandsim.calendar import financial_year
+from demandsim.headline import headline
 from demandsim.measures import (
     COST_COMPONENTS,
     FORECAST,
@@ -39,13 +41,16 @@ from demandsim.measures import (
     is_share,
 )
 from demandsim.resources import REPORT_TEMPLATE
+from demandsim.results_store import spreadsheet_safe
+from demandsim.scenario import Scenario
+from demandsim.scenario_files import load_scenario
 
 REPORT_HTML = "report.html"
 WORKBOOK = "costs_and_staffing.xlsx"
 CHARTS = "charts"
 DIFFERENCES = "paired_differences.parquet"
-SECTIONS = ("headline", "fan-charts", "staffing", "costs", "parameters", "provenance")
-COMPARE_SECTIONS = (*SECTIONS[:4], "differences", *SECTIONS[4:])
+SECTIONS = ("brief", "headline", "fan-charts", "staffing", "costs", "parameters", "provenance")
+COMPARE_SECTIONS = (*SECTIONS[:5], "differences", *SECTIONS[5:])
 
 
 def differences_for_report(differences: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +113,8 @@ class ReportInputs:
     budget: pd.DataFrame
     percentiles: pd.DataFrame
     fy_costs: pd.DataFrame  # per replication
-    differences: pd.DataFrame | None
+    differences: pd.DataFrame | None  # paired differences, as stored
+    folder: Path
 
     @property
     def scenarios(self) -> list[str]:
@@ -132,6 +138,25 @@ class ReportInputs:
         table = monthly_table(rows, [*COST_COMPONENTS, TOTAL_COST], "mean").drop(columns="team")
         table.insert(2, "financial_year", financial_year(table["month"].to_numpy()))
         return table
+
+    @cached_property
+    def resolved(self) -> dict[str, Scenario]:
+        """Each scenario, loaded from its resolved file in the folder."""
+        return {
+            key: load_scenario(self.folder / "scenarios" / f"{key}.toml") for key in self.scenarios
+        }
+
+    @property
+    def differences_shown(self) -> pd.DataFrame | None:
+        if self.differences is None:
+            return None
+        return differences_for_report(self.differences)
+
+    @property
+    def brief(self) -> list[str]:
+        """The headline in words (:mod:`demandsim.headline`)."""
+        kind = self.manifest.get("kind", "run")
+        return headline(kind, self.resolved, self.summary, self.budget, self.differences)
 
     def only(self, frame: pd.DataFrame, key: str) -> pd.DataFrame:
         return frame[frame["scenario"] == key].drop(columns="scenario")
@@ -192,7 +217,8 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         if manifest is not None
         else json.loads((folder / "manifest.json").read_text()),
         scenario_tomls=tomls,
-        differences=differences_for_report(pd.read_parquet(diffs)) if diffs.exists() else None,
+        differences=pd.read_parquet(diffs) if diffs.exists() else None,
+        folder=folder,
         **tables,
     )
 
@@ -315,7 +341,9 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         index=["scenario", "component"], columns="financial_year", values="p50_gbp", sort=False
     ).reset_index()
     by_component.columns.name = None
+    brief = "".join(f"<li>{html.escape(line)}</li>" for line in inputs.brief)
     sections = [
+        ("brief", "In brief", f"<ul class='brief'>{brief}</ul>"),
         ("headline", "Headline",
          _table(headline, shares=shares) + _budget_table(inputs.budget, headline_budget)),
         ("fan-charts", "Unallocated cases and caseload per worker, by team", fans),
@@ -342,9 +370,9 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
 
 
 def _diffs(inputs: ReportInputs) -> str:
-    if inputs.differences is None or inputs.differences.empty:
+    d = inputs.differences_shown
+    if d is None or d.empty:
         return "<p class='note'>No paired differences were stored for this folder.</p>"
-    d = inputs.differences
     columns = ["scenario", "reference", "measure", "period", "n", "mean", "ci_low", "ci_high",
                "p5", "p95"]  # fmt: skip
     money = d["measure"].map(is_money)
@@ -391,14 +419,15 @@ def write_workbook(inputs: ReportInputs, path: Path) -> None:
         "Staffing": inputs.staffing,
         "Headline": inputs.headline,
     }
-    if inputs.differences is not None:
-        sheets["Paired differences"] = inputs.differences
+    if inputs.differences_shown is not None:
+        sheets["Paired differences"] = inputs.differences_shown
     write_sheets(sheets, path)
 
 
 def write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
+            frame = spreadsheet_safe(frame)
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
             for idx, column in enumerate(frame.columns, start=1):

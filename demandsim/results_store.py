@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import tomli_w
 
 from demandsim import __version__
@@ -30,14 +31,25 @@ class OutputExistsError(FileExistsError):
 
 
 @contextmanager
-def atomic_dir(destination: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder that becomes ``destination`` only if the block succeeds."""
+def atomic_dir(
+    destination: str | Path, overwrite: bool = False, marker: str = "manifest.json"
+) -> Iterator[Path]:
+    """Yield a temporary folder that becomes ``destination`` only if the block succeeds.
+
+    ``overwrite`` replaces an existing folder only if it holds ``marker`` (a file every folder
+    of this kind has), so it never deletes a folder demandsim did not write."""
     destination = Path(destination)
-    if destination.exists() and any(destination.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"{destination}: output folder exists and is not empty; choose another --out "
-            "or pass --overwrite"
-        )
+    if destination.exists() and any(destination.iterdir()):
+        if not overwrite:
+            raise OutputExistsError(
+                f"{destination}: output folder exists and is not empty; choose another --out "
+                "or pass --overwrite"
+            )
+        if not (destination / marker).is_file():
+            raise OutputExistsError(
+                f"{destination}: --overwrite replaces only a folder demandsim wrote (one with "
+                f"{marker}); this folder has none, so it is left alone"
+            )
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
     umask = os.umask(0)
@@ -51,6 +63,35 @@ def atomic_dir(destination: str | Path, overwrite: bool = False) -> Iterator[Pat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+#: first characters that make a spreadsheet treat a text cell as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells a spreadsheet will not execute: text starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe (shown as
+    text by Excel and LibreOffice). Numbers are left alone."""
+    out = frame.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+            continue
+        values = out[column].astype(object)
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+        if risky.any():
+            out[column] = values.where(~risky, "'" + values.astype(str))
+    renamed = {
+        c: f"'{c}" for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_START)
+    }
+    return out.rename(columns=renamed)
+
+
+def safe_name(name: str) -> str:
+    """A scenario name made safe as one folder or file name: no separators, no leading dots."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
+    return safe or "scenario"
 
 
 def scenario_record(scenario: Scenario) -> dict[str, Any]:

@@ -15,9 +15,9 @@ so every loop has a way out, and cases pass through a bounded number of stages o
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from dateutil.relativedelta import relativedelta
 from pydantic import (
     BaseModel,
@@ -313,6 +313,8 @@ class Pathway(Frozen):
 
     def _visits(self, start: str) -> tuple[float, str]:
         """(mean stages passed through from ``start``, the stage visited most often)."""
+        import numpy as np  # here, so loading a scenario stays light
+
         names = list(self.stages)
         index = {n: i for i, n in enumerate(names)}
         most, busiest = 0.0, start
@@ -696,8 +698,8 @@ class Scenario(Frozen):
         if d.growth_per_year == 0:
             profile = years_before + years_after
         else:
-            log = np.log1p(d.growth_per_year)
-            profile = (np.exp(log * years_after) - np.exp(-log * years_before)) / log
+            log = math.log1p(d.growth_per_year)
+            profile = (math.exp(log * years_after) - math.exp(-log * years_before)) / log
         return float(d.contacts_per_year * profile + sum(d.monthly_contacts.values()))
 
     @model_validator(mode="after")

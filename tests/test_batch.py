@@ -131,6 +131,8 @@ def test_identical_scenarios_differ_by_exactly_zero(short, tmp_path):
     for column in ("mean", "sd", "ci_low", "ci_high", "p5", "p95"):
         assert (measured[column] == 0).all(), column
     assert "0.0 (0.0 to 0.0)" in outcome.text
+    # the headline says so in words, and claims no difference anywhere
+    assert "No clear difference" in outcome.text and " fewer (95% CI" not in outcome.text
 
 
 def test_paired_difference_is_a_t_interval_on_the_seed_by_seed_differences():

@@ -173,4 +173,4 @@ def test_cli_calibrate_published_and_run(tmp_path):
         main, ["run", str(out / "scenario.toml"), "--years", "0.25", "--out", str(tmp_path / "run")]
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "run" / "summary.csv").exists()
+    assert (tmp_path / "run" / "summary.txt").exists()

@@ -105,3 +105,33 @@ def test_results_folder_is_an_ordinary_folder(finished_run):
     os.umask(umask)
     assert mode == 0o777 & ~umask
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044 & ~umask for p in out.iterdir())
+
+
+def test_help_and_bad_input_do_not_load_the_heavy_libraries():
+    """`demandsim --help` and a scenario error answer at once: the CLI imports pandas, SciPy,
+    matplotlib and Prophet only in the commands that use them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from demandsim.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "bad = CliRunner().invoke(main, ['run', '--set', 'teams.cin.posts=-3'])\n"
+        "assert bad.exit_code != 0 and 'teams.cin.posts' in bad.output\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'prophet') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_no_report_writes_the_tables_only(tmp_path):
+    out = tmp_path / "tables"
+    result = CliRunner().invoke(cli.main, ["run", *ARGS, "--no-report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").exists() and (out / "kpi_summary.csv").exists()
+    assert not (out / "report.html").exists() and not (out / "costs_and_staffing.xlsx").exists()
+    rebuilt = CliRunner().invoke(cli.main, ["report", str(out)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (out / "report.html").exists()

@@ -281,3 +281,44 @@ def test_stored_cube_is_the_replications_own_series(baseline, tmp_path):
     (fortran.parent / "seed-000003.kpis.parquet").write_bytes(b"")
     with pytest.raises(ValueError, match="Fortran order"):
         store.daily_block("s", [3], 0, 5)
+
+
+def cases(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".0", "")
+
+
+def test_headline_words_are_the_replications_numbers(runs):
+    from demandsim.headline import money
+    from demandsim.measures import team_label
+
+    folder, output = runs["run -n"]
+    page = (folder / "report.html").read_text()
+    flat = " ".join(output.split())
+    kpis = raw_kpis(folder, "baseline")
+    winter = kpis[kpis["measure"] == "unallocated_winter_mean"]
+    assert set(winter["period"]) == {"2026-27"}
+    for team, rows in winter.groupby("team"):
+        values = rows["value"].to_numpy()
+        if np.percentile(values, 90) < 0.5 and team != SERVICE:
+            continue
+        said = (
+            f"{team_label(team)} {cases(np.percentile(values, 50))} "
+            f"({cases(np.percentile(values, 10))} to {cases(np.percentile(values, 90))})"
+        )
+        assert said in flat, said
+        assert said in page, said
+    totals = service_costs(folder, "baseline")
+    said = f"Cost 2026-27: {money(np.percentile(totals['2026-27'], 50))} at P50"
+    assert said in flat and said in page
+
+    folder, output = runs["compare"]
+    flat = " ".join(output.split())
+    d = (service_costs(folder, "agency-fill-3d") - service_costs(folder, "agency-fill-26d"))[
+        "2014-15"
+    ]
+    word = "more" if d.mean() > 0 else "less"
+    assert f"Cost 2014-15: {money(abs(d.mean()))} {word}" in flat
+    assert (
+        f"{word} in {100 * np.mean(d > 0 if word == 'more' else d < 0):.0f}% of replications"
+        in flat
+    )

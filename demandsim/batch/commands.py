@@ -41,9 +41,10 @@ from demandsim.batch.replicate import (
 )
 from demandsim.batch.store import BatchStore
 from demandsim.batch.sweep import Vary, design, sweep_table
+from demandsim.headline import as_text, headline
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report import format_budget, write_report
-from demandsim.results_store import manifest, write_scenario_toml
+from demandsim.results_store import manifest, safe_name, spreadsheet_safe, write_scenario_toml
 from demandsim.scenario import Scenario
 
 Writer = Callable[[Path], None]
@@ -60,6 +61,7 @@ class BatchOptions:
     scheduler: str | None = None
     progress: bool | None = None
     keep_replications: bool = False
+    report: bool = True  # the HTML report, workbook and charts
 
     def seeds(self) -> tuple[int, ...]:
         """The seeds to run, after checking every option (before any folder is made)."""
@@ -144,7 +146,7 @@ def sweep(
         files = _tables("sweep", table)
         diffs = paired_differences(kpis, next(iter(scenarios)))
         files.update(_tables("paired_differences", diffs))
-        files["design.csv"] = lambda p: design_table.to_csv(p, index=False)
+        files["design.csv"] = _csv_writer(design_table)
         service = table[(table["team"] == SERVICE) & table["mean"].notna()]
         curves = service[(service["period"] == FORECAST) | (service["measure"] == TOTAL_COST)]
         for measure, period in dict.fromkeys(zip(curves["measure"], curves["period"], strict=True)):
@@ -187,6 +189,11 @@ def _execute(
     fy_costs = costs_by_replication(kpis, plan.scenarios)
     money = budget_tables(fy_costs, plan.scenarios)
     text += "\n\n" + format_budget(money["budget"], tables.get("paired_differences"))
+    words = headline(
+        plan.kind, plan.scenarios, summary, money["budget"], tables.get("paired_differences")
+    )
+    if words:
+        text = f"In brief:\n{as_text(words)}\n\n{text}"
     files: dict[str, Writer] = {
         "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
         **_tables("kpi_summary", summary),
@@ -214,27 +221,28 @@ def _execute(
         executor=options.executor,
         jobs=options.jobs or available_cores(),
     )
-    # last: the report reads the tables above from the staging folder
-    files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
+    if options.report:  # last: the report reads the tables above from the staging folder
+        files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
     store.finish(files, provenance, keep_replications=options.keep_replications)
     return BatchOutcome(Path(out), text, kpis, summary, tables)
 
 
 def _key(name: str) -> str:
     """A scenario name made safe as a folder and file name."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
-    return safe or "scenario"
+    return safe_name(name)
 
 
 def _tables(stem: str, table: pd.DataFrame) -> dict[str, Writer]:
     return {
         f"{stem}.parquet": lambda p: table.to_parquet(p, index=False),
-        f"{stem}.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
+        f"{stem}.csv": lambda p: spreadsheet_safe(table).to_csv(
+            p, index=False, float_format="%.6g"
+        ),
     }
 
 
 def _csv_writer(table: pd.DataFrame) -> Writer:
-    return lambda p: table.to_csv(p, index=False)
+    return lambda p: spreadsheet_safe(table).to_csv(p, index=False)
 
 
 def _parquet_writer(table: pd.DataFrame) -> Writer:

@@ -30,7 +30,9 @@ def paired_differences(kpis: pd.DataFrame, reference: str) -> pd.DataFrame:
         diff = other.to_numpy() - base.to_numpy()
         table = describe(diff)
         with np.errstate(invalid="ignore"):
-            table["share_higher"] = (diff > 0).sum(axis=1) / (~np.isnan(diff)).sum(axis=1)
+            counted = (~np.isnan(diff)).sum(axis=1)
+            table["share_higher"] = (diff > 0).sum(axis=1) / counted
+            table["share_lower"] = (diff < 0).sum(axis=1) / counted
         labels = base.index.to_frame(index=False)
         labels.insert(0, "reference", reference)
         labels.insert(0, "scenario", key)

@@ -79,6 +79,11 @@ class BatchStore:
                     f"{store.root}: output folder exists and is not empty; choose another --out, "
                     "pass --overwrite, or --resume it if it is an interrupted batch"
                 )
+            if not ((store.root / MANIFEST).is_file() or (store.root / PLAN).is_file()):
+                raise OutputExistsError(
+                    f"{store.root}: --overwrite replaces only a demandsim results folder (one "
+                    f"with {MANIFEST} or {PLAN}); this folder has neither, so it is left alone"
+                )
             shutil.rmtree(store.root)
         store.root.mkdir(parents=True, exist_ok=True)
         (store.root / INCOMPLETE).write_text(
