@@ -39,8 +39,8 @@ Text = Annotated[str, Strict()]
 Flag = Annotated[bool, Strict()]
 #: a growth or inflation rate a year: above -100%, at most +100%
 Rate = Annotated[float, Strict(), Field(gt=-1.0, le=1.0)]
-#: the longest mean duration of a stage or a staffing delay: a century
-MAX_DURATION_DAYS = 36_525
+#: the longest mean duration of a stage or a staffing delay (about 2,700 years: "never" in tests)
+MAX_DURATION_DAYS = 1_000_000
 #: the largest coefficient of variation a duration may have
 MAX_CV = 10.0
 #: the earliest and latest start dates
