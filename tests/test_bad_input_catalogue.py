@@ -423,6 +423,16 @@ cal_case("snapshot-dates-disagree", {
 }, ["data", "disagree on snapshot_date"])  # fmt: skip
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _imported():
+    """The commands import their libraries when they run; import them once here, so the time
+    bound measures the checking, not a first import of pandas and matplotlib."""
+    import demandsim.batch.commands
+    import demandsim.calibration.cli
+    import demandsim.calibration.council
+    import demandsim.calibration.published  # noqa: F401
+
+
 def _tree(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
