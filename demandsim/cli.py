@@ -13,6 +13,18 @@ from typing import TYPE_CHECKING, ClassVar
 
 import click
 
+from demandsim.cli_checks import (
+    MAX_JOBS,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    BadInput,
+    Main,
+    OutputFolder,
+    allow_outside_paths,
+    allow_outside_paths_option,
+    check_varies,
+    check_years,
+)
 from demandsim.scenario_files import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
@@ -24,7 +36,7 @@ SET_HELP = (
 )
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Main):
     """A group whose heavier commands are imported only when they are run (or their own
     ``--help`` is asked for); the group's ``--help`` lists them from a short description."""
 
@@ -68,11 +80,10 @@ def main() -> None:
 def load_or_fail(
     path: str | None, overrides: tuple[str, ...], years: float | None = None
 ) -> Scenario:
-    extra = [f"years={years}"] if years is not None else []
     try:
-        return load_scenario(path, [*overrides, *extra])
+        return load_scenario(path, overrides, years, allow_outside_paths=allow_outside_paths())
     except ScenarioError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadInput(str(exc)) from None
 
 
 def default_out(scenario: Scenario, prefix: str = "") -> Path:
@@ -85,18 +96,18 @@ def default_out(scenario: Scenario, prefix: str = "") -> Path:
 def shared_options(command):
     """Options shared by run, compare and sweep."""
     options = [
-        click.option("--years", type=float, default=None,
-                     help="Forecast years (default: the scenario's)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--years", type=float, default=None, callback=check_years,
+                     help="Forecast years (default: the scenario's; at most limits.max_years)."),
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
                      help="Replication seed (with -n: the first of N consecutive seeds)."),
-        click.option("--out", type=click.Path(file_okay=False), default=None,
+        click.option("--out", type=OutputFolder(), default=None,
                      help="Results folder (default: reports/output/[KIND-]NAME-TIMESTAMP)."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP),
         click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
-        click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+        click.option("-n", "--replications", type=click.IntRange(1, MAX_REPLICATIONS), default=None,
                      help="Replications, with seeds SEED..SEED+N-1 (default: run 1, compare 100, "
                      "sweep 20 per design point)."),
-        click.option("--jobs", type=click.IntRange(min=1), default=None,
+        click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=None,
                      help="Local worker processes (default: every core)."),
         click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
                      show_default=True, help="Where replications run."),
@@ -112,7 +123,7 @@ def shared_options(command):
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
-    return command
+    return allow_outside_paths_option(command)
 
 
 def run_batch(call_name: str, out: str | None, resume: str | None, default: Path, **kwargs):
@@ -128,8 +139,10 @@ def run_batch(call_name: str, out: str | None, resume: str | None, default: Path
     folder = Path(resume or out or default)
     try:
         outcome = call(out=folder, resume=resume is not None, **kwargs)
-    except (OutputExistsError, ResumeError, ScenarioError, ValueError) as exc:
+    except OutputExistsError as exc:
         raise click.ClickException(str(exc)) from None
+    except (ResumeError, ScenarioError, ValueError) as exc:  # bad input found late (a --vary key)
+        raise BadInput(str(exc)) from None
     except KeyboardInterrupt:
         raise click.ClickException(
             f"interrupted; finished replications are kept in {folder}: run the same command "
@@ -231,6 +244,7 @@ def compare(
     "varies",
     multiple=True,
     required=True,
+    callback=check_varies,
     metavar="KEY=V1,V2,...",
     help="A key and its values, e.g. --vary workforce.agency.fill_days=1,3,7,14,26 "
     "(repeatable: every combination is run).",

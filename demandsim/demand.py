@@ -27,8 +27,12 @@ from demandsim.distributions import quantile, residual_quantile
 from demandsim.scenario import Scenario, _parse_month
 from demandsim.streams import Stream
 
-#: a plan longer than this many stages means the pathway loops without end
+#: plans start this many stages wide and grow while any case is still in the pathway (a loop
+#: with a way out can hold a rare case for long); the scenario's absorbing-chain check
+#: (:meth:`demandsim.scenario.Pathway._absorbing`) guarantees every case leaves
 MAX_STEPS = 64
+#: a safety net that validation makes unreachable: no realistic plan is this long
+HARD_MAX_STEPS = 100_000
 STEP_BLOCK = 8
 
 
@@ -224,10 +228,13 @@ def _walk(
     exits = np.full(n, -1, dtype=np.int16)
     current = first.astype(int)
     active = np.ones(n, dtype=bool)
-    for step in range(MAX_STEPS):
+    for step in range(HARD_MAX_STEPS):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
+        if step == stages.shape[1]:  # a case still looping: room for more stages
+            stages = np.hstack([stages, np.full((n, MAX_STEPS), -1, dtype=np.int16)])
+            durations = np.hstack([durations, np.zeros((n, MAX_STEPS))])
         if step == route_u.shape[1]:  # uniforms for the next block of steps, same layout always
             route_u = np.hstack([route_u, streams[Stream.ROUTES].random((n, STEP_BLOCK))])
             duration_u = np.hstack([duration_u, streams[Stream.DURATIONS].random((n, STEP_BLOCK))])
@@ -253,7 +260,7 @@ def _walk(
         current[idx[~done]] = nxt[~done]
     else:
         raise ValueError(
-            f"pathway: some cases were still open after {MAX_STEPS} stages; check that every "
+            f"pathway: some cases were still open after {HARD_MAX_STEPS} stages; check that every "
             "loop in the routes has a way out"
         )
     return stages, durations, exits

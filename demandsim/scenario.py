@@ -4,20 +4,48 @@ A scenario is built from TOML files (see :mod:`demandsim.scenario_files`); this 
 what a valid scenario is. Defaults live here and nowhere else. Units are in the key names:
 ``*_days`` are calendar days, ``*_per_year`` are annual rates, ``*_share`` are fractions in [0, 1],
 ``*_gbp`` are pounds.
+
+Everything a run could trip over later is refused here, before any work starts: numbers are
+finite and of the right kind (``true`` is not a count, ``"92"`` is not a number), dates lie in
+1990..2100, sizes stay under the ceilings of :class:`Limits` (which a scenario may raise in its
+``[limits]`` table), and the pathway is an absorbing Markov chain: every stage can reach an exit,
+so every loop has a way out, and cases pass through a bounded number of stages on average.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Count = Annotated[int, Field(ge=0)]
+# Strict scalars: an int or a float is a number, a bool or a string is not; every float is finite
+# (``allow_inf_nan=False`` on :class:`Frozen`).
+Number = Annotated[float, Strict()]
+Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0.0)]
+Positive = Annotated[float, Strict(), Field(gt=0.0)]
+Count = Annotated[int, Strict(), Field(ge=0)]
+Text = Annotated[str, Strict()]
+Flag = Annotated[bool, Strict()]
+#: a growth or inflation rate a year: above -100%, at most +100%
+Rate = Annotated[float, Strict(), Field(gt=-1.0, le=1.0)]
+#: the longest mean duration of a stage or a staffing delay (about 2,700 years: "never" in tests)
+MAX_DURATION_DAYS = 1_000_000
+#: the largest coefficient of variation a duration may have
+MAX_CV = 10.0
+#: the earliest and latest start dates
+FIRST_START_DATE = dt.date(1990, 1, 1)
+LAST_START_DATE = dt.date(2100, 12, 31)
 
 #: coefficient of variation of a gamma or lognormal duration that does not give one
 DEFAULT_CV = 0.5
@@ -25,12 +53,56 @@ DEFAULT_CV = 0.5
 PROBABILITY_TOLERANCE = 1e-6
 #: days in an average year, for turning annual amounts into daily ones
 DAYS_PER_YEAR = 365.25
+#: the shortest forecast: a day
+MIN_YEARS = 1 / DAYS_PER_YEAR
 
 
 class Frozen(BaseModel):
     """Base for every scenario part: unknown keys are errors and nothing changes after load."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class KeyedError(ValueError):
+    """A check across several keys that knows which one is wrong: ``key`` is the path below the
+    model that raised it, ``found`` the offending value (shown in the message)."""
+
+    def __init__(self, message: str, key: tuple[str, ...] = (), found: Any = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.found = found
+
+
+class Limits(Frozen):
+    """Ceilings that catch a slipped digit before a run takes hours or gigabytes.
+
+    The defaults hold several times the largest English council (about 75,000 contacts and
+    2,000 social workers a year). A scenario that really needs more raises one in its
+    ``[limits]`` table, or on the command line with ``--set limits.max_years=60``.
+    """
+
+    max_years: Positive = Field(30, description="Longest forecast, in years.")
+    max_warmup_days: Count = Field(3653, description="Longest warm-up, in days (10 years).")
+    max_contacts_per_year: Positive = Field(
+        500_000,
+        description="Most contacts a year (demand.contacts_per_year, each month of "
+        "demand.monthly_contacts times 12).",
+    )
+    max_cases_per_stage: Count = Field(
+        100_000,
+        description="Most open cases at the start of a stage (initial_cases) and most "
+        "places in a service (capacity_cases).",
+    )
+    max_posts: Count = Field(10_000, description="Most posts in a team.")
+    max_simulated_cases: Positive = Field(
+        1_000_000,
+        description="Most cases in one replication: expected contacts over the warm-up and "
+        "forecast plus the cases open at the start. Memory grows with it, about 1.5 KB a case: "
+        "1.7 GB a replication at the limit (measured: 265,000 cases 550 MB, 528,000 950 MB).",
+    )
+    max_stages_per_case: Positive = Field(
+        100, description="Most stages a case passes through on average (loops in the pathway)."
+    )
 
 
 def _check_probabilities(probs: dict[str, float], what: str) -> dict[str, float]:
@@ -50,8 +122,8 @@ class Duration(Frozen):
     """
 
     dist: Literal["fixed", "exponential", "gamma", "lognormal"] = "gamma"
-    mean_days: NonNegative
-    cv: NonNegative | None = Field(
+    mean_days: Annotated[float, Strict(), Field(ge=0.0, le=MAX_DURATION_DAYS)]
+    cv: Annotated[float, Strict(), Field(ge=0.0, le=MAX_CV)] | None = Field(
         None, description=f"gamma and lognormal only; {DEFAULT_CV} when not given"
     )
 
@@ -80,8 +152,8 @@ class Duration(Frozen):
 class Stage(Frozen):
     """One stage of the child's journey: who serves it, how long it lasts, where it leads."""
 
-    description: str = ""
-    team: str
+    description: Text = ""
+    team: Text
     duration: Duration
     clock: Literal["allocation", "entry"] = Field(
         "allocation",
@@ -93,8 +165,10 @@ class Stage(Frozen):
         default_factory=dict,
         description="Routing by calendar month of the contact ('YYYY-MM'), overriding routes.",
     )
-    priority: int = Field(0, description="Lower is served first when queue_order = 'priority'.")
-    blocking: bool = Field(
+    priority: Annotated[int, Strict()] = Field(
+        0, description="Lower is served first when queue_order = 'priority'."
+    )
+    blocking: Flag = Field(
         False,
         description="A case moving into this stage while its team is full stays with the "
         "sending worker until the team takes it.",
@@ -117,6 +191,16 @@ class Stage(Frozen):
         return months
 
 
+def _reachable(entry: str, table: dict[str, dict[str, float]]) -> set[str]:
+    seen, todo = {entry}, [entry]
+    while todo:
+        for target, p in table.get(todo.pop(), {}).items():
+            if p > 0 and target in table and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
 def _parse_month(text: str) -> tuple[int, int]:
     try:
         parsed = dt.datetime.strptime(text, "%Y-%m")
@@ -128,22 +212,28 @@ def _parse_month(text: str) -> tuple[int, int]:
 class Pathway(Frozen):
     """The journey as a graph: stages, their routes, and the exits where cases close."""
 
-    entry: str = "front_door"
-    referral_stage: str = Field("mash", description="Entering this stage counts as a referral.")
-    assessment_stage: str = Field("assessment", description="Its completion is the assessment.")
-    exits: tuple[str, ...]
+    entry: Text = "front_door"
+    referral_stage: Text = Field("mash", description="Entering this stage counts as a referral.")
+    assessment_stage: Text = Field("assessment", description="Its completion is the assessment.")
+    exits: tuple[Text, ...]
     stages: dict[str, Stage]
 
     @model_validator(mode="after")
     def _graph(self) -> Pathway:
+        if not self.exits:
+            raise KeyedError("at least one exit is needed, where cases close", ("exits",), [])
         names = set(self.stages)
         clash = names & set(self.exits)
         if clash:
-            raise ValueError(f"names used both as stage and exit: {sorted(clash)}")
+            raise KeyedError(
+                f"names used both as stage and exit: {sorted(clash)}", ("exits",), self.exits
+            )
         for field in ("entry", "referral_stage", "assessment_stage"):
             if getattr(self, field) not in names:
-                raise ValueError(
-                    f"{field} {getattr(self, field)!r} is not a stage: {sorted(names)}"
+                raise KeyedError(
+                    f"{field} {getattr(self, field)!r} is not a stage: {sorted(names)}",
+                    (field,),
+                    getattr(self, field),
                 )
         targets = names | set(self.exits)
         for name, stage in self.stages.items():
@@ -152,11 +242,95 @@ class Pathway(Frozen):
             for label, routes in tables.items():
                 unknown = set(routes) - targets
                 if unknown:
-                    raise ValueError(
+                    raise KeyedError(
                         f"stages.{name}.{label} names {sorted(unknown)}, which is neither a stage "
-                        f"nor an exit; expected one of {sorted(targets)}"
+                        f"nor an exit; expected one of {sorted(targets)}",
+                        ("stages", name, *label.split(".", 1)),
+                        routes,
                     )
+        self._absorbing()
         return self
+
+    def routing_tables(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The routes each case can follow: the default tables, and for each month named in any
+        ``routes_by_month`` the tables of a contact in that month."""
+        default = {name: dict(stage.routes) for name, stage in self.stages.items()}
+        months = sorted({m for stage in self.stages.values() for m in stage.routes_by_month})
+        tables = {"routes": default}
+        for month in months:
+            tables[f"routes_by_month.{month}"] = {
+                name: dict(stage.routes_by_month.get(month, stage.routes))
+                for name, stage in self.stages.items()
+            }
+        return tables
+
+    def _absorbing(self) -> None:
+        """Every stage can reach an exit (so no loop is closed) and every stage is reached.
+
+        The routing matrix of each table set is an absorbing Markov chain with the exits as
+        absorbing states exactly when an exit can be reached from every stage along routes of
+        positive probability; then every case leaves with probability 1.
+        """
+        names = list(self.stages)
+        reached: set[str] = set()
+        for label, table in self.routing_tables().items():
+            can_exit = {
+                n for n in names if any(p > 0 and t in self.exits for t, p in table[n].items())
+            }
+            grew = True
+            while grew:
+                grew = False
+                for n in names:
+                    if n not in can_exit and any(
+                        p > 0 and t in can_exit for t, p in table[n].items()
+                    ):
+                        can_exit.add(n)
+                        grew = True
+            trapped = [n for n in names if n not in can_exit]
+            if trapped:
+                first = trapped[0]
+                where = "routes" if label == "routes" else label
+                raise KeyedError(
+                    f"stages {trapped} form a loop with no way out: no route from them leads, "
+                    f"however indirectly, to an exit {list(self.exits)}; give the loop an exit",
+                    ("stages", first, *where.split(".", 1)),
+                    table[first],
+                )
+            reached |= _reachable(self.entry, table)
+        unreached = [n for n in names if n not in reached and not self.stages[n].initial_cases]
+        if unreached:
+            raise KeyedError(
+                f"stage {unreached[0]!r} is never reached: no route from the entry "
+                f"{self.entry!r} leads to it and it has no initial_cases; route to it or remove it",
+                ("stages", self.entry, "routes"),
+                dict(self.stages[self.entry].routes),
+            )
+
+    def expected_stages(self, start: str) -> float:
+        """Mean number of stages a case starting in ``start`` passes through before it leaves,
+        under the route tables that make it longest (fundamental matrix of the chain)."""
+        return self._visits(start)[0]
+
+    def _visits(self, start: str) -> tuple[float, str]:
+        """(mean stages passed through from ``start``, the stage visited most often)."""
+        import numpy as np  # here, so loading a scenario stays light
+
+        names = list(self.stages)
+        index = {n: i for i, n in enumerate(names)}
+        most, busiest = 0.0, start
+        for table in self.routing_tables().values():
+            q = np.zeros((len(names), len(names)))
+            for n, routes in table.items():
+                for target, p in routes.items():
+                    if target in index:
+                        q[index[n], index[target]] += p
+            try:
+                visits = np.linalg.solve(np.eye(len(names)) - q.T, np.eye(len(names))[index[start]])
+            except np.linalg.LinAlgError:
+                return float("inf"), start
+            if visits.sum() > most:
+                most, busiest = float(visits.sum()), names[int(np.argmax(visits))]
+        return most, busiest
 
 
 class Team(Frozen):
@@ -166,20 +340,20 @@ class Team(Frozen):
     contract of 400 families) and no modelled workforce.
     """
 
-    description: str = ""
+    description: Text = ""
     posts: Count = 0
     initial_permanent: Count = 0
     initial_agency: Count = 0
-    caseload_cap: Annotated[int, Field(ge=1)] = 18
-    nq_caseload_cap: Annotated[int, Field(ge=1)] = 12
+    caseload_cap: Annotated[int, Strict(), Field(ge=1)] = 18
+    nq_caseload_cap: Annotated[int, Strict(), Field(ge=1)] = 12
     sickness_share: Share = 0.05
-    hire_success_share: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+    hire_success_share: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = Field(
         None, description="Overrides workforce.permanent.hire_success_share for this team."
     )
     permanent_turnover_per_year: NonNegative | None = Field(
         None, description="Overrides workforce.permanent.turnover_per_year for this team."
     )
-    capacity_cases: Annotated[int, Field(ge=1)] | None = None
+    capacity_cases: Annotated[int, Strict(), Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _filled_posts(self) -> Team:
@@ -201,7 +375,7 @@ class PermanentStaff(Frozen):
     turnover_per_year: NonNegative = 0.16
     recruit_days: Duration = Duration(dist="gamma", mean_days=41, cv=0.4)
     notice_days: Duration = Duration(dist="gamma", mean_days=42, cv=0.3)
-    hire_success_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    hire_success_share: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.7
     retry_days: NonNegative = 14
     ramp_up_days: NonNegative = 42
     nq_share: Share = 0.2
@@ -211,10 +385,10 @@ class PermanentStaff(Frozen):
 class AgencyStaff(Frozen):
     turnover_per_year: NonNegative = 0.6
     fill_days: Duration = Duration(dist="gamma", mean_days=26, cv=0.5)
-    fill_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    fill_share: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.9
     retry_days: NonNegative = 7
     ramp_up_days: NonNegative = 7
-    release_on_permanent_start: bool = True
+    release_on_permanent_start: Flag = True
 
 
 class AgencyPolicy(Frozen):
@@ -223,8 +397,8 @@ class AgencyPolicy(Frozen):
     request_on: Literal["vacancy", "backlog", "never"] = "vacancy"
     backlog_threshold_cases: Count = 10
     max_extra_per_team: Count = 0
-    extra_engagement_days: Positive = 84
-    review_every_days: Positive = 7
+    extra_engagement_days: Annotated[float, Strict(), Field(ge=1.0)] = 84
+    review_every_days: Annotated[float, Strict(), Field(ge=1.0)] = 7
 
 
 class Workforce(Frozen):
@@ -237,19 +411,19 @@ class Demand(Frozen):
     """Contacts arrive as a non-homogeneous Poisson process with this daily intensity."""
 
     contacts_per_year: NonNegative
-    growth_per_year: Annotated[float, Field(gt=-1.0)] = 0.0
+    growth_per_year: Rate = 0.0
     monthly_factors: tuple[NonNegative, ...] = Field(
         (1.0,) * 12, description="Relative daily rate of contacts in each month, Jan..Dec."
     )
     weekday_factors: tuple[NonNegative, ...] = (1.2, 1.2, 1.2, 1.2, 1.2, 0.0, 0.0)
     school_holiday_factor: NonNegative = 0.8
     end_of_term_factor: NonNegative = 1.5
-    end_of_term_days: Count = 2
+    end_of_term_days: Annotated[int, Strict(), Field(ge=0, le=30)] = 2
     sources: dict[str, Share] = Field(default_factory=lambda: {"all": 1.0})
     monthly_contacts: dict[str, NonNegative] = Field(
         default_factory=dict, description="Exact expected contacts for named months ('YYYY-MM')."
     )
-    intensity_file: str | None = Field(
+    intensity_file: Text | None = Field(
         None,
         description="CSV of daily expected contacts (date, then one column per predictive "
         "sample) written by calibration; replaces the profile above where it has dates.",
@@ -302,11 +476,11 @@ class Costs(Frozen):
     retention_per_permanent_per_year_gbp: NonNegative = 0
     agency_charge: Literal["day_rate", "premium"] = "day_rate"
     agency_day_rate_gbp: NonNegative = 350
-    agency_billed_days_per_year: Annotated[float, Field(gt=0.0, le=366.0)] = 225
+    agency_billed_days_per_year: Annotated[float, Strict(), Field(gt=0.0, le=366.0)] = 225
     agency_premium_share: NonNegative = 0.6
     recruitment_per_permanent_hire_gbp: NonNegative = 5_000
     agency_finder_fee_gbp: NonNegative = 0
-    care_stages: tuple[str, ...] = Field(
+    care_stages: tuple[Text, ...] = Field(
         (), description="Stages whose open cases are children in care (placements)."
     )
     placement_per_week_gbp: dict[str, NonNegative] = Field(
@@ -329,7 +503,7 @@ class Costs(Frozen):
     out_of_area_uplift_share: NonNegative = Field(
         0.0, description="Extra cost of a placement out of area (travel, contact), as a share."
     )
-    inflation_per_year: Annotated[float, Field(gt=-1.0)] = 0.0
+    inflation_per_year: Rate = 0.0
     budget_by_financial_year_gbp: dict[str, NonNegative] = Field(
         default_factory=dict, description="Budget per financial year ('2026-27'), if stated."
     )
@@ -392,9 +566,9 @@ class Costs(Frozen):
 class Scenario(Frozen):
     """Everything a run needs. Build it with :func:`demandsim.scenario_files.load_scenario`."""
 
-    name: str
-    description: str = ""
-    start_date: dt.date
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text = ""
+    start_date: dt.date = Field(description="First day of the forecast, in 1990..2100.")
     years: Positive = 3.0
     warmup_days: Count = 182
     queue_order: Literal["fifo", "priority"] = "fifo"
@@ -404,21 +578,147 @@ class Scenario(Frozen):
     teams: dict[str, Team]
     workforce: Workforce = Workforce()
     costs: Costs = Costs()
-    source_dir: str = Field(".", description="Folder of the scenario file; set by the loader.")
+    limits: Limits = Limits()
+    source_dir: Text = Field(".", description="Folder of the scenario file; set by the loader.")
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _a_date(cls, value: object) -> object:
+        if isinstance(value, dt.datetime):
+            raise ValueError("expected a date (2026-04-01), not a date and time")
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected a date written 2026-04-01") from None
+        if not isinstance(value, dt.date):
+            raise ValueError("expected a date written 2026-04-01")
+        return value
+
+    @field_validator("start_date")
+    @classmethod
+    def _in_range(cls, value: dt.date) -> dt.date:
+        if not FIRST_START_DATE <= value <= LAST_START_DATE:
+            raise ValueError(f"expected a date from {FIRST_START_DATE} to {LAST_START_DATE}")
+        return value
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> Scenario:
+        lim = self.limits
+        if self.years > lim.max_years:
+            raise KeyedError(
+                f"expected at most limits.max_years = {lim.max_years:g} years (raise the limit "
+                "if you mean it)",
+                ("years",),
+                self.years,
+            )
+
+        if self.warmup_days > lim.max_warmup_days:
+            raise KeyedError(
+                f"expected at most limits.max_warmup_days = {lim.max_warmup_days} days",
+                ("warmup_days",),
+                self.warmup_days,
+            )
+        if (self.end_date - self.start_date).days < 1:
+            raise KeyedError(
+                f"expected a forecast of at least a day (years >= {MIN_YEARS:.4f}, 1/365.25)",
+                ("years",),
+                self.years,
+            )
+        demand = self.demand
+        if demand.contacts_per_year > lim.max_contacts_per_year:
+            raise KeyedError(
+                f"expected at most limits.max_contacts_per_year = {lim.max_contacts_per_year:,g} "
+                "(the largest English council has about 75,000)",
+                ("demand", "contacts_per_year"),
+                demand.contacts_per_year,
+            )
+        for month, volume in demand.monthly_contacts.items():
+            if volume * 12 > lim.max_contacts_per_year:
+                raise KeyedError(
+                    f"expected at most limits.max_contacts_per_year / 12 = "
+                    f"{lim.max_contacts_per_year / 12:,.0f} contacts in a month",
+                    ("demand", "monthly_contacts", month),
+                    volume,
+                )
+        for name, team in self.teams.items():
+            if team.posts > lim.max_posts:
+                raise KeyedError(f"expected at most limits.max_posts = {lim.max_posts:,} posts",
+                                 ("teams", name, "posts"), team.posts)  # fmt: skip
+            if (team.capacity_cases or 0) > lim.max_cases_per_stage:
+                raise KeyedError(
+                    f"expected at most limits.max_cases_per_stage = {lim.max_cases_per_stage:,}",
+                    ("teams", name, "capacity_cases"),
+                    team.capacity_cases,
+                )
+        for name, stage in self.pathway.stages.items():
+            if stage.initial_cases > lim.max_cases_per_stage:
+                raise KeyedError(
+                    f"expected at most limits.max_cases_per_stage = {lim.max_cases_per_stage:,}",
+                    ("pathway", "stages", name, "initial_cases"),
+                    stage.initial_cases,
+                )
+        policy = self.workforce.agency_policy
+        if policy.max_extra_per_team > lim.max_posts:
+            raise KeyedError(f"expected at most limits.max_posts = {lim.max_posts:,}",
+                             ("workforce", "agency_policy", "max_extra_per_team"),
+                             policy.max_extra_per_team)  # fmt: skip
+        cases = self.expected_contacts() + sum(
+            s.initial_cases for s in self.pathway.stages.values()
+        )
+        if cases > lim.max_simulated_cases:
+            raise KeyedError(
+                f"a replication would hold about {cases:,.0f} cases (contacts over the "
+                f"{self.warmup_days}-day warm-up and {self.years:g}-year forecast, plus open "
+                f"cases); expected at most limits.max_simulated_cases = "
+                f"{lim.max_simulated_cases:,g}: shorten the run or raise the limit",
+                ("demand", "contacts_per_year"),
+                demand.contacts_per_year,
+            )
+        starts = {self.pathway.entry} | {
+            n for n, s in self.pathway.stages.items() if s.initial_cases
+        }
+        for start in sorted(starts):
+            stages, busiest = self.pathway._visits(start)
+            if stages > lim.max_stages_per_case:
+                raise KeyedError(
+                    f"a case starting in {start!r} passes through {stages:,.0f} stages on "
+                    f"average before it leaves; expected at most limits.max_stages_per_case = "
+                    f"{lim.max_stages_per_case:g}: make the way out of its loops likelier",
+                    ("pathway", "stages", busiest, "routes"),
+                    dict(self.pathway.stages[busiest].routes),
+                )
+        return self
+
+    def expected_contacts(self) -> float:
+        """Expected contacts over the warm-up and the forecast (monthly_contacts counted on top:
+        an upper bound used to refuse runs too large to hold)."""
+        d = self.demand
+        years_before, years_after = self.warmup_days / DAYS_PER_YEAR, self.years
+        if d.growth_per_year == 0:
+            profile = years_before + years_after
+        else:
+            log = math.log1p(d.growth_per_year)
+            profile = (math.exp(log * years_after) - math.exp(-log * years_before)) / log
+        return float(d.contacts_per_year * profile + sum(d.monthly_contacts.values()))
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Scenario:
         for name, stage in self.pathway.stages.items():
             if stage.team not in self.teams:
-                raise ValueError(
+                raise KeyedError(
                     f"pathway.stages.{name}.team {stage.team!r} is not a team; "
-                    f"expected one of {sorted(self.teams)}"
+                    f"expected one of {sorted(self.teams)}",
+                    ("pathway", "stages", name, "team"),
+                    stage.team,
                 )
         for name in self.costs.care_stages:
             if name not in self.pathway.stages:
-                raise ValueError(
+                raise KeyedError(
                     f"costs.care_stages names {name!r}, which is not a stage; "
-                    f"expected some of {sorted(self.pathway.stages)}"
+                    f"expected some of {sorted(self.pathway.stages)}",
+                    ("costs", "care_stages"),
+                    self.costs.care_stages,
                 )
         return self
 

@@ -90,7 +90,7 @@ def test_bad_scenario_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(
         cli.main, ["run", "--set", "teams.cin.posts=-3", "--out", str(tmp_path / "x")]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input
     assert "--set: teams.cin.posts: Input should be greater than or equal to 0" in result.output
     assert "Traceback" not in result.output
 

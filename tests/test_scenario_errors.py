@@ -119,6 +119,7 @@ def test_calibration_parameters_sit_between_base_and_own_keys(tmp_path):
         "[demand]\ncontacts_per_year = 9000\nintensity_file = 'intensity.csv'\n"
         "[workforce.agency]\nfill_days = 10\n"
     )
+    (tmp_path / "fitted" / "intensity.csv").write_text("month,sample_0\n2026-04,1200\n")
     path = write(
         tmp_path, 'calibration = "fitted/parameters.toml"\n[workforce.agency]\nfill_days = 2\n'
     )

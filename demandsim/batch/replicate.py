@@ -7,11 +7,21 @@ scenario. Only the scenario and a seed cross to a worker; only the reduced
 :class:`~demandsim.replication.Replication` (KPI rows and a float32 daily cube) comes back.
 The parent writes each one to the :class:`~demandsim.batch.store.BatchStore` as it arrives,
 whichever order they finish in: the tables are computed afterwards in seed order.
+
+Local workers never outlive the batch: each asks Linux to end it when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``) and also watches its parent from a thread (any platform, and a
+``kill -9`` of the parent between start-up and the ``prctl`` call); workers ignore Ctrl-C, which
+the parent handles by ending them at once rather than waiting for their replications.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -128,10 +138,47 @@ def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> No
 
 
 _WORKER_SCENARIOS: dict[str, Scenario] = {}
+#: how often a worker checks that the batch's process is still alive, in seconds
+WATCH_PARENT_SECONDS = 0.5
+PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(scenarios: dict[str, Scenario]) -> None:
+def _init_worker(scenarios: dict[str, Scenario], parent: int | None = None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for the batch
+    if parent is not None:
+        end_with_parent(parent)
     _WORKER_SCENARIOS.update(scenarios)
+
+
+def end_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` ends, however it ends (``kill -9`` included)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if not _alive(parent):  # it died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    first = os.getppid()
+    while True:
+        time.sleep(WATCH_PARENT_SECONDS)
+        if os.getppid() != first or not _alive(parent):
+            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _simulate_task(key: str, seed: int) -> Replication:
@@ -144,7 +191,9 @@ def _processes(
     """A local process pool; each worker gets the scenarios once, then (key, seed) tasks.
 
     At most ``2 * jobs`` tasks are in flight, so finished results never pile up in memory."""
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(scenarios,))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(scenarios, os.getpid())
+    )
     pending: dict[Future, str] = {}
     queue = iter(todo)
     try:
@@ -158,8 +207,17 @@ def _processes(
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
+    except BaseException:  # Ctrl-C or an error: end the workers now, not after their tasks
+        _terminate(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _dask(

@@ -6,22 +6,23 @@ from pathlib import Path
 
 import click
 
+from demandsim.cli_checks import MAX_SAMPLES, MAX_SEED, BadInput, OutputFolder
 from demandsim.results_store import OutputExistsError
 from demandsim.scenario_files import ScenarioError, load_scenario
 
 
 @click.command()
-@click.argument("data_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), required=True,
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--out", type=OutputFolder(), required=True,
               help="Folder for the fitted parameters, scenario and report.")  # fmt: skip
 @click.option(
     "--la", default=None, help="Calibrate from the DfE published tables for this council."
 )
-@click.option("--year", type=int, default=None,
+@click.option("--year", type=click.IntRange(1990, 2100), default=None,
               help="With --la: year ending 31 March of the published figures (default: latest).")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Seed for Prophet's predictive samples.")  # fmt: skip
-@click.option("--samples", type=int, default=200, show_default=True,
+@click.option("--samples", type=click.IntRange(1, MAX_SAMPLES), default=200, show_default=True,
               help="Predictive sample paths of demand to write.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def calibrate(
@@ -55,7 +56,7 @@ def calibrate(
             provenance={"data_dir": data_dir, "la": la, "year": year, "seed": seed},
         )  # fmt: skip
     except (InputError, published.PublishedDataError, ScenarioError, OutputExistsError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadInput(str(exc)) from None
     for note in cal.notes:
         click.echo(f"- {note}")
     click.echo(f"\nWrote {Path(out)}/ ; run it with: demandsim run {scenario}")

@@ -8,6 +8,11 @@ so the analyst fixes the extract in one pass and nothing is written until all in
 
 Dates may be ISO (2025-03-31) or DD/MM/YYYY (31/03/2025); demand dates may also be months (2025-03).
 The formats are documented, with example files, in the README section "Calibration".
+
+Beyond each cell: a file must be UTF-8 text (a hint says how to save it so), hold at least one
+row, and have no date after the extract (the snapshot date when there is a snapshot, else
+today); ``demand.csv`` must cover :data:`MIN_DEMAND_MONTHS` months with some contacts, since a
+seasonal fit needs two years. See docs/bad-input.md.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from demandsim.calibration import names
 
 #: at most this many problems are listed per file
 MAX_PROBLEMS_PER_FILE = 20
+#: the shortest demand history a seasonal fit accepts, in months
+MIN_DEMAND_MONTHS = 24
+SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: Save As > CSV UTF-8)"
 BLANKS = ("", "nan", "NaN", "NaT", "None", "NULL", "null", "NA")
 YES = ("1", "y", "yes", "true", "t")
 NO = ("0", "n", "no", "false", "f", "")
@@ -187,6 +195,8 @@ def read_folder(folder: str | Path) -> CouncilData:
         expected = ", ".join(s.file for s in SPECS.values())
         problems.append(f"{folder}: holds none of the calibration inputs ({expected})")
     problems += _cross_checks(folder, frames)
+    if not problems:
+        problems += _future_dates(folder, frames) + _demand_history(folder, frames.get("demand"))
     if problems:
         raise InputError(problems)
     return CouncilData(folder=folder, **frames)
@@ -194,16 +204,36 @@ def read_folder(folder: str | Path) -> CouncilData:
 
 def read_table(path: Path, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
     """One file, parsed and checked against ``spec``: (frame, problems)."""
+    if not path.is_file():
+        return pd.DataFrame(), [f"{path}: expected a CSV file; got a folder or a device"]
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    if b"\0" in head:
+        return pd.DataFrame(), [f"{path}: expected a CSV text file; got binary data"]
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        return pd.DataFrame(), [
+            f"{path}: expected UTF-8 text; got byte 0x{exc.object[exc.start]:02x} at byte "
+            f"{exc.start} (another encoding, such as Windows' latin-1): {SAVE_AS_UTF8}"
+        ]
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(), [
+            f"{path}: expected a header row {list(spec.required)} and data rows; got an empty file"
+        ]
+    except (ValueError, pd.errors.ParserError) as exc:
         return pd.DataFrame(), [f"{path}: could not be read as CSV: {exc}"]
-    raw.columns = [c.strip() for c in raw.columns]
+    raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in spec.required if c not in raw.columns]
     if missing:
         return raw, [
             f"{path}: column {c!r} is missing; expected columns {list(spec.required)}"
             for c in missing
+        ]
+    if raw.empty:
+        return raw, [
+            f"{path}: expected at least one data row; got only the header (remove the file if "
+            "there is nothing to put in it)"
         ]
     problems: list[str] = []
     frame = raw.apply(lambda s: s.str.strip())
@@ -274,6 +304,58 @@ def parse_dates(text: pd.Series, months: bool = False) -> tuple[pd.Series, pd.Se
             break
         parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
     return parsed, blank
+
+
+def _future_dates(folder: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """Dates after the extract: the snapshot date if there is a snapshot, else today."""
+    snapshot = None
+    for key in ("snapshot_cases", "snapshot_staff"):
+        frame = frames.get(key)
+        if frame is not None and len(frame) and frame["snapshot_date"].notna().any():
+            snapshot = frame["snapshot_date"].max()
+    today = pd.Timestamp(dt.date.today())
+    limit, what = (snapshot, "the snapshot date") if snapshot is not None else (today, "today")
+    problems = []
+    for key, frame in frames.items():
+        spec = SPECS[key]
+        for column in spec.dates:
+            if column not in frame:
+                continue
+            late = frame[column] > limit  # a month (YYYY-MM) is read as its first day
+            rows = np.flatnonzero(late.to_numpy())
+            if rows.size:
+                shown = ", ".join(str(i + 2) for i in rows[:10]) + (
+                    " ..." if rows.size > 10 else ""
+                )
+                problems.append(
+                    f"{folder / spec.file}: rows {shown}, column {column!r}: expected a date on or "
+                    f"before {what} ({limit.date()}), when the data were extracted; got "
+                    f"{frame[column].iloc[rows[0]].date()} and {rows.size - 1} more"
+                )
+    return problems
+
+
+def _demand_history(folder: Path, demand: pd.DataFrame | None) -> list[str]:
+    """A seasonal fit needs two years of contacts, not all zero."""
+    if demand is None or not len(demand):
+        return []
+    path = folder / DEMAND.file
+    first, last = demand["date"].min(), demand["date"].max()
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months < MIN_DEMAND_MONTHS:
+        return [
+            f"{path}: column 'date': expected at least {MIN_DEMAND_MONTHS} months of history (a "
+            f"seasonal fit needs two years); got {months} month{'s' * (months != 1)} "
+            f"({first.date()} to {last.date()})"
+        ]
+    if demand["date"].nunique() < MIN_DEMAND_MONTHS:
+        return [
+            f"{path}: column 'date': expected at least {MIN_DEMAND_MONTHS} dates (one a month or "
+            f"more often); got {demand['date'].nunique()}"
+        ]
+    if not demand["contacts"].sum() > 0:
+        return [f"{path}: column 'contacts': expected some contacts; got 0 in every row"]
+    return []
 
 
 def _cross_checks(folder: Path, frames: dict[str, pd.DataFrame]) -> list[str]:

@@ -1,6 +1,17 @@
 """Writing a calibration: parameter file, intensity paths, a ready-to-run scenario, aggregate
 tables (counts under 5 suppressed) and the report, all at once or not at all.
 
+Disclosure control: counts from 1 to 4 are suppressed (primary suppression), then further cells
+until no suppressed count can be worked out from the figures shown (complementary suppression).
+The tables are linked by exact sums: a team's permanent + agency + vacancies = posts; a stage's
+routes add up to its total, which the shares reveal, and to its closed episodes in the stage
+durations; the routes by year add up to the routes; the permanent churn by team adds up to the
+permanent row of the churn by contract; open snapshot cases equal the censored episodes. Each
+such relation is used only if it holds exactly in the data. A suppressed count is recoverable
+when it is fixed by the shown figures through these relations (a linear-algebra test, as an
+attacker would use); while one is, the smallest shown count in one of its relations is
+suppressed too.
+
 The folder is assembled in a temporary sibling (:func:`demandsim.results_store.atomic_dir`) and
 the scenario it holds is loaded and validated there; only then is it renamed into place.
 """
@@ -48,6 +59,169 @@ def suppress(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+Cell = tuple[str, int, str]  # table, row position, column
+
+
+def protect(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every table with primary and complementary suppression applied across all of them."""
+    hidden = _primary(tables)
+    values = {
+        (name, i, column): float(v)
+        for name, frame in tables.items()
+        for column in COUNT_COLUMNS
+        if column in frame
+        for i, v in enumerate(pd.to_numeric(frame[column], errors="coerce"))
+        if np.isfinite(v)
+    }
+    hidden = _complementary(tables, values, hidden)
+    out = {}
+    for name, frame in tables.items():
+        shown = frame.copy()
+        for column in COUNT_COLUMNS:
+            if column not in shown:
+                continue
+            mask = np.array([(name, i, column) in hidden for i in range(len(shown))], dtype=bool)
+            shown[column] = shown[column].astype(object).where(~mask, SUPPRESSED)
+            for derived in DERIVED.get(column, ()):
+                if derived in shown:
+                    shown[derived] = shown[derived].astype(object).where(~mask, SUPPRESSED)
+        out[name] = shown
+    return out
+
+
+def recoverable(tables: dict[str, pd.DataFrame], hidden: set[Cell]) -> set[Cell]:
+    """The hidden cells whose values the shown cells fix through the tables' exact relations."""
+    values = {
+        (name, i, column): float(v)
+        for name, frame in tables.items()
+        for column in COUNT_COLUMNS
+        if column in frame
+        for i, v in enumerate(pd.to_numeric(frame[column], errors="coerce"))
+        if np.isfinite(v)
+    }
+    return _determined(*_relations(tables, values, hidden), hidden)
+
+
+def _primary(tables: dict[str, pd.DataFrame]) -> set[Cell]:
+    hidden = set()
+    for name, frame in tables.items():
+        for column in COUNT_COLUMNS:
+            if column not in frame:
+                continue
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy()
+            for i in np.flatnonzero((values > 0) & (values < SMALL)):
+                hidden.add((name, int(i), column))
+    return hidden
+
+
+def _complementary(tables, values: dict[Cell, float], hidden: set[Cell]) -> set[Cell]:
+    hidden = set(hidden)
+    while True:
+        relations, known = _relations(tables, values, hidden)
+        exposed = sorted(_determined(relations, known, hidden))
+        if not exposed:
+            return hidden
+        for cell in exposed:
+            candidates = [
+                c
+                for terms in relations
+                if any(t == cell for t, _ in terms)
+                for c, _ in terms
+                if c in values and c not in hidden and c[1] >= 0
+            ]
+            if candidates:
+                hidden.add(min(candidates, key=lambda c: (values[c] == 0, values[c], c)))
+                break
+        else:  # nothing left to suppress beside them: hide the whole of each exposed column
+            for name, _, column in exposed:
+                hidden |= {c for c in values if c[0] == name and c[2] == column}
+            return hidden
+
+
+def _relations(tables, values: dict[Cell, float], hidden: set[Cell]) -> tuple[list[list], dict]:
+    """Exact linear relations between cells (lists of (cell, coefficient) summing to 0) and the
+    known values, which add each group total that shares reveal: a pseudo-cell
+    ("name", -1, key), known while any positive count of its group is shown."""
+    values = dict(values)
+    relations: list[list] = []
+
+    def rows(name: str) -> pd.DataFrame | None:
+        frame = tables.get(name)
+        return None if frame is None or frame.empty else frame.reset_index(drop=True)
+
+    staff = rows("snapshot_staff")
+    if staff is not None and {"permanent", "agency", "vacancies", "posts"} <= set(staff):
+        for i in range(len(staff)):
+            relations.append([((("snapshot_staff", i, c)), 1) for c in ("permanent", "agency", "vacancies")]
+                             + [(("snapshot_staff", i, "posts"), -1)])  # fmt: skip
+    for name, keys in (("routes", ["stage"]), ("routes_by_year", ["stage", "end_year"])):
+        frame = rows(name)
+        if frame is None or "episodes" not in frame:
+            continue
+        for key, group in frame.groupby(keys, sort=False):
+            total = (name, -1, str(key))
+            cells = [(name, int(i), "episodes") for i in group.index]
+            if "share" in frame and any(values.get(c, 0) > 0 and c not in hidden for c in cells):
+                values[total] = sum(values.get(c, 0) for c in cells)  # revealed by the shares
+            relations.append([*[(c, 1) for c in cells], (total, -1)])
+    routes, by_year = rows("routes"), rows("routes_by_year")
+    if routes is not None and by_year is not None and "episodes" in routes:
+        for (stage, nxt), group in by_year.groupby(["stage", "next"], sort=False):
+            match = routes.index[(routes["stage"] == stage) & (routes["next"] == nxt)]
+            if len(match) == 1:
+                relations.append([*[(("routes_by_year", int(i), "episodes"), 1) for i in group.index],
+                                  (("routes", int(match[0]), "episodes"), -1)])  # fmt: skip
+    durations = rows("stage_durations")
+    if durations is not None and routes is not None and {"n", "censored"} <= set(durations):
+        for i, stage in enumerate(durations["stage"]):
+            cells = [("routes", int(j), "episodes") for j in routes.index[routes["stage"] == stage]]
+            relations.append([*[(c, 1) for c in cells], (("stage_durations", i, "censored"), 1),
+                              (("stage_durations", i, "n"), -1)])  # fmt: skip
+    cases = rows("snapshot_cases")
+    if cases is not None and durations is not None and "open_cases" in cases:
+        for i, stage in enumerate(cases["stage"]):
+            match = durations.index[durations["stage"] == stage]
+            if len(match) == 1:
+                relations.append([(("snapshot_cases", i, "open_cases"), 1),
+                                  (("stage_durations", int(match[0]), "censored"), -1)])  # fmt: skip
+    teams, contracts = rows("churn_by_team"), rows("churn_by_contract")
+    if teams is not None and contracts is not None:
+        permanent = contracts.index[contracts["contract"] == "permanent"]
+        for column in ("spells", "leavers"):
+            if len(permanent) == 1 and column in teams and column in contracts:
+                relations.append([*[(("churn_by_team", i, column), 1) for i in range(len(teams))],
+                                  (("churn_by_contract", int(permanent[0]), column), -1)])  # fmt: skip
+    exact = []
+    for terms in relations:
+        known = [c for c, _ in terms if c in values]
+        if len(known) == len(terms) and abs(sum(values[c] * k for c, k in terms)) < 1e-6:
+            exact.append(terms)
+        elif any(c[1] == -1 for c, _ in terms) and all(c in values or c[1] == -1 for c, _ in terms):
+            exact.append(terms)  # a group total not revealed: an unknown of the relation
+    return exact, values
+
+
+def _determined(relations: list[list], values: dict[Cell, float], hidden: set[Cell]) -> set[Cell]:
+    """Hidden cells fixed by the relations once the shown cells are put in (null-space test)."""
+    unknown = sorted({c for terms in relations for c, _ in terms if c in hidden or c not in values})
+    if not unknown:
+        return set()
+    index = {c: j for j, c in enumerate(unknown)}
+    rows = [terms for terms in relations if any(c in index for c, _ in terms)]
+    if not rows:
+        return set()
+    a = np.zeros((len(rows), len(unknown)))
+    for r, terms in enumerate(rows):
+        for c, k in terms:
+            if c in index:
+                a[r, index[c]] += k
+    _, singular, vt = np.linalg.svd(a)
+    rank = int((singular > 1e-9).sum())
+    null = vt[rank:].T  # columns span the null space
+    fixed = np.linalg.norm(null, axis=1) < 1e-9 if null.size else np.ones(len(unknown), bool)
+    return {c for c, f in zip(unknown, fixed, strict=True) if f and c in hidden}
+
+
 def survival_grid(survival: pd.DataFrame, step_years: float = 0.25) -> pd.DataFrame:
     """Kaplan-Meier curves read on a quarterly grid (no individual leaving times)."""
     rows = []
@@ -89,14 +263,11 @@ def write_calibration(
         load_scenario(tmp / "scenario.toml")  # the scenario must validate before it is kept
         tables = tmp / "tables"
         tables.mkdir()
-        for name, frame in cal.tables.items():
-            if name.startswith("_") or frame is None:
-                continue
-            if name == "churn_survival":
-                frame = survival_grid(frame)
+        shown = _shown_tables(cal)
+        for name, frame in shown.items():
             target = tmp / f"{name}.csv" if name == "placement_mix" else tables / f"{name}.csv"
-            suppress(_significant(frame)).to_csv(target, index=False)
-        report.write_report(tmp / "report", title, cal.notes, _sections(cal))
+            frame.to_csv(target, index=False)
+        report.write_report(tmp / "report", title, cal.notes, _sections(cal, shown))
         write_json(
             {
                 "title": title,
@@ -106,6 +277,18 @@ def write_calibration(
             tmp / "manifest.json",
         )
     return destination / "scenario.toml"
+
+
+def _shown_tables(cal: Calibration) -> dict[str, pd.DataFrame]:
+    """The tables as written: rounded, survival on a grid, and protected all together."""
+    tables = {}
+    for name, frame in cal.tables.items():
+        if name.startswith("_") or frame is None:
+            continue
+        if name == "churn_survival":
+            frame = survival_grid(frame)
+        tables[name] = _significant(frame)
+    return protect(tables)
 
 
 def _significant(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
@@ -132,8 +315,9 @@ def _plain(value):
     return value
 
 
-def _sections(cal: Calibration) -> list[tuple]:
+def _sections(cal: Calibration, shown: dict[str, pd.DataFrame]) -> list[tuple]:
     t = cal.tables
+
     out: list[tuple] = []
     if cal.demand is not None:
         h = t["demand_fit"]
@@ -148,29 +332,29 @@ def _sections(cal: Calibration) -> list[tuple]:
         out.append(("Conversion", None, report.conversion_figure(t["conversion"]), None))
     if "routes" in t:
         out.append(("Routes", "Closed episodes by the stage or exit that followed.", None,
-                    suppress(t["routes"])))  # fmt: skip
+                    shown["routes"]))  # fmt: skip
         out.append(("Stage durations", "Censored maximum-likelihood fits; open episodes count.",
                     report.durations_figure(t["_episodes"], t["stage_durations"]),
-                    suppress(t["stage_durations"])))  # fmt: skip
+                    shown["stage_durations"]))  # fmt: skip
         out.append(("Routes by year", "Conversion through the pathway over time: closed "
-                    "episodes by year of ending.", None, suppress(t["routes_by_year"])))  # fmt: skip
+                    "episodes by year of ending.", None, shown["routes_by_year"]))  # fmt: skip
     if "placement_mix" in t:
         out.append(("Placement mix", "Care days in the last year by placement group.", None,
-                    suppress(t["placement_mix"])))  # fmt: skip
+                    shown["placement_mix"]))  # fmt: skip
     if "churn_by_contract" in t:
         out.append(("Staff survival", "Leaving hazard = leavers / years in post (censored).",
                     report.survival_figure(t["churn_survival"]),
-                    suppress(t["churn_by_contract"])))  # fmt: skip
-        out.append(("Churn by team (permanent)", None, None, suppress(t["churn_by_team"])))
+                    shown["churn_by_contract"]))  # fmt: skip
+        out.append(("Churn by team (permanent)", None, None, shown["churn_by_team"]))
         out.append(("Sickness", None, None, t["churn_sickness"]))
     if "lead_time_fits" in t:
         out.append(("Lead times", None, report.lead_time_figure(t["_lead_times"], t["lead_time_fits"]),
-                    suppress(t["lead_time_fits"])))  # fmt: skip
+                    shown["lead_time_fits"]))  # fmt: skip
     if "published_figures" in t:
         out.append(("Published figures", "The council's own figure, or its statistical "
                     "neighbours' median where its own is suppressed.", None,
                     t["published_figures"]))  # fmt: skip
     if "snapshot_cases" in t:
-        out.append(("Snapshot: cases", None, None, suppress(t["snapshot_cases"])))
-        out.append(("Snapshot: staff", None, None, suppress(t["snapshot_staff"])))
+        out.append(("Snapshot: cases", None, None, shown["snapshot_cases"]))
+        out.append(("Snapshot: staff", None, None, shown["snapshot_staff"]))
     return out
