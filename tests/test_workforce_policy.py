@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from demandsim.eventlog import Contract, Kind
 from demandsim.model import Model

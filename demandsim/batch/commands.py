@@ -186,8 +186,11 @@ def _execute(
         store = BatchStore.create(out, stamped, overwrite=overwrite)
     say = _narrator(options.progress)
     tasks = len(plan.tasks())
+    workers = min(options.jobs or available_cores(), tasks)
     where = (
-        "Dask" if options.executor == "dask" else f"{options.jobs or available_cores()} process(es)"
+        f"the Dask cluster at {options.scheduler}"
+        if options.executor == "dask"
+        else (f"{workers} worker processes" if workers > 1 else "this process")
     )
     say(f"running {tasks} replication{'s' if tasks != 1 else ''} on {where}")
     ran = run_plan(plan, store, options.jobs, options.executor, options.scheduler, options.progress)
