@@ -589,10 +589,13 @@ def notes_sheet(
             "runs",
             "Each scenario was run this many times, on the same seeds.",
         )
-        add("Run", "Seeds", f"{min(seeds)} to {max(seeds)}" if len(seeds) > 1 else str(seeds[0]))
-    for item in ("kind", "demandsim_version", "started", "finished"):
+        add("Run", "Seeds", f"{min(seeds)} to {max(seeds)}" if len(seeds) > 1 else seeds[0])
+    run_items = {"kind": "Kind of run", "demandsim_version": "Model version",
+                 "started": "Started", "finished": "Finished"}  # fmt: skip
+    for item, text in run_items.items():
         if item in manifest:
-            add("Run", item.replace("_", " ").capitalize(), str(manifest[item]))
+            value = str(manifest[item])
+            add("Run", text, f"demandsim {value}" if item == "demandsim_version" else value)
     for key, scenario in scenarios.items():
         costs = scenario.costs
         section = f"Assumptions: {key}"
