@@ -127,7 +127,8 @@ def test_workbook_numbers_are_numbers_with_formats(run_dir):
     for name in book.sheetnames:
         for row in book[name].iter_rows(min_row=3):
             assert not any(
-                isinstance(c.value, str) and re.fullmatch(r"[£\d,.%]+", c.value) for c in row
+                isinstance(c.value, str) and re.fullmatch(r"-?£?\d[\d,]*(\.\d+)?%?", c.value)
+                for c in row
             )
 
 
