@@ -309,8 +309,10 @@ def test_notes_name_every_assumption_with_its_value_and_the_seeds(run):
     salary = costs.loc["Permanent social worker salary, per year"]
     assert salary["Value"] == scenario.costs.permanent_salary_per_year_gbp
     assert salary["Note"].startswith("Assumed") and "council's own" in salary["Note"]
+    assert salary["Assumed"] == "yes"
     out_of_area = costs.loc["Share of children placed out of area"]
     assert out_of_area["Value"] == 0.56 and "report" in out_of_area["Note"]
+    assert out_of_area["Assumed"] == "no"
     assert costs.loc["Inflation, per year from each 1 April", "Value"] == 0.03
     weekly = costs.loc["Placement, weekly cost: Residential (children's homes)"]
     assert weekly["Value"] == 5_500 and weekly["Note"].startswith("Assumed")

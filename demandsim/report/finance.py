@@ -455,7 +455,8 @@ SHEETS = {
     "Placements by type": "The placements line split by placement type: the average children in "
     "care of each type (children in care x the mix) and its mean cost (placements cost x the "
     "type's share of the mix-weighted weekly cost), per financial year, and the part of the "
-    "cost that is the out-of-area uplift.",
+    "cost that is the out-of-area uplift. Weekly costs are per child in the first year's "
+    "prices; for all placements, the mix-weighted cost with the out-of-area uplift.",
     "Cost by quarter": "Service-wide cost per financial quarter and cost line: the mean across "
     "replications of each month's cost, summed over the quarter. Means, not percentiles.",
     "Staffing and backlog": "Per team and month: unallocated cases (P10, P50, P90), open cases, "
@@ -524,6 +525,8 @@ COST_ITEMS = [
     ("inflation_per_year", "Inflation, per year from each 1 April", PERCENT),
 ]
 
+#: the Notes sheet's "Assumed" column, from how a cost's note starts
+ASSUMED_FLAGS = {"Assumed": "yes", "Set by this scenario": "scenario's own", "Source": "no"}
 ASSUMED_NOTE = (
     "Assumed: demandsim's illustrative figure. Replace with the council's own before using "
     "these costs."
@@ -560,7 +563,7 @@ def _source(dotted: str, value: object, baseline: Costs, sources: Mapping[str, s
     tag = sources.get(dotted, "")
     if tag.startswith("[assumed]"):
         rest = tag.removeprefix("[assumed]").strip()
-        return f"{ASSUMED_NOTE} {rest}".strip()
+        return f"{ASSUMED_NOTE} Basis: {rest}" if rest else ASSUMED_NOTE
     return f"Source: {tag}" if tag else "demandsim's default."
 
 
@@ -574,7 +577,11 @@ def notes_sheet(
     rows: list[dict] = []
 
     def add(section: str, item: str, value: object = None, unit: str = "", note: str = ""):
-        rows.append({"Section": section, "Item": item, "Value": value, UNIT: unit, "Note": note})
+        assumed = next(
+            (flag for start, flag in ASSUMED_FLAGS.items() if note.startswith(start)), ""
+        )
+        rows.append({"Section": section, "Item": item, "Value": value, UNIT: unit,
+                     "Assumed": assumed, "Note": note})  # fmt: skip
 
     for name in sheets:
         add("Sheets", name, note=SHEETS.get(name, ""))
@@ -602,7 +609,7 @@ def notes_sheet(
         add(section, "Forecast", f"{scenario.start_date} for {scenario.years:g} years")
         for name, text, unit in COST_ITEMS:
             value = getattr(costs, name)
-            shown = value if isinstance(value, str) else float(value)
+            shown = value.replace("_", " ") if isinstance(value, str) else float(value)
             add(
                 section, text, shown, unit, _source(f"costs.{name}", value, baseline.costs, sources)
             )
