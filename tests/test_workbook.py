@@ -348,3 +348,16 @@ def test_headings_are_for_people_and_panes_are_frozen(run, compared):
                         isinstance(cell.value, str)
                         and re.fullmatch(r"-?£?\d[\d,]*(\.\d+)?%?", cell.value)
                     )
+
+
+def test_a_cost_the_scenario_sets_is_not_called_demandsims_assumption(baseline):
+    from demandsim.report.finance import notes_sheet
+    from demandsim.scenario_files import apply_overrides
+
+    own = apply_overrides(baseline, ["costs.agency_day_rate_gbp=410"])
+    notes = notes_sheet({"seeds": [7]}, {"ours": own}, ["Notes"], baseline).set_index("Item")
+    rate = notes.loc["Agency day rate"]
+    assert rate["Value"] == 410 and rate["Assumed"] == "scenario's own"
+    assert rate["Note"].startswith("Set by this scenario")
+    assert notes.loc["Agency days billed per year", "Assumed"] == "yes"  # kept from the baseline
+    assert notes.loc["Seeds", "Value"] == 7
