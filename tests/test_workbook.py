@@ -297,6 +297,18 @@ def test_paired_differences_show_pounds_and_shares(compared):
     assert set(budget["Scenario"]) == {reference, other}
 
 
+def test_headline_shows_chances_and_shares_as_percentages(run):
+    ws = openpyxl.load_workbook(run / WORKBOOK)["Headline"]
+    heads = [c.value for c in ws[2]]
+    for heading in ("Chance unallocated cases pass 50 in the first 12 months",
+                    "Agency share, mean", "Assessments within 45 working days"):  # fmt: skip
+        cells = [row[heads.index(heading)] for row in ws.iter_rows(min_row=3)]
+        values = [c for c in cells if c.value is not None]
+        assert values and all(c.number_format == "0%" and 0 <= c.value <= 1 for c in values)
+    mean = ws.cell(row=3, column=heads.index("Unallocated cases, mean") + 1)
+    assert mean.number_format == "#,##0.0"
+
+
 def test_notes_name_every_assumption_with_its_value_and_the_seeds(run):
     scenario = load_scenario(run / "scenarios" / "baseline.toml")
     notes = sheet(run, "Notes")

@@ -377,19 +377,30 @@ def _order_by(order: Mapping[tuple[str, str], int], frame: pd.DataFrame):
 # ----------------------------------------------------------------------------- headline
 def headline_sheet(headline: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
     """The headline KPIs (means over replications, whole forecast) with labels for people."""
-    threshold = next(iter(scenarios.values())).backlog_threshold_cases if scenarios else None
-    columns = {m: _capital(measure_label(m, threshold)) for m in HEADLINE if m in headline}
+    columns = {
+        m: _capital(measure_label(m, threshold(scenarios))) for m in HEADLINE if m in headline
+    }
     out = headline.rename(columns={"scenario": "Scenario", "team": "Team", **columns})
     out["Team"] = out["Team"].map(team_label)
     return out
+
+
+def threshold(scenarios: Mapping[str, Scenario]) -> int | None:
+    """The backlog threshold named in headings (the first scenario's)."""
+    return next(iter(scenarios.values())).backlog_threshold_cases if scenarios else None
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def share_headings(headline: pd.DataFrame) -> list[str]:
-    return [_capital(measure_label(m)) for m in HEADLINE if m in headline and KPIS[m].is_share]
+def share_headings(headline: pd.DataFrame, threshold: int | None = None) -> list[str]:
+    """The headline sheet's headings of shares and chances (shown as percentages)."""
+    return [
+        _capital(measure_label(m, threshold))
+        for m in HEADLINE
+        if m in headline and KPIS[m].is_share
+    ]
 
 
 # ----------------------------------------------------------------------------- differences

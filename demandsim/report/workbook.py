@@ -88,13 +88,12 @@ def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
         ),
         "Headline": Sheet(
             "Headline measures over the whole forecast: means across replications", headline,
-            formats=dict.fromkeys(finance.share_headings(inputs.headline), SHARE_FORMAT),
+            formats=dict.fromkeys(finance.share_headings(inputs.headline, finance.threshold(scenarios)), SHARE_FORMAT),
             label_columns=2,
         ),
     }  # fmt: skip
     if inputs.differences_shown is not None:
-        threshold = next(iter(scenarios.values())).backlog_threshold_cases
-        diffs = finance.differences_sheet(inputs.differences_shown, threshold)
+        diffs = finance.differences_sheet(inputs.differences_shown, finance.threshold(scenarios))
         out["Paired differences"] = Sheet(
             "Paired differences from the reference scenario, replication by replication "
             "(shares: how often the scenario is higher or lower)", diffs,
