@@ -1,7 +1,9 @@
 """Charts: tidy frames in, a matplotlib ``Figure`` out. Nothing here runs a simulation.
 
-Fan charts take a bands frame (:func:`demandsim.batch.aggregate.series_bands`: date, team,
-measure, p5 ... p95). Cost charts take the tables of :mod:`demandsim.costs`. Functions
+Time charts take monthly bands (:func:`demandsim.batch.aggregate.series_bands`: month, team,
+measure, p5 ... p95, mean) and draw the median with its 25-75% and 10-90% bands, with each
+1 April (the start of a financial year) marked. Cost charts take the budget and difference
+tables. Teams and measures carry the names people use (:mod:`demandsim.measures`). Functions
 drawing one panel take ``ax=None`` and return the figure they drew on. Figures are built with
 ``matplotlib.figure.Figure``, not pyplot: they render with Agg without a display, hold no global
 state, and leave the caller's backend alone.
@@ -15,22 +17,27 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import DateFormatter, MonthLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from demandsim.measures import SERVICE
+from demandsim.measures import COST_COMPONENTS, SERVICE, is_money, label, team_label
 
-LABELS = {
-    "unallocated_cases": "Unallocated cases",
-    "caseload_per_worker": "Cases per worker in post",
-    "staff_permanent": "Permanent",
-    "staff_agency": "Agency",
-    "vacant_posts": "Vacant posts",
-    "staff_in_post": "Staff in post",
-}
+COLOURS = matplotlib.colormaps["tab10"].colors
 CONTRACT_COLOURS = {"staff_permanent": "#1b6ca8", "staff_agency": "#e07b00", "vacant_posts": "#888"}
-MILLIONS = FuncFormatter(lambda v, _: f"£{v / 1e6:,.1f}m")
+
+
+def _pounds(value: float, _: object = None) -> str:
+    size = abs(value)
+    sign = "-" if value < 0 else ""
+    if size >= 1e6:
+        return f"{sign}£{size / 1e6:,.1f}m"
+    if size >= 1e3:
+        return f"{sign}£{size / 1e3:,.0f}k"
+    return f"{sign}£{size:,.0f}"
+
+
+POUNDS = FuncFormatter(_pounds)
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:
@@ -40,64 +47,167 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure
     return fig, fig.add_subplot()
 
 
-def fan_chart(
-    bands: pd.DataFrame,
-    measure: str,
-    team: str,
-    ax: Axes | None = None,
-    colour: str = "#1b6ca8",
-    label: str | None = None,
-    outer: bool = True,
-) -> Figure:
-    """One team's fan: median line, 25-75 and (if ``outer``) 5-95 percentile bands by date."""
-    fig, ax = _axes(ax)
-    rows = bands[bands["measure"] == measure]
-    rows = rows[rows["team"] == team].sort_values("date")
-    if outer:
-        ax.fill_between(rows["date"], rows["p5"], rows["p95"], color=colour, alpha=0.15, lw=0)
-    ax.fill_between(rows["date"], rows["p25"], rows["p75"], color=colour, alpha=0.3, lw=0)
-    ax.plot(rows["date"], rows["p50"], color=colour, lw=1.2, label=label)
-    ax.set_title(team, fontsize=10)
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_ylabel(LABELS.get(measure, measure))
-    ax.set_ylim(bottom=0)
+def mark_financial_years(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """A dotted line at each 1 April inside the axis, labelled with the year it starts."""
+    for year in range(first.year, last.year + 1):
+        start = pd.Timestamp(year, 4, 1)
+        if first < start <= last:
+            ax.axvline(start, color="#777", ls=":", lw=0.9, zorder=1)
+            ax.annotate(
+                f"FY {year}-{(year + 1) % 100:02d}",
+                (start, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                fontsize=7,
+                color="#555",
+                va="top",
+            )
+
+
+def _month_axis(ax: Axes, months: pd.Series) -> None:
+    first, last = pd.Timestamp(months.min()), pd.Timestamp(months.max())
+    span = (last.year - first.year) * 12 + last.month - first.month
+    ax.xaxis.set_major_locator(MonthLocator(bymonth=[4] if span > 30 else [1, 4, 7, 10]))
+    ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))
+    ax.tick_params(axis="x", labelsize=8)
+    mark_financial_years(ax, first, last)
     ax.grid(alpha=0.3)
-    return fig
 
 
-def fan_charts(bands: pd.DataFrame, measure: str) -> Figure:
-    """Small multiples: one fan per team that has the measure (the service total last)."""
-    rows = bands[bands["measure"] == measure]
-    teams = [t for t in rows["team"].unique() if rows.loc[rows["team"] == t, "p50"].notna().any()]
-    teams = [t for t in teams if t != SERVICE] + ([SERVICE] if SERVICE in teams else [])
-    columns = 2
+def band(
+    ax: Axes,
+    rows: pd.DataFrame,
+    colour: str | tuple = "#1b6ca8",
+    name: str | None = None,
+    x: str = "month",
+) -> None:
+    """Median line with 25-75% and 10-90% bands of one series (rows of a bands frame)."""
+    rows = rows.sort_values(x)
+    ax.fill_between(rows[x], rows["p10"], rows["p90"], color=colour, alpha=0.13, lw=0)
+    ax.fill_between(rows[x], rows["p25"], rows["p75"], color=colour, alpha=0.28, lw=0)
+    ax.plot(rows[x], rows["p50"], color=colour, lw=1.6, label=name)
+
+
+def _bands_note(replications: int) -> str:
+    if replications == 1:
+        return "one replication"
+    return f"median, 25-75% and 10-90% of {replications} replications"
+
+
+def team_panels(
+    monthly_by_scenario: Mapping[str, pd.DataFrame],
+    measure: str,
+    teams: list[str],
+    replications: int,
+    posts: Mapping[str, float] | None = None,
+    shared_scale: bool = True,
+) -> Figure:
+    """Small multiples, one panel per team (on one scale unless ``shared_scale`` is off, which
+    the title then says), each scenario a median line with its bands; ``posts`` draws each
+    team's establishment as a dashed line."""
+    columns = 2 if len(teams) > 1 else 1
     lines = max(1, -(-len(teams) // columns))
-    fig = Figure(figsize=(11, 2.8 * lines), layout="constrained")
-    axes = fig.subplots(lines, columns, squeeze=False, sharex=True).ravel()
+    fig = Figure(figsize=(11, 2.6 * lines + 0.6), layout="constrained")
+    axes = fig.subplots(lines, columns, squeeze=False, sharex=True, sharey=shared_scale).ravel()
     for ax, team in zip(axes, teams, strict=False):
-        fan_chart(rows, measure, team, ax=ax)
+        for i, (name, monthly) in enumerate(monthly_by_scenario.items()):
+            rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == team)]
+            band(ax, rows, COLOURS[i % 10], name)
+        if posts and team in posts:
+            ax.axhline(posts[team], color="#c0392b", ls="--", lw=1, label="posts")
+        ax.set_title(team_label(team), fontsize=10)
+        _month_axis(ax, rows["month"])
     for ax in axes[len(teams) :]:
         ax.set_visible(False)
-    fig.suptitle(f"{LABELS.get(measure, measure)} by team: median, 25-75% and 5-95% bands")
+    if len(monthly_by_scenario) > 1 or posts:
+        axes[0].legend(fontsize=8, loc="upper left")
+    scale = "" if shared_scale else "; each team on its own scale"
+    fig.suptitle(
+        f"{label(measure).capitalize()} by team, monthly mean ({_bands_note(replications)}{scale})",
+        fontsize=11,
+    )
     return fig
 
 
-def staffing_chart(bands: pd.DataFrame, team: str = SERVICE, ax: Axes | None = None) -> Figure:
-    """Staff in post by contract and vacant posts (median with 5-95% band)."""
-    fig, ax = _axes(ax)
-    for measure, colour in CONTRACT_COLOURS.items():
-        fan_chart(bands, measure, team, ax=ax, colour=colour, label=LABELS[measure], outer=True)
-    ax.set_ylabel("Workers (FTE) / posts")
-    ax.set_title(f"Staff in post by contract, and vacancies: {team}", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
+def service_chart(
+    monthly_by_scenario: Mapping[str, pd.DataFrame],
+    measure: str,
+    replications: int,
+    ax: Axes | None = None,
+) -> Figure:
+    """One measure for the whole service, each scenario a median line with its bands."""
+    fig, ax = _axes(ax, size=(11, 3.2))
+    for i, (name, monthly) in enumerate(monthly_by_scenario.items()):
+        rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == SERVICE)]
+        band(ax, rows, COLOURS[i % 10], name)
+    _month_axis(ax, rows["month"])
+    if is_money(measure):
+        ax.yaxis.set_major_formatter(POUNDS)
+    ax.set_ylabel(label(measure))
+    ax.set_title(
+        f"{label(measure).capitalize()}, {team_label(SERVICE).lower()}, monthly mean "
+        f"({_bands_note(replications)})",
+        fontsize=10,
+    )
+    if len(monthly_by_scenario) > 1:
+        ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def staffing_chart(
+    monthly_by_scenario: Mapping[str, pd.DataFrame], posts: float, replications: int
+) -> Figure:
+    """Social workers in post across the service by contract, against the posts; and vacant
+    posts. One panel each for permanent, agency and vacant; each scenario a line with bands."""
+    fig = Figure(figsize=(11, 3.3), layout="constrained")
+    axes = fig.subplots(1, 3, sharex=True)
+    for ax, measure in zip(axes, ("staff_in_post", "staff_agency", "vacant_posts"), strict=True):
+        for i, (name, monthly) in enumerate(monthly_by_scenario.items()):
+            rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == SERVICE)]
+            band(ax, rows, COLOURS[i % 10], name)
+        if measure == "staff_in_post":
+            ax.axhline(posts, color="#c0392b", ls="--", lw=1, label=f"posts ({posts:,.0f})")
+            ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(label(measure).capitalize(), fontsize=10)
+        _month_axis(ax, rows["month"])
+    fig.suptitle(
+        f"Social workers, {team_label(SERVICE).lower()} ({_bands_note(replications)})",
+        fontsize=11,
+    )
+    return fig
+
+
+def difference_panels(
+    differences: pd.DataFrame, measure: str, teams: list[str], reference: str
+) -> Figure:
+    """Each scenario minus the reference, seed by seed, per team: the median paired difference
+    of the monthly mean with its 10-90% band, and a line at zero (no difference)."""
+    columns = 2 if len(teams) > 1 else 1
+    lines = max(1, -(-len(teams) // columns))
+    fig = Figure(figsize=(11, 2.4 * lines + 0.6), layout="constrained")
+    axes = fig.subplots(lines, columns, squeeze=False, sharex=True).ravel()
+    for ax, team in zip(axes, teams, strict=False):
+        rows = differences[(differences["measure"] == measure) & (differences["team"] == team)]
+        for i, (name, mine) in enumerate(rows.groupby("scenario", sort=False)):
+            band(ax, mine, COLOURS[(i + 1) % 10], f"{name} - {reference}")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(team_label(team), fontsize=10)
+        _month_axis(ax, rows["month"])
+    for ax in axes[len(teams) :]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(
+        f"Difference in {label(measure)} from {reference}, paired by seed (median and 25-75% "
+        "and 10-90% of replications; below zero: fewer)",
+        fontsize=11,
+    )
     return fig
 
 
 def costs_by_year_chart(budget: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
     """Total cost per financial year: P50 bar, P10-P90 whisker, the stated budget as a marker.
-    Partial years (the forecast covers part of them) are hatched."""
+    Partial years (the forecast covers part of them) are hatched and say so."""
     fig, ax = _axes(ax)
     x = np.arange(len(budget))
     ax.bar(
@@ -112,9 +222,9 @@ def costs_by_year_chart(budget: pd.DataFrame, ax: Axes | None = None, title: str
     if budget["budget_gbp"].notna().any():
         ax.scatter(x, budget["budget_gbp"], marker="_", s=900, color="#c0392b", zorder=3,
                    label="Budget")  # fmt: skip
-    ax.set_xticks(x, [f"{y}{' (part)' if p else ''}" for y, p in
+    ax.set_xticks(x, [f"{y}{' (part year)' if p else ''}" for y, p in
                       zip(budget["financial_year"], budget["partial"], strict=True)])  # fmt: skip
-    ax.yaxis.set_major_formatter(MILLIONS)
+    ax.yaxis.set_major_formatter(POUNDS)
     ax.set_ylabel("Cost per financial year")
     ax.set_title(title or "Cost by financial year (staff and placements)", fontsize=10)
     ax.set_ylim(top=1.15 * ax.get_ylim()[1])
@@ -124,38 +234,18 @@ def costs_by_year_chart(budget: pd.DataFrame, ax: Axes | None = None, title: str
 
 
 def monthly_costs_chart(monthly: pd.DataFrame, ax: Axes | None = None) -> Figure:
-    """Cost per month by component, stacked (one replication, or the mean of several)."""
-    fig, ax = _axes(ax)
-    parts = [c for c in monthly if c.endswith("_gbp") and c != "total_gbp"]
-    parts = [c for c in parts if monthly[c].abs().sum() > 0]
+    """Cost per month by component, stacked (the mean across replications)."""
+    fig, ax = _axes(ax, size=(11, 3.4))
+    parts = [c for c in COST_COMPONENTS if c in monthly and monthly[c].abs().sum() > 0]
     ax.stackplot(
         monthly["month"], *[monthly[c] for c in parts],
-        labels=[c.removesuffix("_gbp").replace("_", " ") for c in parts], alpha=0.85,
+        labels=[label(c).capitalize() for c in parts], alpha=0.85,
     )  # fmt: skip
-    ax.yaxis.set_major_formatter(MILLIONS)
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(POUNDS)
+    _month_axis(ax, monthly["month"])
     ax.set_ylabel("Cost per month")
-    ax.set_title("Monthly cost by component", fontsize=10)
+    ax.set_title("Monthly cost by component (mean across replications)", fontsize=10)
     ax.legend(loc="lower left", fontsize=8, ncols=3)
-    ax.grid(alpha=0.3)
-    return fig
-
-
-def compare_fan_chart(
-    bands_by_scenario: Mapping[str, pd.DataFrame],
-    measure: str,
-    team: str = SERVICE,
-    ax: Axes | None = None,
-) -> Figure:
-    """Several scenarios on one chart: each scenario's median and 25-75% band."""
-    fig, ax = _axes(ax)
-    colours = matplotlib.colormaps["tab10"].colors
-    for i, (name, bands) in enumerate(bands_by_scenario.items()):
-        fan_chart(bands, measure, team, ax=ax, colour=colours[i % 10], label=name, outer=False)
-    ax.set_title(f"{LABELS.get(measure, measure)}: {team} (median and 25-75% band)", fontsize=10)
-    ax.legend(fontsize=8)
     return fig
 
 
@@ -164,13 +254,13 @@ def compare_costs_chart(
 ) -> Figure:
     """Several scenarios on one chart: P50 total per financial year with P10-P90 whiskers."""
     fig, ax = _axes(ax, size=(8, 3.8))
-    colours = matplotlib.colormaps["tab10"].colors
     years = sorted({y for b in budget_by_scenario.values() for y in b["financial_year"]})
     width = 0.8 / max(1, len(budget_by_scenario))
     for i, (name, budget) in enumerate(budget_by_scenario.items()):
         table = budget.set_index("financial_year").reindex(years)
         x = np.arange(len(years)) + (i - (len(budget_by_scenario) - 1) / 2) * width
-        ax.bar(x, table["p50_gbp"], width=width, color=colours[i % 10], label=name, alpha=0.85)
+        ax.bar(x, table["p50_gbp"], width=width, color=COLOURS[i % 10], label=name, alpha=0.85,
+               hatch=["//" if p else "" for p in table["partial"].fillna(False)])  # fmt: skip
         ax.errorbar(
             x, table["p50_gbp"],
             yerr=[table["p50_gbp"] - table["p10_gbp"], table["p90_gbp"] - table["p50_gbp"]],
@@ -179,64 +269,41 @@ def compare_costs_chart(
         if table["budget_gbp"].notna().any():
             ax.scatter(x, table["budget_gbp"], marker="_", s=400, color="#c0392b", zorder=3,
                        label="Budget" if i == 0 else None)  # fmt: skip
-    ax.set_xticks(np.arange(len(years)), years)
-    ax.yaxis.set_major_formatter(MILLIONS)
+    partial = next(iter(budget_by_scenario.values())).set_index("financial_year")["partial"]
+    ax.set_xticks(
+        np.arange(len(years)), [f"{y}{' (part year)' if partial.get(y) else ''}" for y in years]
+    )
+    ax.yaxis.set_major_formatter(POUNDS)
     ax.set_ylabel("Cost per financial year")
     ax.set_title("Cost by financial year: P50 with P10-P90", fontsize=10)
     ax.set_ylim(top=1.15 * ax.get_ylim()[1])
-    ax.legend(loc="upper center", fontsize=8, ncols=min(4, len(budget_by_scenario)))
+    ax.legend(loc="upper center", fontsize=8, ncols=min(4, len(budget_by_scenario) + 1))
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def compare_fan_charts(bands_by_scenario: Mapping[str, pd.DataFrame], measure: str) -> Figure:
-    """Small multiples, one panel per team, each with every scenario's median and 25-75% band."""
-    first = next(iter(bands_by_scenario.values()))
-    first = first[first["measure"] == measure]
-    teams = [
-        t for t in first["team"].unique() if first.loc[first["team"] == t, "p50"].notna().any()
-    ]
-    teams = [t for t in teams if t != SERVICE] + ([SERVICE] if SERVICE in teams else [])
-    lines = max(1, -(-len(teams) // 2))
-    fig = Figure(figsize=(11, 2.8 * lines), layout="constrained")
-    axes = fig.subplots(lines, 2, squeeze=False, sharex=True).ravel()
-    for ax, team in zip(axes, teams, strict=False):
-        compare_fan_chart(bands_by_scenario, measure, team, ax=ax)
-        ax.set_title(team, fontsize=10)
-        if ax is not axes[0]:
-            ax.get_legend().remove()
-    for ax in axes[len(teams) :]:
-        ax.set_visible(False)
-    fig.suptitle(f"{LABELS.get(measure, measure)} by team and scenario: median and 25-75% band")
-    return fig
-
-
-def compare_staffing_chart(bands_by_scenario: Mapping[str, pd.DataFrame]) -> Figure:
-    """Permanent, agency and vacant posts across the service: one panel each, every scenario."""
-    fig = Figure(figsize=(11, 3.2), layout="constrained")
-    axes = fig.subplots(1, 3, sharex=True)
-    for ax, measure in zip(axes, CONTRACT_COLOURS, strict=True):
-        compare_fan_chart(bands_by_scenario, measure, SERVICE, ax=ax)
-        ax.set_title(LABELS[measure], fontsize=10)
-        if ax is not axes[0]:
-            ax.get_legend().remove()
-    fig.suptitle(f"Staff in post by contract, and vacancies: {SERVICE} (median, 25-75% band)")
-    return fig
-
-
-def compare_monthly_costs_chart(
-    monthly_by_scenario: Mapping[str, pd.DataFrame], ax: Axes | None = None
-) -> Figure:
-    """Total cost per month (mean over replications), one line per scenario."""
-    fig, ax = _axes(ax)
-    for name, monthly in monthly_by_scenario.items():
-        ax.plot(monthly["month"], monthly["total_gbp"], label=name, lw=1.5)
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(MILLIONS)
-    ax.set_ylabel("Cost per month (mean)")
-    ax.set_title("Monthly cost, staff and placements", fontsize=10)
+def cost_difference_chart(differences: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """The paired difference in total cost by financial year, each scenario minus the
+    reference, with its 95% interval, on a scale that shows the difference itself."""
+    fig, ax = _axes(ax, size=(8, 3.4))
+    years = list(dict.fromkeys(differences["period"]))
+    keys = list(dict.fromkeys(differences["scenario"]))
+    width = 0.8 / max(1, len(keys))
+    for i, key in enumerate(keys):
+        rows = differences[differences["scenario"] == key].set_index("period").reindex(years)
+        x = np.arange(len(years)) + (i - (len(keys) - 1) / 2) * width
+        reference = rows["reference"].dropna().iloc[0]
+        ax.bar(x, rows["mean"], width=width, color=COLOURS[(i + 1) % 10], alpha=0.85,
+               label=f"{key} - {reference}")  # fmt: skip
+        ax.errorbar(
+            x, rows["mean"], yerr=[rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]],
+            fmt="none", ecolor="black", capsize=5,
+        )  # fmt: skip
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(years)), years)
+    ax.yaxis.set_major_formatter(POUNDS)
+    ax.set_ylabel("Difference in total cost")
+    ax.set_title("Difference in cost by financial year, paired by seed (mean, 95% CI)", fontsize=10)
     ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    ax.grid(axis="y", alpha=0.3)
     return fig

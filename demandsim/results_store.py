@@ -90,7 +90,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def safe_name(name: str) -> str:
     """A scenario name made safe as one folder or file name: no separators, no leading dots."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
+    safe = "".join(c if c.isalnum() or c in "-_.=," else "_" for c in name).strip("._")
     return safe or "scenario"
 
 

@@ -41,3 +41,18 @@ def test_published_backtest_compares_later_years():
     assert later.loc["cla", "simulated_mean"] > 0
     # a one-year projection of a stock that turns over slowly stays within a factor of two
     assert 0.5 < later.loc["cla", "simulated_mean"] / later.loc["cla", "published"] < 2
+
+
+def test_calibration_reproduces_its_own_year_without_a_backlog():
+    """Bolton 2021: in the issue, 6,971 simulated CIN against 2,184 published after four years
+    with a runaway backlog; now the first year's flows match what it was calibrated to."""
+    from demandsim.backtest import calibration_check
+
+    table, notes = calibration_check("Bolton", 2021, replications=1)
+    t = table.set_index("figure")
+    for figure in ("referrals", "cpp_start", "cla_started", "cla_ceased"):
+        assert abs(t.loc[figure, "pct_difference"]) < 15, figure
+    for stock in ("cin_at31", "cpp_at31", "cla_at31"):
+        assert abs(t.loc[stock, "pct_difference"]) < 15, stock
+    assert t.loc["unallocated_share", "simulated_mean"] < 0.05
+    assert any("pooled" in n for n in notes)

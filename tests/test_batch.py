@@ -191,8 +191,10 @@ def test_sweep_design_is_factorial(short):
     ]
     scenarios, table = design(short, varies)
     assert len(scenarios) == 6
-    assert scenarios["p5"].workforce.agency.fill_days.mean_days == 7
-    assert scenarios["p5"].queue_order == "priority"
+    last = scenarios["fill_days=7,queue_order=priority"]  # points are named by their values
+    assert last.workforce.agency.fill_days.mean_days == 7
+    assert last.queue_order == "priority"
+    assert next(iter(scenarios)) == "fill_days=1,queue_order=fifo"
     assert table["workforce.agency.fill_days"].tolist() == [1, 1, 3, 3, 7, 7]
 
 

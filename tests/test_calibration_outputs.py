@@ -9,6 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -174,3 +175,51 @@ def test_cli_calibrate_published_and_run(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "summary.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "year", "code"),
+    [
+        ("Dorset", None, "838"),
+        ("835", 2015, "835"),
+        ("E06000059", 2024, "838"),
+        ("leeds", 2021, "383"),
+    ],
+)
+def test_councils_resolve_by_current_name_and_by_code(given, year, code):
+    assert published.find_council(given, year)[0] == code
+
+
+@pytest.mark.parametrize(
+    ("given", "year", "message"),
+    [
+        ("Bournemouth", 2021, "abolished.*Bournemouth, Christchurch and Poole"),
+        ("Northamptonshire", 2023, "abolished.*North Northamptonshire.*West Northamptonshire"),
+        ("West Northamptonshire", 2020, "created.*predecessors: Northamptonshire"),
+    ],
+)
+def test_abolished_and_successor_councils_say_so(given, year, message, baseline):
+    with pytest.raises(published.PublishedDataError, match=message):
+        published.calibrate_published(given, year, baseline)
+
+
+def test_published_calibration_pools_flows_and_sizes_teams_to_the_council(baseline):
+    cal = published.calibrate_published("Kent", 2024, baseline)
+    params = cal.parameters
+    # referrals per child: the median of 2022-2024, not 2024 alone
+    code = "886"
+    rates = [
+        published.own_figure("referrals", code, y) / published.child_population(code, y)
+        for y in (2022, 2023, 2024)
+    ]
+    expected = float(np.median(rates)) * published.child_population(code, 2024)
+    front = baseline.pathway.stages["front_door"].routes["mash"]
+    assert params["demand"]["contacts_per_year"] == pytest.approx(expected / front, rel=1e-3)
+    assert "growth_per_year" in params["demand"]
+    # Early Help and every team sized to Kent's scale, caps from its published caseload
+    assert params["teams"]["early_help"]["capacity_cases"] > 4 * 400
+    caseload = published.own_figure("caseload", code, 2024)
+    assert params["teams"]["cin"]["caseload_cap"] >= caseload
+    staffing = cal.tables["staffing"].set_index("team")
+    assert (staffing["posts"] >= staffing["posts_needed"]).all()
+    assert any("Caseload caps" in n for n in cal.notes)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from demandsim.demand import Plans
-from demandsim.eventlog import Kind
+from demandsim.eventlog import Contract, Kind
 from demandsim.model import Model
+from demandsim.scenario_files import apply_overrides
 from tests.factories import queue_scenario, two_stage_scenario
 
 E, A, X, B, U = Kind.ENTER, Kind.ALLOC, Kind.EXIT, Kind.BLOCK, Kind.UNBLOCK
@@ -53,7 +54,8 @@ def test_workforce_setup_is_logged():
     log = Model(scenario, 0, plans=fixed_plans([], [0], [1.0])).run().frame()
     starts = log[log["kind"] == Kind.START]
     capacity = log[log["kind"] == Kind.CAPACITY]
-    assert list(starts["worker"]) == [0, 1] and list(starts["value"]) == [0, 0]
+    assert list(starts["worker"]) == [0, 1]
+    assert list(starts["value"]) == [Contract.PERMANENT, Contract.PERMANENT]
     assert capacity["value"].sum() == 2  # caseload cap 1 each, no sickness
 
 
@@ -92,3 +94,35 @@ def test_without_blocking_the_sender_is_released_at_once():
     # case 1 leaves A at 2.0 and waits unallocated in B instead of holding A's worker
     assert (2.0, X, 1, 0, 0) in trace and (2.0, E, 1, 1, -1) in trace
     assert (4.0, A, 1, 1, 1) in trace
+
+
+def starter_capacity(cap: int, ramp_up_days: float) -> list[tuple[float, int]]:
+    """(t, change) of the caseload capacity of a permanent starter who arrives on day 5 (a fixed
+    4-day campaign that always hires, then a 1-day notice) and ramps up over ``ramp_up_days``."""
+    one_post_vacant = queue_scenario(0.0, 1.0, workers=1, days=60, caseload_cap=cap)
+    scenario = apply_overrides(
+        one_post_vacant,
+        [
+            "teams.team.posts=2",
+            "workforce.agency_policy.request_on='never'",
+            "workforce.permanent.recruit_days={dist = 'fixed', mean_days = 4}",
+            "workforce.permanent.notice_days={dist = 'fixed', mean_days = 1}",
+            "workforce.permanent.hire_success_share=1",
+            f"workforce.permanent.ramp_up_days={ramp_up_days}",
+        ],
+    )
+    log = Model(scenario, 0, plans=fixed_plans([], [0], [1.0])).run().frame()
+    starter = log[(log["kind"] == Kind.CAPACITY) & (log["worker"] == 1)]
+    return [(round(r.t, 9), r.value) for r in starter.itertuples(index=False)]
+
+
+def test_starters_ramp_up_one_case_at_a_time():
+    # cap 4 over 8 days: one more case every 2 days from day 5
+    assert starter_capacity(4, 8.0) == [(7.0, 1), (9.0, 1), (11.0, 1), (13.0, 1)]
+
+
+def test_a_huge_cap_ramps_up_in_a_bounded_number_of_steps():
+    # 1,000 cases over 2 days would be a step every 0.002 days; steps are at most 4 a day, so 8
+    # steps of 125 cases, 0.25 days apart
+    steps = starter_capacity(1000, 2.0)
+    assert steps == [(5.0 + 0.25 * k, 125) for k in range(1, 9)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from demandsim.eventlog import Kind
 from demandsim.kpis import daily_team_series, stage_waits
 from demandsim.model import Model
 from tests.factories import queue_scenario
@@ -49,8 +50,8 @@ def test_littles_law_on_the_log():
     daily = daily_team_series(log, scenario)
     start, end = 100, 900  # a window away from the empty start and the open tail
     level = daily["open_cases"].to_numpy()[start:end].mean()
-    entered = log[(log["kind"] == 1) & (log["t"] >= start) & (log["t"] < end)]
-    exited = log[log["kind"] == 4].set_index("case")["t"]
+    entered = log[(log["kind"] == Kind.ENTER) & (log["t"] >= start) & (log["t"] < end)]
+    exited = log[log["kind"] == Kind.EXIT].set_index("case")["t"]
     sojourn = exited.reindex(entered["case"]).to_numpy() - entered["t"].to_numpy()
     rate = len(entered) / (end - start)
     assert level == pytest.approx(rate * np.nanmean(sojourn), rel=0.02)

@@ -146,16 +146,15 @@ def test_report_rebuilds_from_stored_results_without_rerunning(run_dir, tmp_path
     assert failed.exit_code != 0 and "missing" in failed.output and "bands.parquet" in failed.output
 
 
-def bands_frame(p50: dict[str, list[float]], measure: str = "unallocated_cases") -> pd.DataFrame:
-    """A bands frame (as stored in daily_bands.parquet) with the given medians per team."""
+def monthly_frame(p50: dict[str, list[float]], measure: str = "unallocated_cases") -> pd.DataFrame:
+    """A monthly bands frame (as stored in monthly_bands.parquet) with the given medians."""
     rows = []
     for team, values in p50.items():
-        dates = pd.date_range("2026-04-01", periods=len(values))
-        for m in ("unallocated_cases", "caseload_per_worker", "staff_permanent", "staff_agency",
-                  "vacant_posts", "staff_in_post"):  # fmt: skip
+        months = pd.date_range("2026-04-01", periods=len(values), freq="MS")
+        for m in (measure, "staff_in_post", "staff_agency", "vacant_posts"):
             v = np.asarray(values, float) if m == measure else np.full(len(values), 2.0)
-            rows.append(pd.DataFrame({"date": dates, "team": team, "measure": m, "p5": v - 1,
-                                      "p25": v - 0.5, "p50": v, "p75": v + 0.5, "p95": v + 1}))  # fmt: skip
+            rows.append(pd.DataFrame({"month": months, "team": team, "measure": m, "p10": v - 1,
+                                      "p25": v - 0.5, "p50": v, "p75": v + 0.5, "p90": v + 1}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
@@ -173,32 +172,41 @@ def test_service_total_sums_staffed_teams_and_takes_ratios_of_sums():
     assert total[:, at("placements_gbp")].tolist() == [12, 12]
 
 
-def test_fan_charts_take_bands():
-    bands = bands_frame({"a": [1.0, 5.0, 2.0], "b": [0.0, 0.0, 1.0]})
-    fig = plots.fan_chart(bands, "unallocated_cases", "a")
-    assert isinstance(fig, Figure)
-    (line,) = fig.axes[0].get_lines()
-    assert line.get_ydata().tolist() == [1.0, 5.0, 2.0]
-    grid = plots.fan_charts(bands, "unallocated_cases")
-    assert [ax.get_title() for ax in grid.axes if ax.get_visible()] == ["a", "b"]
-    fig = Figure()
-    ax = fig.add_subplot()
-    assert plots.staffing_chart(bands, team="a", ax=ax) is fig
-    assert len(ax.get_lines()) == 3  # permanent, agency, vacant
+def test_team_panels_draw_each_scenario_with_display_names_and_posts():
+    now = monthly_frame({"front_door": [1.0, 5.0, 2.0], "cin": [0.0, 0.0, 1.0]})
+    faster = monthly_frame({"front_door": [0.0, 1.0, 1.0], "cin": [0.0, 0.0, 0.0]})
+    grid = plots.team_panels({"now": now, "faster": faster}, "unallocated_cases",
+                             ["front_door", "cin"], replications=10, posts={"cin": 90})  # fmt: skip
+    shown = [ax for ax in grid.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["Front door", "Child in need"]
+    medians = [line.get_ydata().tolist() for line in shown[0].get_lines() if line.get_label() in
+               ("now", "faster")]  # fmt: skip
+    assert medians == [[1.0, 5.0, 2.0], [0.0, 1.0, 1.0]]
+    assert any(line.get_label() == "posts" and line.get_ydata()[0] == 90
+               for line in shown[1].get_lines())  # fmt: skip
+    assert "10 replications" in grid.get_suptitle()
 
 
-def test_comparison_charts_put_scenarios_on_one_axis():
-    bands = {
-        "now": bands_frame({SERVICE: [1.0, 2.0]}),
-        "faster agency": bands_frame({SERVICE: [0.0, 1.0]}),
-    }
-    fig = plots.compare_fan_chart(bands, "unallocated_cases")
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == list(bands)
+def test_time_charts_mark_each_first_of_april():
+    frame = monthly_frame({SERVICE: list(np.arange(15.0))})  # April 2026 to June 2027
+    fig = plots.service_chart({"s": frame}, "unallocated_cases", replications=1)
+    ax = fig.axes[0]
+    marks = [t.get_text() for t in ax.texts]
+    assert marks == ["FY 2027-28"]  # 1 April 2026 is the first month itself, not a boundary
+    assert "one replication" in ax.get_title()
+
+
+def test_cost_charts():
     budget = pd.DataFrame({"financial_year": ["2026-27"], "partial": [False], "p10_gbp": [1.0],
                            "p50_gbp": [2.0], "p90_gbp": [3.0], "budget_gbp": [np.nan]})  # fmt: skip
     fig = plots.compare_costs_chart({"now": budget, "faster agency": budget.copy()})
     assert len(fig.axes[0].patches) == 2
     assert isinstance(plots.costs_by_year_chart(budget), Figure)
+    diffs = pd.DataFrame({"scenario": ["fast"], "reference": ["now"], "period": ["2026-27"],
+                          "mean": [2e5], "ci_low": [1e5], "ci_high": [3e5]})  # fmt: skip
+    fig = plots.cost_difference_chart(diffs)
+    (bar,) = fig.axes[0].patches
+    assert bar.get_height() == 2e5
 
 
 # ----------------------------------------------------------------------------- batches
@@ -223,11 +231,12 @@ def test_compare_report_has_every_section_chart_and_paired_cost_differences(comp
     for section in COMPARE_SECTIONS:
         assert f'<section id="{section}">' in page
     images = embedded_images(page)
-    assert len(images) == 5 and all(img.startswith(PNG_MAGIC) for img in images)
+    assert len(images) == len(figures(load_inputs(out))) >= 10
+    assert all(img.startswith(PNG_MAGIC) for img in images)
     assert {p.read_bytes() for p in (out / CHARTS).glob("*.png")} == set(images)
     differences = page[page.index('<section id="differences">') :]
-    assert "total_gbp" in differences and "2026-27" in differences
-    assert "unallocated_mean" in differences
+    assert "total cost" in differences and "2026-27" in differences
+    assert "unalloc mean" in differences
     assert "slow-agency" in page and "fast-agency" in page
     assert "Total cost, paired difference from the reference" in outcome.text
     assert "slow-agency 2026-27" in " ".join(outcome.text.split())
@@ -277,4 +286,8 @@ def test_sweep_writes_a_comparison_report_and_one_cost_curve_per_year(baseline, 
     plots_made = {p.name for p in (out / "plots").glob("*.png")}
     assert "total_gbp_2026-27--workforce.agency.fill_days.png" in plots_made
     assert "staff_agency_gbp_2026-27--workforce.agency.fill_days.png" not in plots_made
-    assert (out / WORKBOOK).exists() and len(list((out / CHARTS).glob("*.png"))) == 5
+    charts = {p.stem for p in (out / CHARTS).glob("*.png")}
+    assert (
+        out / WORKBOOK
+    ).exists() and "sweep_unallocated_mean--workforce.agency.fill_days" in charts
+    assert "sweep_total_gbp_2026-27--workforce.agency.fill_days" in charts

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from demandsim.cli import main
-from demandsim.report import COMPARE_SECTIONS, REPORT_HTML, SECTIONS
+from demandsim.report import CHARTS, COMPARE_SECTIONS, REPORT_HTML, SECTIONS
 from demandsim.scenario_files import DEFAULT_SCENARIO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -73,7 +73,7 @@ def test_report_loads_offline_with_no_errors_and_every_image_renders(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth,"
         " i.naturalHeight, i.getBoundingClientRect().width])"
     )
-    assert len(images) == 5
+    assert len(images) == len(list((out / CHARTS).glob("*.png"))) >= 8
     for alt, complete, width, height, shown in images:
         assert complete and width > 100 and height > 100 and shown > 100, alt
     found = browser.execute_script(
@@ -86,3 +86,10 @@ def test_report_loads_offline_with_no_errors_and_every_image_renders(
     assert [url for url in fetched if not url.startswith(("data:", "file:"))] == []
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []
+    # nothing wider than the window: wide tables scroll inside their own box
+    overflow = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert overflow[0] <= overflow[1], overflow
+    shot = tmp_path / f"{out.name}.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

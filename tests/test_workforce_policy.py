@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from demandsim.eventlog import Kind
+from demandsim.eventlog import Contract, Kind
 from demandsim.model import Model
+from demandsim.policies import POLICIES, CoverVacancies
 from demandsim.scenario_files import apply_overrides
 
 SHORT = ["years=1", "warmup_days=0"]
@@ -19,7 +21,7 @@ def test_never_policy_makes_no_agency_requests(baseline):
     log = log_of(baseline, ["workforce.agency_policy.request_on=never"])
     assert not (log["kind"] == Kind.AGENCY_REQUEST).any()
     starts = log[(log["kind"] == Kind.START) & (log["t"] > 0)]
-    assert (starts["value"] == 0).all()  # only permanent starters after day 0
+    assert (starts["value"] == Contract.PERMANENT).all()  # only permanent starters after day 0
 
 
 def test_vacancy_policy_asks_for_cover_on_every_vacancy(baseline):
@@ -45,17 +47,14 @@ def test_agency_above_establishment_while_a_backlog_lasts(baseline):
         "workforce.agency_policy.max_extra_per_team=3",
         "workforce.agency.turnover_per_year=0",
     ]  # fmt: skip
-    log = log_of(baseline, changes)
-    assessment = 1
-    extras = log[(log["kind"] == Kind.START) & (log["value"] == 2) & (log["team"] == assessment)]
-    assert len(extras) >= 1
-    left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 2) & (log["team"] == assessment)]
-    in_post = (
-        extras.set_index("t")
-        .assign(n=1)["n"]
-        .sub(left.set_index("t").assign(n=1)["n"], fill_value=0)
-    )
-    assert in_post.sort_index().cumsum().max() <= 3
+    scenario = apply_overrides(baseline, [*SHORT, *changes])
+    log = Model(scenario, 0).run().frame()
+    assessment = list(scenario.teams).index("assessment")
+    extra = (log["value"] == Contract.AGENCY_EXTRA) & (log["team"] == assessment)
+    starts = (log["kind"] == Kind.START) & extra
+    assert starts.sum() >= 1
+    in_post = (starts.astype(int) - ((log["kind"] == Kind.LEAVE) & extra)).cumsum()  # log order
+    assert in_post.max() <= 3
 
 
 def test_agency_cover_leaves_when_the_permanent_starter_arrives(baseline):
@@ -64,7 +63,66 @@ def test_agency_cover_leaves_when_the_permanent_starter_arrives(baseline):
         ["workforce.agency.turnover_per_year=0", "workforce.permanent.turnover_per_year=0"],
     )
     # with no turnover, every agency leaver is cover released for a permanent starter
-    agency_left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == 1)]
-    permanent_started = log[(log["kind"] == Kind.START) & (log["value"] == 0) & (log["t"] > 0)]
+    agency_left = log[(log["kind"] == Kind.LEAVE) & (log["value"] == Contract.AGENCY)]
+    permanent = log["value"] == Contract.PERMANENT
+    permanent_started = log[(log["kind"] == Kind.START) & permanent & (log["t"] > 0)]
     assert len(agency_left) > 0
     assert set(agency_left["t"]) <= set(permanent_started["t"])
+
+
+class CoverOneTeam(CoverVacancies):
+    """A policy written for this test: agency cover for vacancies in one team only."""
+
+    def __init__(self, config, staff, team: str) -> None:
+        super().__init__(config, staff)
+        self.team = team
+
+    def vacated(self, post) -> None:
+        if post.team.name == self.team:
+            super().vacated(post)
+
+    def unfilled(self, post) -> None:
+        if post.team.name == self.team:
+            super().unfilled(post)
+
+
+def test_a_new_staffing_policy_is_one_class(baseline):
+    scenario = apply_overrides(baseline, SHORT)
+    model = Model(scenario, 0)
+    staff = model.staffing
+    staff.policy = CoverOneTeam(scenario.workforce.agency_policy, staff, "assessment")
+    log = model.run().frame()
+    requests = log[log["kind"] == Kind.AGENCY_REQUEST]
+    assessment = list(scenario.teams).index("assessment")
+    assert len(requests) > 0 and (requests["team"] == assessment).all()
+    vacancies = log[log["kind"] == Kind.VACANCY_OPEN]
+    assert (vacancies["team"] != assessment).any()  # other teams had vacancies, left uncovered
+
+
+def test_request_on_names_a_policy_class(baseline):
+    for request_on, policy in POLICIES.items():
+        scenario = apply_overrides(baseline, [f"workforce.agency_policy.request_on='{request_on}'"])
+        assert type(Model(scenario, 0).staffing.policy) is policy
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug, kept so results stay identical to main: when the worker holding a blocked "
+    "transfer leaves, the sending team's backlog count drops by one and the receiving team's "
+    "rises by two (CaseFlow.hand_back -> _leave_stage), and the case loses its place in the queue",
+)
+def test_the_backlog_a_policy_sees_is_the_unallocated_cases_in_the_log(baseline):
+    short_staffed_care = [
+        "years=1", "warmup_days=0", "teams.cic.posts=20", "teams.cic.initial_permanent=15",
+        "teams.cic.initial_agency=3", "workforce.permanent.turnover_per_year=2",
+    ]  # fmt: skip
+    model = Model(apply_overrides(baseline, short_staffed_care), 1)
+    log = model.run().frame()
+    assert ((log["kind"] == Kind.UNBLOCK) & (log["kind"].shift() == Kind.DEALLOC)).any()
+    for team in model.teams:
+        rows = log[log["team"] == team.idx]
+        kind, held = rows["kind"], rows["worker"] >= 0
+        unallocated = (
+            (kind == Kind.ENTER) & ~held).sum() - (kind == Kind.ALLOC).sum() + (
+            kind == Kind.DEALLOC).sum() - ((kind == Kind.EXIT) & ~held).sum()  # fmt: skip
+        assert team.waiting == unallocated, team.name

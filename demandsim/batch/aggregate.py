@@ -170,6 +170,60 @@ def series_bands(
     return daily, monthly
 
 
+#: daily measures whose paired monthly differences a comparison keeps
+DIFFERENCE_MEASURES = ("unallocated_cases", "caseload_per_worker", "staff_in_post", "total_gbp")
+
+
+def monthly_differences(
+    store: BatchStore, reference: str, key: str, scenario: Scenario, seeds: list[int]
+) -> pd.DataFrame:
+    """Per month, team and measure of :data:`DIFFERENCE_MEASURES`: percentiles and mean of the
+    seed-by-seed difference (``key`` minus ``reference``) of each replication's monthly mean
+    (money: monthly total). Both scenarios must have the same dates and teams."""
+    dates = forecast_dates(scenario)
+    teams = team_labels(scenario)
+    wanted = [DAILY_NAMES.index(m) for m in DIFFERENCE_MEASURES]
+    money = np.array([DAILY[m].is_money for m in DIFFERENCE_MEASURES])
+    per_day = max(1, len(seeds)) * len(teams) * len(DAILY) * 8
+    frames = []
+    for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
+        ours = store.daily_block(key, seeds, start, stop)[..., wanted].astype(np.float64)
+        theirs = store.daily_block(reference, seeds, start, stop)[..., wanted].astype(np.float64)
+        if ours.shape != theirs.shape:
+            raise ValueError(f"{key} and {reference} cover different days or teams")
+        months = dates[start:stop].to_period("M")
+        for month in dict.fromkeys(months):
+            inside = months == month
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # nobody in post all month
+                mine = np.where(
+                    money, np.nansum(ours[:, inside], 1), np.nanmean(ours[:, inside], 1)
+                )
+                base = np.where(
+                    money, np.nansum(theirs[:, inside], 1), np.nanmean(theirs[:, inside], 1)
+                )
+            diff = (mine - base)[:, None]  # (replications, 1, teams, measures)
+            bands = quantiles(diff)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(diff, axis=0)
+            frame = pd.DataFrame(
+                {
+                    "month": month.to_timestamp(),
+                    "team": np.repeat(teams, len(wanted)),
+                    "measure": np.tile(DIFFERENCE_MEASURES, len(teams)),
+                }
+            )
+            for column, band in zip(BAND_COLUMNS, bands, strict=True):
+                frame[column] = band.reshape(-1)
+            frame["mean"] = mean.reshape(-1)
+            frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "reference", reference)
+    out.insert(0, "scenario", key)
+    return out
+
+
 def _band_frame(stack: np.ndarray, when, teams: list[str]) -> pd.DataFrame:
     """Bands of ``stack`` (replications, times, teams, measures) as a long frame."""
     n_times = stack.shape[1]

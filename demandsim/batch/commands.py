@@ -22,6 +22,7 @@ folder does not hold yet, then writes the tables, all read from the per-replicat
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,13 @@ from pathlib import Path
 import pandas as pd
 
 from demandsim.batch import report
-from demandsim.batch.aggregate import budget_tables, costs_by_replication, kpi_summary, series_bands
+from demandsim.batch.aggregate import (
+    budget_tables,
+    costs_by_replication,
+    kpi_summary,
+    monthly_differences,
+    series_bands,
+)
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.plots import sweep_curve
 from demandsim.batch.replicate import (
@@ -177,7 +184,14 @@ def _execute(
     else:
         stamped = {**record, "started": now.isoformat(timespec="seconds")}
         store = BatchStore.create(out, stamped, overwrite=overwrite)
+    say = _narrator(options.progress)
+    tasks = len(plan.tasks())
+    where = (
+        "Dask" if options.executor == "dask" else f"{options.jobs or available_cores()} process(es)"
+    )
+    say(f"running {tasks} replication{'s' if tasks != 1 else ''} on {where}")
     ran = run_plan(plan, store, options.jobs, options.executor, options.scheduler, options.progress)
+    say("summarising the replications: KPIs, daily and monthly bands, costs")
     keys = list(plan.scenarios)
     seeds = list(plan.seeds)
     kpis = store.replication_kpis(keys, seeds)
@@ -186,6 +200,12 @@ def _execute(
     daily, monthly = zip(
         *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
     )
+    if len(keys) > 1:
+        differences = pd.concat(
+            [monthly_differences(store, keys[0], k, plan.scenarios[k], seeds) for k in keys[1:]],
+            ignore_index=True,
+        )
+        extra_files.update(_tables("monthly_differences", differences))
     fy_costs = costs_by_replication(kpis, plan.scenarios)
     money = budget_tables(fy_costs, plan.scenarios)
     text += "\n\n" + format_budget(money["budget"], tables.get("paired_differences"))
@@ -222,9 +242,24 @@ def _execute(
         jobs=options.jobs or available_cores(),
     )
     if options.report:  # last: the report reads the tables above from the staging folder
-        files["report.html"] = lambda p: write_report(p.parent, manifest=provenance)
+
+        def report(path: Path) -> None:
+            say("building the report, charts and workbook")
+            write_report(path.parent, manifest=provenance)
+
+        files["report.html"] = report
     store.finish(files, provenance, keep_replications=options.keep_replications)
     return BatchOutcome(Path(out), text, kpis, summary, tables)
+
+
+def _narrator(progress: bool | None) -> Callable[[str], None]:
+    """Say what a long run is doing, on standard error (quiet when progress is False)."""
+
+    def say(text: str) -> None:
+        if progress is not False:
+            print(f"demandsim: {text}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _key(name: str) -> str:

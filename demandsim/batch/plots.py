@@ -38,7 +38,7 @@ def sweep_curve(
         ax.errorbar(x, group["mean"], yerr=err, marker="o", capsize=3, label=name or None)
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
-    ax.set_xlabel(key)
+    ax.set_xlabel(key.rsplit(".", 1)[-1].replace("_", " ") + f"  ({key})")
     ax.set_ylabel(measure_label(measure))
     ax.set_title(f"{team}: mean over replications, 95% CI", fontsize="medium")
     if others:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from demandsim.results_store import safe_name
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import ScenarioError, apply_overrides, parse_assignment
 
@@ -68,8 +69,9 @@ def _split_values(raw: str) -> list[str]:
 
 
 def design(base: Scenario, varies: list[Vary]) -> tuple[dict[str, Scenario], pd.DataFrame]:
-    """Every combination of the varied values: scenarios by point key (``p00``, ``p01`` ...)
-    and the design table (``scenario`` = point key, then one column per varied key)."""
+    """Every combination of the varied values: scenarios by point key, which names the values
+    (``fill_days=3``, ``fill_days=3,posts=40`` ...), and the design table (``scenario`` = point
+    key, then one column per varied key)."""
     keys = [v.key for v in varies]
     if not varies:
         raise ScenarioError("sweep: give at least one --vary KEY=v1,v2,...")
@@ -80,10 +82,14 @@ def design(base: Scenario, varies: list[Vary]) -> tuple[dict[str, Scenario], pd.
     for vary in varies:
         _check_key(known, vary.key)
     combos = list(itertools.product(*(range(len(v.values)) for v in varies)))
-    width = len(str(len(combos) - 1))
+    names = _short_names(keys)
     scenarios, rows = {}, []
-    for n, combo in enumerate(combos):
-        point = f"p{n:0{width}d}"
+    for combo in combos:
+        point = safe_name(
+            ",".join(f"{names[v.key]}={v.texts[i]}" for v, i in zip(varies, combo, strict=True))
+        )
+        if point in scenarios:  # values that differ only in characters a file name cannot hold
+            point = f"{point}-{len(scenarios)}"
         overrides = [f"{v.key}={v.texts[i]}" for v, i in zip(varies, combo, strict=True)]
         try:
             scenarios[point] = apply_overrides(base, overrides)
@@ -101,6 +107,12 @@ def design(base: Scenario, varies: list[Vary]) -> tuple[dict[str, Scenario], pd.
         numeric = all(_is_number(v) for v in vary.values)
         table[vary.key] = table[vary.key].astype(float if numeric else str)
     return scenarios, table
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """Each varied key by its last part (``fill_days``), or in full where two would clash."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last, strict=True)}
 
 
 def _is_number(value: Any) -> bool:

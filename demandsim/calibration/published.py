@@ -52,6 +52,7 @@ FIGURES = {
     "nfa_referrals": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "no_further_action_count", "count"),
     "not_in_need": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "not_in_need_count", "count"),
     "cin_at31": ("b1_children_in_need_2013_to_2025.csv", "At31_episodes", "count"),
+    "awaiting_assessment": ("b1_children_in_need_2013_to_2025.csv", "awaiting_assessment", "count"),
     "cpp_start": ("d3_cpps_subsequent_plan_2013_to_2025.csv", "CPP_start", "count"),
     "cpp_at31": ("d5_cpps_at31march_by_duration_2013_to_2025.csv", "CPP_At31", "count"),
     "cla_at31": ("cla_number_and_rate_per_10k_children.csv", "Children looked after on 31 March each year", "count"),
@@ -96,25 +97,76 @@ def _table(name: str, folder: Path = DFE_DIR) -> pd.DataFrame:
 
 
 def councils(year: int | None = None) -> pd.DataFrame:
-    """Councils in the referrals table: old_la_code and la_name (of the latest year)."""
+    """Councils in the referrals table: old_la_code, new_la_code and la_name (of the latest
+    year each reported), with the first and last year each reported."""
     table = _table(FIGURES["referrals"][0])
     if year is not None:
         table = table.loc[table["time_period"] == str(year)]
+    spans = table.groupby("old_la_code")["time_period"].agg(["min", "max"]).astype(int)
     latest = table.sort_values("time_period").drop_duplicates("old_la_code", keep="last")
-    return latest[["old_la_code", "la_name"]].reset_index(drop=True)
+    out = latest[["old_la_code", "new_la_code", "la_name"]].set_index("old_la_code")
+    out["first_year"] = spans["min"]
+    out["last_year"] = spans["max"]
+    return out.reset_index()
 
 
-def find_council(name: str) -> tuple[str, str]:
-    """(old_la_code, la_name) for a council name, case-insensitive; an error suggests names."""
+#: councils reorganised since 2013: old_la_code -> the old_la_codes of its successors
+SUCCESSORS = {
+    "835": ("838",),  # Dorset County -> Dorset Council, 1 April 2019
+    "836": ("839",),  # Poole -> Bournemouth, Christchurch and Poole
+    "837": ("839",),  # Bournemouth -> Bournemouth, Christchurch and Poole
+    "928": ("940", "941"),  # Northamptonshire -> North and West Northamptonshire, 1 April 2021
+    "909": ("942", "943"),  # Cumbria -> Cumberland, Westmorland and Furness, 1 April 2023
+}
+
+
+def _row(by_code: pd.DataFrame, code: str) -> pd.Series:
+    return by_code.loc[code].rename(code).to_frame().T.reset_index(names="old_la_code").iloc[0]
+
+
+def _describe(row: pd.Series) -> str:
+    return f"{row['la_name']} (old_la_code {row['old_la_code']})"
+
+
+def find_council(name: str, year: int | None = None) -> tuple[str, str]:
+    """(old_la_code, la_name) for a council name, old or new (ONS) code, case-insensitive.
+
+    A name two councils shared (Dorset) means the one that reports latest; an old one is reached
+    by its code. With ``year``, a council that did not report that year (abolished before it,
+    created after it) is an error naming its years and its predecessors or successors."""
     table = councils()
-    hit = table.loc[table["la_name"].str.lower() == name.strip().lower()]
-    if len(hit):
-        return hit["old_la_code"].iloc[0], hit["la_name"].iloc[0]
-    close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise PublishedDataError(
-        f"--la {name!r}: no English council of that name in the DfE tables{hint}"
-    )
+    key = name.strip().lower()
+    hit = table.loc[
+        (table["la_name"].str.lower() == key)
+        | (table["old_la_code"] == key)
+        | (table["new_la_code"].str.lower() == key)
+    ].sort_values("last_year")
+    if hit.empty:
+        close = difflib.get_close_matches(name, table["la_name"].tolist(), n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PublishedDataError(
+            f"--la {name!r}: no English council of that name or code in the DfE tables{hint}"
+        )
+    row = hit.iloc[-1]
+    if year is not None and not row["first_year"] <= year <= row["last_year"]:
+        by_code = table.set_index("old_la_code")
+        code = row["old_la_code"]
+        after = [
+            _describe(_row(by_code, c)) for c in SUCCESSORS.get(code, ()) if c in by_code.index
+        ]
+        before = [
+            _describe(_row(by_code, c))
+            for c, new in SUCCESSORS.items()
+            if code in new and c in by_code.index
+        ]
+        if year > row["last_year"]:
+            what = f"reported last for the year ending 31 March {row['last_year']} (abolished)"
+            other = f"; its successors: {', '.join(after)}" if after else ""
+        else:
+            what = f"reported first for the year ending 31 March {row['first_year']} (created)"
+            other = f"; its predecessors: {', '.join(before)}" if before else ""
+        raise PublishedDataError(f"--la {name!r} --year {year}: {_describe(row)} {what}{other}")
+    return str(row["old_la_code"]), str(row["la_name"])
 
 
 def _number(text: str) -> float | None:
@@ -188,7 +240,98 @@ def figure(key: str, code: str, year: int) -> Figure | None:
 
 def gather(code: str, year: int) -> dict[str, Figure]:
     found = {key: figure(key, code, year) for key in FIGURES}
+    for key in FLOWS:
+        pooled = pooled_figure(key, code, year)
+        if pooled is not None:
+            found[key] = pooled
     return {k: v for k, v in found.items() if v is not None}
+
+
+#: flows during the year, pooled over POOL_YEARS years (stocks stay the year's own, the start)
+FLOWS = ("referrals", "nfa_referrals", "not_in_need", "cpp_start", "cla_started", "cla_ceased")
+POOL_YEARS = 3
+#: a council with n own years leans n / (n + PRIOR_YEARS) on them, the rest on its neighbours
+PRIOR_YEARS = 2.0
+
+
+def pooled_figure(key: str, code: str, year: int) -> Figure | None:
+    """A flow per child (ceasings: per child looked after at the start of the year): the median
+    of the council's last POOL_YEARS years up to ``year`` (one odd year, such as 2020/21, does
+    not carry forward), shrunk towards its neighbours' median in ``year`` while it has fewer than
+    POOL_YEARS years of its own; times ``year``'s children (looked after at 31 March)."""
+    scale = _per(key, code, year)
+    if not scale:
+        return None
+    rates = []
+    for y in range(year - POOL_YEARS + 1, year + 1):
+        value, per = own_figure(key, code, y), _per(key, code, y, start=True)
+        if value is not None and per:
+            rates.append(value / per)
+    if not rates:
+        return None
+    own = float(np.median(rates))
+    if len(rates) < POOL_YEARS:
+        near = [
+            v / per
+            for other in neighbours(code)
+            if (v := own_figure(key, other, year)) is not None
+            and (per := _per(key, other, year, start=True))
+        ]
+        if near:
+            w = len(rates) / (len(rates) + PRIOR_YEARS)
+            return Figure(
+                (w * own + (1 - w) * float(np.median(near))) * scale,
+                f"own ({len(rates)} years) and neighbours",
+            )
+    return Figure(own * scale, f"own, median of {len(rates)} years")
+
+
+def _per(key: str, code: str, year: int, start: bool = False) -> float | None:
+    """What a flow is counted per: children aged 0-17, or, for ceasings, children looked after
+    (at the start of the year when ``start``: the stock a year before, or rebuilt from the
+    year's own starts and ceasings where the table has no earlier year)."""
+    if key != "cla_ceased":
+        return child_population(code, year)
+    if not start:
+        return own_figure("cla_at31", code, year)
+    before = own_figure("cla_at31", code, year - 1)
+    if before is None:
+        end = own_figure("cla_at31", code, year)
+        started = own_figure("cla_started", code, year)
+        ceased = own_figure("cla_ceased", code, year)
+        if None in (end, started, ceased):
+            return None
+        before = end - started + ceased
+    return before
+
+
+def figure_from_neighbours(key: str, code: str, year: int) -> float | None:
+    """The statistical neighbours' median, as a count for this council (see :func:`figure`)."""
+    values = []
+    for other in neighbours(code):
+        value, pop = own_figure(key, other, year), child_population(other, year)
+        if value is not None and pop:
+            values.append(value / pop)
+    pop = child_population(code, year)
+    return float(np.median(values)) * pop if values and pop else None
+
+
+#: the scenario's constant growth is the referral trend times the mean of 0.6^t over three years
+#: ahead (the skill table's damping): a short run of rises is not carried forward undimmed
+GROWTH_DAMPING = float(np.mean([0.6**t for t in (1, 2, 3)]))
+
+
+def referral_growth(code: str, year: int, years: int = 5) -> float | None:
+    """Demand growth per year: the slope of log referrals over the last ``years`` years up to
+    ``year``, damped as the skill table's forecasts damp it (the mean of damping^t over three
+    years ahead), so a short run of rises is not carried forward undimmed."""
+    pts = [(y, own_figure("referrals", code, y)) for y in range(year - years + 1, year + 1)]
+    pts = [(y, v) for y, v in pts if v]
+    if len(pts) < 3:
+        return None
+    x = np.array([y for y, _ in pts], dtype=float)
+    slope = float(np.polyfit(x - x.mean(), np.log([v for _, v in pts]), 1)[0])
+    return float(np.expm1(slope * GROWTH_DAMPING))
 
 
 def _years(file: str) -> tuple[int, int]:
@@ -202,8 +345,8 @@ def latest_year() -> int:
 
 def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Calibration:
     """A partial scenario for the council called ``name`` from the year ending 31 March ``year``."""
-    code, la_name = find_council(name)
     year = year or latest_year()
+    code, la_name = find_council(name, year)
     first, last = 2013, latest_year()
     if not first <= year <= last:
         raise PublishedDataError(f"--year {year}: the tables cover {first} to {last}")
@@ -227,13 +370,29 @@ def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Cali
         )
     cal = Calibration(parameters={"start_date": dt.date(year, 4, 1)})
     cal.notes.append(f"Council: {la_name} (old_la_code {code}), year ending 31 March {year}")
-    cal.parameters = _parameters(figs, baseline)
+    cal.parameters, staffing = _parameters(figs, baseline)
     cal.parameters["start_date"] = dt.date(year, 4, 1)
+    growth = referral_growth(code, year)
+    if growth is not None:
+        cal.parameters["demand"]["growth_per_year"] = round(growth, 4)
+        cal.notes.append(
+            f"Demand growth {growth:+.1%} a year: the damped trend of referrals over the five "
+            f"years to {year}."
+        )
+    pooled = [k for k in FLOWS if k in figs and figs[k].source != "own"]
+    cal.notes.append(
+        f"Flows pooled over the {POOL_YEARS} years to {year} (median per child): "
+        + ", ".join(f"{k} [{figs[k].source}]" for k in pooled)
+        + "; stocks at 31 March are the year's own."
+    )
+    if not staffing.empty:
+        cal.tables["staffing"] = staffing
+        cal.notes.extend(_staffing_notes(staffing, figs))
     cal.parameters["warmup_days"] = 0  # start from the published stocks at 31 March
     cal.tables["published_figures"] = pd.DataFrame(
         [{"figure": k, "value": round(f.value, 2), "source": f.source} for k, f in figs.items()]
     )
-    borrowed = [k for k, f in figs.items() if f.source != "own"]
+    borrowed = [k for k, f in figs.items() if "neighbours" in f.source]
     if borrowed:
         cal.notes.append(f"Statistical neighbours' median used for: {', '.join(borrowed)}.")
     absent = [k for k in FIGURES if k not in figs]
@@ -308,18 +467,58 @@ def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
         s: spec.get("initial_cases", stages[s].initial_cases) for s, spec in pathway.items()
     }
     open_cases["front_door"] = params["demand"]["contacts_per_year"] / 365.25 * days["front_door"]
-    params["teams"], params["workforce"] = _workforce(v, base, open_cases)
-    return params
+    eh = _early_help(params["demand"]["contacts_per_year"], base)
+    if eh:
+        params["pathway"]["stages"]["early_help"] = {"initial_cases": eh["initial_cases"]}
+    params["teams"], params["workforce"], staffing = _workforce(v, base, open_cases)
+    if eh:
+        params["teams"].setdefault("early_help", {})["capacity_cases"] = eh["capacity_cases"]
+    return params, staffing
+
+
+def _early_help(contacts: float, base: Scenario) -> dict | None:
+    """Early Help places for the council's scale: its expected open cases (contacts x the front
+    door's Early Help share x the mean stay) plus SAFETY x sqrt of them, never the baseline's
+    fixed contract."""
+    stages = base.pathway.stages
+    if "early_help" not in stages or "early_help" not in stages["front_door"].routes:
+        return None
+    team = base.teams.get(stages["early_help"].team)
+    if team is None or not team.is_service:
+        return None
+    load = (
+        contacts
+        * stages["front_door"].routes["early_help"]
+        / 365.25
+        * stages["early_help"].duration.mean_days
+    )
+    return {
+        "initial_cases": round(load),
+        "capacity_cases": int(np.ceil(load + SAFETY * np.sqrt(load))),
+    }
+
+
+#: a case-holding team's cap is at least CASELOAD_HEADROOM x the council's published caseload
+CASELOAD_HEADROOM = 1.2
+#: posts needed beyond this multiple of the published posts are reported as a backlog
+BACKLOG_MARGIN = 1.15
 
 
 def _workforce(
     v: dict[str, float], base: Scenario, open_cases: dict[str, float]
-) -> tuple[dict, dict]:
-    """Teams' posts shared out in proportion to the open cases they serve over their caseload
-    cap (so a council with many children looked after gets a larger CiC team), filled as the
-    published vacancy and agency rates say; turnover and absence from the workforce census."""
+) -> tuple[dict, dict, pd.DataFrame]:
+    """Teams sized to what the council carries.
+
+    Caseload caps: case-holding teams carry up to CASELOAD_HEADROOM x the council's published
+    caseload per FTE (never less than the baseline's cap); the front door keeps the baseline's.
+    Posts: the published case-holding FTE plus vacancies, shared out in proportion to each team's
+    need (its open cases L plus SAFETY x sqrt(L), over its cap), and raised where that share,
+    filled at the published vacancy and agency rates and less absence, could not hold the need:
+    a council that reports no crisis does not start one. The table says, per team, both figures.
+    """
     teams: dict = {}
     workforce: dict = {}
+    rows = []
     staffed = {n: t for n, t in base.teams.items() if not t.is_service and t.posts}
     if "inpost_fte" in v:
         holders = v.get("case_holders_fte", v["inpost_fte"])
@@ -327,6 +526,7 @@ def _workforce(
         posts_total = holders / max(1 - vacancy, 0.05)
         agency_ratio = v.get("agency_rate", 0.0) / 100
         agency_ratio = agency_ratio / max(1 - agency_ratio, 0.05)  # agency per employed FTE
+        filled = min((1 - vacancy) * (1 + agency_ratio), 1.0)
         load = {
             name: sum(
                 open_cases.get(stage, spec.initial_cases)
@@ -335,15 +535,32 @@ def _workforce(
             )
             for name in staffed
         }
+        caps = {}
+        for name, team in staffed.items():
+            cap = team.caseload_cap
+            if "caseload" in v and name != base.pathway.stages[base.pathway.entry].team:
+                cap = max(cap, int(np.ceil(CASELOAD_HEADROOM * v["caseload"])))
+            caps[name] = cap
         need = {  # square-root staffing: room for the load and for its Poisson swings
-            name: (load[name] + SAFETY * np.sqrt(load[name])) / team.caseload_cap
-            for name, team in staffed.items()
+            name: (load[name] + SAFETY * np.sqrt(load[name])) / caps[name] for name in staffed
         }
-        for name in staffed:
-            posts = max(1, round(posts_total * need[name] / sum(need.values())))
+        for name, team in staffed.items():
+            shared = max(1, round(posts_total * need[name] / sum(need.values())))
+            absence = v["absence_rate"] / 100 if "absence_rate" in v else team.sickness_share
+            enough = int(np.ceil(need[name] / max(filled * (1 - absence), 0.05)))
+            posts = max(shared, enough)
             perm = round(posts * (1 - vacancy))
             agency = min(posts - perm, round(perm * agency_ratio))
             teams[name] = {"posts": posts, "initial_permanent": perm, "initial_agency": agency}
+            if caps[name] != team.caseload_cap:
+                teams[name]["caseload_cap"] = caps[name]
+                teams[name]["nq_caseload_cap"] = max(
+                    team.nq_caseload_cap,
+                    round(caps[name] * team.nq_caseload_cap / team.caseload_cap),
+                )
+            rows.append({"team": name, "open_cases": round(load[name]), "caseload_cap": caps[name],
+                         "posts_from_published_fte": shared, "posts_needed": enough,
+                         "posts": posts})  # fmt: skip
     if "turnover_rate" in v:
         rate = v["turnover_rate"] / 100
         factor = rate / base.workforce.permanent.turnover_per_year
@@ -356,7 +573,42 @@ def _workforce(
     if "absence_rate" in v:
         for name in staffed:
             teams.setdefault(name, {})["sickness_share"] = round(v["absence_rate"] / 100, 4)
-    return teams, workforce
+    return teams, workforce, pd.DataFrame(rows)
+
+
+def _staffing_notes(staffing: pd.DataFrame, figs: dict[str, Figure]) -> list[str]:
+    """Where the council's own figures imply a real backlog, say so."""
+    notes = []
+    raised = staffing.loc[staffing["posts"] > staffing["posts_from_published_fte"]]
+    published = int(staffing["posts_from_published_fte"].sum())
+    modelled = int(staffing["posts"].sum())
+    if modelled > BACKLOG_MARGIN * published:
+        notes.append(
+            f"Staffing: the published social workers ({published} posts) cannot hold the open "
+            f"cases at the caps used; posts raised to {modelled} in "
+            f"{', '.join(raised['team'])} so the run starts without a backlog. The council's "
+            "figures imply a real backlog, or cases held by staff the workforce census does not "
+            "count as case holders."
+        )
+    elif len(raised):
+        notes.append(
+            f"Staffing: posts raised from {published} to {modelled} in {', '.join(raised['team'])}"
+            " to leave room for absence and the swings of demand."
+        )
+    if "caseload" in figs:
+        notes.append(
+            f"Caseload caps from the published caseload of {figs['caseload'].value:.1f} cases "
+            f"per FTE (x{CASELOAD_HEADROOM} headroom, never below the baseline's)."
+        )
+    if "awaiting_assessment" in figs and "cin_at31" in figs:
+        waiting = figs["awaiting_assessment"].value
+        share = waiting / figs["cin_at31"].value
+        if share > 0.05:
+            notes.append(
+                f"Backlog reported: {waiting:.0f} children awaiting a first assessment at 31 March "
+                f"({share:.0%} of children in need)."
+            )
+    return notes
 
 
 def _filled_share(base: Scenario) -> float:

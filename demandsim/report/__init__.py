@@ -18,9 +18,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from demandsim import plots
+from demandsim.batch.plots import sweep_curve
+from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report.html import COMPARE_SECTIONS, SECTIONS, render_html
 from demandsim.report.inputs import DIFFERENCES, ReportInputs, load_inputs
 from demandsim.report.text import format_budget
@@ -46,29 +49,70 @@ CHARTS = "charts"
 
 
 def figures(inputs: ReportInputs) -> dict[str, Figure]:
-    """The report's charts, by file stem."""
+    """The report's charts, by file stem: monthly views by team and for the service (every
+    scenario on the same axes), staffing against posts, children in care, costs by financial
+    year and, for comparisons, the paired differences; for sweeps, one curve per headline KPI
+    against the swept values."""
     keys = inputs.scenarios
-    if len(keys) == 1:
-        bands = inputs.only(inputs.bands, keys[0])
-        return {
-            "unallocated_by_team": plots.fan_charts(bands, "unallocated_cases"),
-            "caseload_by_team": plots.fan_charts(bands, "caseload_per_worker"),
-            "staffing": plots.staffing_chart(bands),
-            "costs_by_year": plots.costs_by_year_chart(inputs.only(inputs.budget, keys[0])),
-            "monthly_costs": plots.monthly_costs_chart(inputs.only(inputs.monthly_costs, keys[0])),
-        }
-    bands = {k: inputs.only(inputs.bands, k) for k in keys}
-    return {
-        "unallocated_by_team": plots.compare_fan_charts(bands, "unallocated_cases"),
-        "caseload_by_team": plots.compare_fan_charts(bands, "caseload_per_worker"),
-        "staffing": plots.compare_staffing_chart(bands),
-        "costs_by_year": plots.compare_costs_chart(
-            {k: inputs.only(inputs.budget, k) for k in keys}
+    first = inputs.resolved[keys[0]]
+    teams = [name for name, team in first.teams.items() if not team.is_service]
+    posts = {name: first.teams[name].posts for name in teams}
+    n = int(inputs.budget["replications"].max())
+    monthly = {k: inputs.only(inputs.monthly, k) for k in keys}
+    charts = {
+        "unallocated_service": plots.service_chart(monthly, "unallocated_cases", n),
+        "unallocated_by_team": plots.team_panels(monthly, "unallocated_cases", teams, n),
+        "caseload_by_team": plots.team_panels(monthly, "caseload_per_worker", teams, n),
+        "staffing": plots.staffing_chart(monthly, sum(posts.values()), n),
+        "staff_by_team": plots.team_panels(
+            monthly, "staff_in_post", teams, n, posts=posts, shared_scale=False
         ),
-        "monthly_costs": plots.compare_monthly_costs_chart(
-            {k: inputs.only(inputs.monthly_costs, k) for k in keys}
-        ),
+        "children_in_care": plots.service_chart(monthly, "children_in_care", n),
     }
+    if len(keys) == 1:
+        charts["costs_by_year"] = plots.costs_by_year_chart(inputs.only(inputs.budget, keys[0]))
+        charts["monthly_costs"] = plots.monthly_costs_chart(
+            inputs.only(inputs.monthly_costs, keys[0])
+        )
+        return charts
+    charts["costs_by_year"] = plots.compare_costs_chart(
+        {k: inputs.only(inputs.budget, k) for k in keys}
+    )
+    charts["monthly_costs"] = plots.service_chart(monthly, "total_gbp", n)
+    if inputs.monthly_differences is not None:
+        charts["unallocated_difference"] = plots.difference_panels(
+            inputs.monthly_differences, "unallocated_cases", [*teams, SERVICE], keys[0]
+        )
+    if inputs.differences is not None:
+        d = inputs.differences
+        costs = d[(d["team"] == SERVICE) & (d["measure"] == TOTAL_COST)]
+        if len(costs):
+            charts["cost_difference"] = plots.cost_difference_chart(costs)
+    if inputs.sweep is not None and inputs.design is not None:
+        charts.update(sweep_charts(inputs.sweep, inputs.design))
+    return charts
+
+
+def sweep_charts(table: pd.DataFrame, design: pd.DataFrame) -> dict[str, Figure]:
+    """For a sweep: each headline KPI of the whole service against each swept key."""
+    keys = [c for c in design if c != "scenario"]
+    service = table[table["team"] == SERVICE]
+    out = {}
+    whole = service[service["period"] == FORECAST]
+    for measure in ("unallocated_mean", "backlog_passes_threshold_in_12_months"):
+        for key in keys:
+            others = [k for k in keys if k != key]
+            out[f"sweep_{measure}--{key}"] = sweep_curve(whole, key, measure, SERVICE, others)
+    money = service[service["measure"] == TOTAL_COST]
+    for period in dict.fromkeys(money["period"]):
+        for key in keys:
+            others = [k for k in keys if k != key]
+            rows = money[money["period"] == period]
+            fig = sweep_curve(rows, key, TOTAL_COST, SERVICE, others)
+            fig.axes[0].set_title(f"Total cost {period}: mean over replications, 95% CI")
+            fig.axes[0].yaxis.set_major_formatter(plots.POUNDS)
+            out[f"sweep_{TOTAL_COST}_{period}--{key}"] = fig
+    return out
 
 
 def write_report(folder: Path, manifest: dict | None = None) -> dict[str, Path]:

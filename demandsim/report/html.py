@@ -1,4 +1,11 @@
-"""The HTML report: one self-contained page from the stored tables and the charts."""
+"""The HTML report: one self-contained page from the stored tables and the charts.
+
+It opens with the headline in words, then the tables and charts a planner and a finance officer
+read: unallocated cases and caseloads by team by month, staffing against posts, children in
+care, costs by financial year against the budget and, for a comparison, base / scenario /
+difference tiles and the paired differences. Numbers are shown with their units (£, %, cases)
+and teams and measures by the names people use.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +17,22 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from demandsim.measures import (
-    SERVICE,
-    is_money,
-    is_share,
-)
+from demandsim.headline import money
+from demandsim.measures import SERVICE, TOTAL_COST, is_money, is_share, short_label, team_label
 from demandsim.report.inputs import ReportInputs
 from demandsim.resources import REPORT_TEMPLATE
 
-SECTIONS = ("brief", "headline", "fan-charts", "staffing", "costs", "parameters", "provenance")
-COMPARE_SECTIONS = (*SECTIONS[:5], "differences", *SECTIONS[5:])
+SECTIONS = (
+    "brief", "headline", "backlog", "staffing", "children", "costs", "parameters", "provenance",
+)  # fmt: skip
+COMPARE_SECTIONS = (*SECTIONS[:6], "differences", *SECTIONS[6:])
 
 #: the page template (layout and style) of every report, shipped in the package
 TEMPLATE = REPORT_TEMPLATE
-BUDGET_HEADINGS = {"financial_year": "financial year", "p10_gbp": "P10", "p50_gbp": "P50",
-                   "p90_gbp": "P90", "mean_gbp": "mean", "budget_gbp": "budget",
-                   "overspend_chance": "chance of overspend"}  # fmt: skip
+BUDGET_HEADINGS = {"scenario": "scenario", "financial_year": "financial year",
+                   "p10_gbp": "P10", "p50_gbp": "P50", "p90_gbp": "P90", "mean_gbp": "mean",
+                   "budget_gbp": "budget", "overspend_chance": "chance of overspend",
+                   "days": "days in forecast", "replications": "replications"}  # fmt: skip
 
 
 def page(title: str, sections: list[tuple[str, str, str]]) -> str:
@@ -43,69 +50,139 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
+def _pounds(value: float) -> str:
+    if pd.isna(value):
+        return "-"
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+
+
 def _table(frame: pd.DataFrame, money: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
     shown = frame.copy()
     for col in money:
-        shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"£{v:,.0f}")
+        shown[col] = shown[col].map(_pounds)
     for col in shares:
         shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%")
     shown.columns = [str(c).replace("_", " ") for c in shown.columns]
-    return shown.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.1f}", border=0)
+    table = shown.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.1f}", border=0)
+    return f"<div class='table-wrap'>{table}</div>"
 
 
 def _budget_table(budget: pd.DataFrame, columns: list[str]) -> str:
-    shown = budget[columns].rename(columns=BUDGET_HEADINGS)
-    money = [BUDGET_HEADINGS[c] for c in columns if c.endswith("_gbp")]
-    return _table(shown, money=money, shares=["chance of overspend"])
+    shown = budget[columns].copy()
+    shown["financial_year"] = shown["financial_year"] + budget["partial"].map(
+        {True: " (part year)", False: ""}
+    )
+    if shown["scenario"].nunique() == 1:
+        shown = shown.drop(columns="scenario")
+    shown = shown.rename(columns=BUDGET_HEADINGS)
+    money_columns = [BUDGET_HEADINGS[c] for c in columns if c.endswith("_gbp")]
+    return _table(shown, money=money_columns, shares=["chance of overspend"])
+
+
+def headline_table(inputs: ReportInputs, threshold: int) -> str:
+    """Means over replications of the headline KPIs: one row per team (a run) or per scenario
+    (a comparison, the whole service), with labels and units for people."""
+    table = inputs.headline
+    several = len(inputs.scenarios) > 1
+    if several:
+        table = table[table["team"] == SERVICE].drop(columns="team")
+    else:
+        table = table.drop(columns="scenario")
+        table["team"] = table["team"].map(team_label)
+    shares = [c for c in table if is_share(c)]
+    rename = {c: short_label(c, threshold) for c in table if c not in ("team", "scenario")}
+    shown = table.rename(columns=rename)
+    return _table(shown, shares=[rename[c] for c in shares])
+
+
+def tiles(inputs: ReportInputs) -> str:
+    """Base / scenario / difference tiles of total cost per financial year, for comparisons."""
+    if inputs.differences is None:
+        return ""
+    reference = inputs.scenarios[0]
+    budget = inputs.budget.set_index(["scenario", "financial_year"])
+    diffs = inputs.differences
+    diffs = diffs[(diffs["team"] == SERVICE) & (diffs["measure"] == TOTAL_COST)]
+    cards = []
+    for row in diffs.itertuples():
+        base = budget.loc[(reference, row.period), "mean_gbp"]
+        other = budget.loc[(row.scenario, row.period), "mean_gbp"]
+        part = " (part year)" if budget.loc[(reference, row.period), "partial"] else ""
+        cards.append(
+            "<div class='tiles'>"
+            f"<div class='tile'><span>{html.escape(row.period + part)}: {html.escape(reference)}"
+            f"</span><b>{money(base)}</b></div>"
+            f"<div class='tile'><span>{html.escape(row.scenario)}</span><b>{money(other)}</b></div>"
+            f"<div class='tile diff'><span>difference (95% CI)</span><b>{money(row.mean)}</b>"
+            f"<small>{money(row.ci_low)} to {money(row.ci_high)}</small></div></div>"
+        )
+    return (
+        "<p class='note'>Mean total cost across replications, and the paired difference.</p>"
+        + "".join(cards)
+    )
 
 
 def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     """The report page: single-scenario or comparison, by the number of scenarios."""
     keys = inputs.scenarios
+    first = inputs.resolved[keys[0]]
+    threshold = first.backlog_threshold_cases
     replications = int(inputs.budget["replications"].max())
     note = (
         "One replication: P10, P50 and P90 are the same single value and the chance of "
         "overspend is 0% or 100%. Run several replications (-n) for the uncertainty."
         if replications == 1
-        else f"Percentiles across {replications} replications."
+        else f"P10, P50 and P90 are percentiles across {replications} replications."
     )
     note += (
-        " Costs are in pounds of each financial year (1 April to 31 March); a partial year is "
-        "only partly inside the forecast, and has no chance of overspend."
+        " Costs are in pounds of each financial year (1 April to 31 March); a part year is only "
+        "partly inside the forecast and has no chance of overspend."
     )
-    shares = [c for c in inputs.headline if is_share(c)]
-    headline_budget = ["scenario", "financial_year", "partial", "p50_gbp", "p90_gbp",
-                       "budget_gbp", "overspend_chance"]  # fmt: skip
-    budget_all = ["scenario", "financial_year", "partial", "days", "p10_gbp", "p50_gbp",
-                  "p90_gbp", "mean_gbp", "budget_gbp", "overspend_chance", "replications"]  # fmt: skip
-    headline = inputs.headline
-    if len(keys) > 1:
-        headline = headline[headline["team"] == SERVICE]
-    fans = _img(images["unallocated_by_team"], "Unallocated cases by team") + _img(
-        images["caseload_by_team"], "Caseload per worker by team"
-    )
+    headline_budget = ["scenario", "financial_year", "p50_gbp", "p90_gbp", "budget_gbp",
+                       "overspend_chance"]  # fmt: skip
+    budget_all = ["scenario", "financial_year", "days", "p10_gbp", "p50_gbp", "p90_gbp",
+                  "mean_gbp", "budget_gbp", "overspend_chance", "replications"]  # fmt: skip
     by_component = inputs.percentiles.pivot_table(
         index=["scenario", "component"], columns="financial_year", values="p50_gbp", sort=False
     ).reset_index()
     by_component.columns.name = None
+    by_component["component"] = by_component["component"].map(lambda c: short_label(c).capitalize())
+    if by_component["scenario"].nunique() == 1:
+        by_component = by_component.drop(columns="scenario")
     brief = "".join(f"<li>{html.escape(line)}</li>" for line in inputs.brief)
+
+    def img(stem: str, alt: str) -> str:
+        return _img(images[stem], alt) if stem in images else ""
+
     sections = [
         ("brief", "In brief", f"<ul class='brief'>{brief}</ul>"),
-        ("headline", "Headline",
-         _table(headline, shares=shares) + _budget_table(inputs.budget, headline_budget)),
-        ("fan-charts", "Unallocated cases and caseload per worker, by team", fans),
-        ("staffing", "Staff in post by contract, and vacancies",
-         _img(images["staffing"], "Staff in post by contract and vacancies")),
+        ("headline", "Headline figures (means over the forecast)",
+         headline_table(inputs, threshold) + _budget_table(inputs.budget, headline_budget)),
+        ("backlog", "Unallocated cases and caseloads, by team and month",
+         img("unallocated_service", "Unallocated cases, all social work teams")
+         + img("unallocated_by_team", "Unallocated cases by team")
+         + img("caseload_by_team", "Caseload per worker by team")),
+        ("staffing", "Social workers in post, against posts",
+         img("staffing", "Staff in post by contract and vacancies")
+         + img("staff_by_team", "Staff in post by team against posts")),
+        ("children", "Children in care", img("children_in_care", "Children in care by month")),
         ("costs", "Costs by financial year",
          f"<p class='note'>{html.escape(note)}</p>"
-         + _img(images["costs_by_year"], "Cost by financial year")
+         + tiles(inputs)
+         + img("costs_by_year", "Cost by financial year")
          + _budget_table(inputs.budget, budget_all)
          + "<h3>P50 by component</h3>"
          + _table(by_component, money=[c for c in by_component if str(c)[:2].isdigit()])
-         + _img(images["monthly_costs"], "Monthly cost")),
+         + img("monthly_costs", "Monthly cost")),
     ]  # fmt: skip
     if len(keys) > 1:
-        sections.append(("differences", "Paired differences from " + keys[0], _diffs(inputs)))
+        sections.append(
+            ("differences", "Paired differences from " + keys[0],
+             img("unallocated_difference", "Difference in unallocated cases by team")
+             + img("cost_difference", "Difference in cost by financial year")
+             + "".join(img(s, s) for s in sorted(images) if s.startswith("sweep_"))
+             + _diffs(inputs, threshold))
+        )  # fmt: skip
     sections += [
         ("parameters", "Scenario parameters", "".join(
             f"<h3>{html.escape(k)}</h3><pre>{html.escape(t)}</pre>"
@@ -116,25 +193,30 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     return page(f"demandsim {kind}: {', '.join(keys)}", sections)
 
 
-def _diffs(inputs: ReportInputs) -> str:
+def _diffs(inputs: ReportInputs, threshold: int) -> str:
     d = inputs.differences_shown
     if d is None or d.empty:
         return "<p class='note'>No paired differences were stored for this folder.</p>"
+    d = d.assign(measure=d["measure"].map(lambda m: short_label(m, threshold)))
     columns = ["scenario", "reference", "measure", "period", "n", "mean", "ci_low", "ci_high",
                "p5", "p95"]  # fmt: skip
-    money = d["measure"].map(is_money)
+    money_rows = inputs.differences_shown["measure"].map(is_money).to_numpy()
+    shares = inputs.differences_shown["measure"].map(is_share).to_numpy()
     intro = (
         "<p class='note'>Each scenario minus the reference, seed by seed (common random "
         "numbers): the mean difference with its 95% t-interval (ci low to ci high), and the "
-        "5th to 95th percentile of the differences across replications.</p>"
+        "5th to 95th percentile of the differences across replications. Shares and chances "
+        "are in percentage points.</p>"
     )
-    value_cols = ["mean", "ci_low", "ci_high", "p5", "p95"]
+    values = ["mean", "ci_low", "ci_high", "p5", "p95"]
+    shown = d.copy()
+    shown.loc[shares, values] = shown.loc[shares, values] * 100
     return (
         intro
-        + "<h3>Costs by financial year (£)</h3>"
-        + _table(d.loc[money, columns], money=value_cols)
-        + "<h3>Service-wide KPIs</h3>"
-        + _table(d.loc[~money, columns])
+        + "<h3>Costs by financial year</h3>"
+        + _table(d.loc[money_rows, columns], money=values)
+        + "<h3>The whole service, over the forecast</h3>"
+        + _table(shown.loc[~money_rows, [c for c in columns if c != "period"]])
     )
 
 

@@ -47,6 +47,9 @@ class ReportInputs:
     fy_costs: pd.DataFrame  # per replication
     differences: pd.DataFrame | None  # paired differences, as stored
     folder: Path
+    monthly_differences: pd.DataFrame | None = None  # paired, by month (comparisons)
+    design: pd.DataFrame | None = None  # sweeps: the design points and their varied values
+    sweep: pd.DataFrame | None = None  # sweeps: the KPI summary with the varied values
 
     @property
     def scenarios(self) -> list[str]:
@@ -144,6 +147,13 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
     }
     tomls = {p.stem: p.read_text() for p in sorted((folder / "scenarios").glob("*.toml"))}
     diffs = folder / DIFFERENCES
+
+    def optional(name: str) -> pd.DataFrame | None:
+        path = folder / name
+        if not path.exists():
+            return None
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
     return ReportInputs(
         manifest=manifest
         if manifest is not None
@@ -151,5 +161,8 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         scenario_tomls=tomls,
         differences=pd.read_parquet(diffs) if diffs.exists() else None,
         folder=folder,
+        monthly_differences=optional("monthly_differences.parquet"),
+        design=optional("design.csv"),
+        sweep=optional("sweep.parquet"),
         **tables,
     )

@@ -1,0 +1,55 @@
+"""Parameter uncertainty: estimated from the past only; one draw per replication is a pure
+function of (scenario, uncertainty, seed) whose spread matches the stated standard deviations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from demandsim.calibration import uncertainty as unc
+from demandsim.calibration.history import panel
+
+U = unc.ParameterUncertainty(
+    demand_level_sd=0.1, demand_growth_sd=0.02, conversion_sd=0.1, routes_sd=0.1,
+    duration_sd=0.1, care_entry_sd=0.2, care_exit_sd=0.15,
+)  # fmt: skip
+
+
+def test_draw_is_pure_and_seeded(baseline):
+    assert unc.draw_scenario(baseline, U, 7) == unc.draw_scenario(baseline, U, 7)
+    assert unc.draw_scenario(baseline, U, 7) != unc.draw_scenario(baseline, U, 8)
+    assert unc.draw_scenario(baseline, unc.ParameterUncertainty(), 7) is baseline
+
+
+def test_draws_keep_the_scenario_valid_and_spread_as_stated(baseline):
+    draws = [unc.draw_scenario(baseline, U, seed) for seed in range(300)]
+    for s in draws[:20]:
+        for stage in s.pathway.stages.values():
+            assert sum(stage.routes.values()) == pytest.approx(1.0, abs=1e-6)
+    level = np.log([s.demand.contacts_per_year / baseline.demand.contacts_per_year for s in draws])
+    care = np.log([s.pathway.stages["cic"].duration.mean_days for s in draws])
+    # sd of 300 normal draws is within ~4 standard errors (sd / sqrt(2n)) of the truth
+    assert np.std(level, ddof=1) == pytest.approx(0.1, abs=4 * 0.1 / np.sqrt(600))
+    assert np.std(care, ddof=1) == pytest.approx(0.15, abs=4 * 0.15 / np.sqrt(600))
+    growth = [s.demand.growth_per_year for s in draws]
+    assert abs(np.mean(growth)) < 4 * 0.02 / np.sqrt(300)
+    entry = [s.pathway.stages["cin"].routes["cic"] for s in draws]
+    assert len(set(entry)) > 250  # every replication its own route into care
+
+
+def test_estimate_reads_only_years_up_to_the_calibration_year(monkeypatch):
+    before = unc.estimate_uncertainty("383", 2019)
+    data = panel().copy()
+    later = data.index.get_level_values("year") > 2019
+    data.loc[later, data.columns] = data.loc[later].to_numpy() * 5.0
+    monkeypatch.setattr(unc, "panel", lambda: data)
+    assert unc.estimate_uncertainty("383", 2019) == before
+    assert all(v >= unc.FLOOR for v in before.to_dict().values())
+
+
+def test_draws_come_in_antithetic_pairs(baseline):
+    a, b = unc.draw_scenario(baseline, U, 4), unc.draw_scenario(baseline, U, 5)
+    base = baseline.demand.contacts_per_year
+    assert np.log(a.demand.contacts_per_year / base) == pytest.approx(
+        -np.log(b.demand.contacts_per_year / base)
+    )

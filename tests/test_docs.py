@@ -1,0 +1,48 @@
+"""The documentation says what the program does: generated references are current, and every
+command the README shows is one the CLI accepts."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from demandsim.cli import main
+from demandsim.scenario_reference import markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_scenario_reference_is_generated_from_the_schema():
+    committed = (ROOT / "docs" / "reference" / "scenario.md").read_text()
+    assert committed == markdown(), (
+        "docs/reference/scenario.md is out of date: run "
+        "python -m demandsim.scenario_reference > docs/reference/scenario.md"
+    )
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every `demandsim ...` line in a code block of the README and docs/."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = path.read_text()
+        for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split("  #")[0].strip()
+                match = re.search(r"(?:^|\s|/)demandsim (\w.*)$", line)
+                if match and not line.startswith(("pip", "python")):
+                    found.append((f"{path.name}: {line}", shlex.split(match.group(1))))
+    return found
+
+
+@pytest.mark.parametrize(("where", "args"), documented_commands(), ids=lambda v: str(v)[:60])
+def test_documented_commands_parse(where, args):
+    """Each documented command names a real command and options it accepts (checked with
+    --help appended, so nothing runs)."""
+    words = [a for a in args if not a.startswith("-")][:1]
+    assert words, where
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0, f"{where}\n{result.output}"
