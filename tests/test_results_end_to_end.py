@@ -179,41 +179,49 @@ def service_costs(folder: Path, key: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_workbook_shows_the_replications_numbers(runs, kind):
+    from demandsim.measures import label, team_label
+
     folder, _ = runs[kind]
-    sheets = pd.read_excel(folder / WORKBOOK, sheet_name=None)
-    budget = sheets["Budget by year"]
+    sheets = pd.read_excel(folder / WORKBOOK, sheet_name=None, header=1)
+    budget = sheets["Budget"]
     headline = sheets["Headline"]
-    staffing = sheets["Staffing"]
+    staffing = sheets["Staffing and backlog"]
     for key in keys_of(folder):
         scenario = scenario_of(folder, key)
         totals = service_costs(folder, key)
-        mine = budget[budget["scenario"] == key].set_index("financial_year")
-        assert list(mine.index) == list(totals.columns)
-        for year in totals.columns:
+        mine = budget[budget["Scenario"] == key].set_index("Line")
+        shown = {c[:7]: c for c in budget.columns if re.match(r"\d{4}-\d{2}", str(c))}
+        assert list(shown) == list(totals.columns)
+        for year, column in shown.items():
             values = totals[year].to_numpy()
             for q in (10, 50, 90):
-                assert mine.loc[year, f"p{q}_gbp"] == pytest.approx(np.percentile(values, q))
+                assert mine.loc[f"Cost, P{q}", column] == pytest.approx(np.percentile(values, q))
             stated = scenario.costs.budget_by_financial_year_gbp.get(year)
-            if stated is not None and not mine.loc[year, "partial"]:
-                assert mine.loc[year, "overspend_chance"] == pytest.approx(np.mean(values > stated))
+            if stated is not None and "part" not in column:
+                assert mine.loc["Chance of overspend", column] == pytest.approx(
+                    np.mean(values > stated)
+                )
         kpis = raw_kpis(folder, key)
         means = kpis[kpis["period"] == FORECAST].groupby(["team", "measure"])["value"].mean()
-        rows = headline[headline["scenario"] == key].set_index("team")
-        for team in rows.index:
+        rows = headline[headline["Scenario"] == key].set_index("Team")
+        threshold = scenario.backlog_threshold_cases
+        for team in team_labels(scenario):
             for measure in HEADLINE:
                 expected = means.get((team, measure), np.nan)  # service-only KPIs: blank cells
-                assert rows.loc[team, measure] == pytest.approx(expected, nan_ok=True)
+                heading = label(measure, threshold)
+                heading = heading[:1].upper() + heading[1:]
+                assert rows.loc[team_label(team), heading] == pytest.approx(expected, nan_ok=True)
         # staffing: the median over replications of each month's mean staff in post
         _, stack = cubes(folder, key)
         months = forecast_dates(scenario).to_period("M")
         first = months[0]
         per_rep = stack[:, :, :, DAILY_NAMES.index("staff_agency")][:, months == first].mean(axis=1)
         sheet = staffing[
-            (staffing["scenario"] == key) & (pd.to_datetime(staffing["month"]) == first.start_time)
-        ].set_index("team")
-        teams = team_labels(scenario)
+            (staffing["Scenario"] == key) & (pd.to_datetime(staffing["Month"]) == first.start_time)
+        ].set_index("Team")
+        teams = [team_label(t) for t in team_labels(scenario)]
         np.testing.assert_allclose(
-            sheet.loc[teams, "staff_agency"], np.median(per_rep, axis=0), rtol=1e-6
+            sheet.loc[teams, "Agency staff in post, P50"], np.median(per_rep, axis=0), rtol=1e-6
         )
 
 

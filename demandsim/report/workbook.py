@@ -1,57 +1,187 @@
-"""The finance workbook: one sheet per table, numbers stored as numbers with formats."""
+"""The finance workbook (``costs_and_staffing.xlsx``): the writer.
+
+The tables come from :mod:`demandsim.report.finance` (pure functions of the stored results);
+this module only lays them out. Each sheet has a caption in row 1, headings for people in row
+2 (frozen, with the label columns), numbers stored as numbers with formats: pounds as
+``£#,##0``, chances and shares as fractions shown as percentages (0.9 shows 90%), months as
+dates. Every text cell goes through :func:`~demandsim.results_store.spreadsheet_safe`, so a
+name that looks like a formula stays text.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
+from demandsim.report import finance
 from demandsim.report.inputs import ReportInputs
+from demandsim.resources import builtin_scenario
 from demandsim.results_store import spreadsheet_safe
+from demandsim.scenario_files import load_scenario
 
-MONEY_FORMAT = '"£"#,##0'
+MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
 SHARE_FORMAT = "0%"
+NUMBER_FORMAT = "#,##0.0"
+WHOLE_FORMAT = "#,##0"
+MONTH_FORMAT = "mmm yyyy"
 DATE_FORMAT = "yyyy-mm-dd"
+#: the format of a value in a row whose Unit column says this
+UNIT_FORMATS = {finance.MONEY: MONEY_FORMAT, finance.PERCENT: SHARE_FORMAT, "days": WHOLE_FORMAT,
+                "runs": WHOLE_FORMAT}  # fmt: skip
+HEADER_ROW = 2
+MAX_WIDTH = 60
+
+
+@dataclass
+class Sheet:
+    """A table to write: ``formats`` by column; ``by_unit`` columns take their row's Unit."""
+
+    caption: str
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    by_unit: list[str] = field(default_factory=list)
+    label_columns: int = 1  # frozen at the left with the headings
+
+
+def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
+    """The workbook's sheets, in order."""
+    scenarios = inputs.resolved
+    budget = finance.budget_sheet(inputs.budget)
+    team = finance.cost_by_team(inputs.summary, inputs.budget)
+    types = finance.placements_by_type(inputs.summary, inputs.monthly, inputs.budget, scenarios)
+    quarter = finance.cost_by_quarter(inputs.monthly, scenarios)
+    staffing = finance.staffing_and_backlog(inputs.monthly, scenarios)
+    headline = finance.headline_sheet(inputs.headline, scenarios)
+    values = lambda frame, first: list(frame.columns[first:])  # noqa: E731
+    out = {
+        "Budget": Sheet(
+            "Total cost by financial year against the budget (P10 / P50 / P90 across "
+            "replications; variance = P50 minus budget)", budget,
+            by_unit=values(budget, 3), label_columns=3,
+        ),
+        "Cost by team": Sheet(
+            "Cost by team and financial year: means across replications (they add up to 'All "
+            "teams')", team, by_unit=values(team, 4), label_columns=4,
+        ),
+        "Placements by type": Sheet(
+            "Placements by type and financial year: average children in care and mean cost "
+            "(weekly costs in the prices of the first year)", types,
+            formats={"Share of children": SHARE_FORMAT, "Weekly cost": MONEY_FORMAT},
+            by_unit=values(types, 6), label_columns=4,
+        ),
+        "Cost by quarter": Sheet(
+            "Service-wide cost by financial quarter: means across replications of each "
+            "month's cost, summed over the quarter", quarter,
+            by_unit=values(quarter, 3), label_columns=3,
+        ),
+        "Staffing and backlog": Sheet(
+            "Staffing and unallocated cases by team and month (percentiles across replications "
+            "of each month's average)", staffing,
+            formats={"Month": MONTH_FORMAT, finance.POSTS: WHOLE_FORMAT}, label_columns=3,
+        ),
+        "Headline": Sheet(
+            "Headline measures over the whole forecast: means across replications", headline,
+            formats=dict.fromkeys(finance.share_headings(inputs.headline, finance.threshold(scenarios)), SHARE_FORMAT),
+            label_columns=2,
+        ),
+    }  # fmt: skip
+    if inputs.differences_shown is not None:
+        diffs = finance.differences_sheet(inputs.differences_shown, finance.threshold(scenarios))
+        out["Paired differences"] = Sheet(
+            "Paired differences from the reference scenario, replication by replication "
+            "(shares: how often the scenario is higher or lower)", diffs,
+            formats={"Share of replications higher": SHARE_FORMAT,
+                     "Share of replications lower": SHARE_FORMAT},
+            by_unit=values(diffs, 5)[:6], label_columns=5,
+        )  # fmt: skip
+    by_rep = finance.costs_by_replication_sheet(inputs.fy_costs)
+    out["Cost by replication"] = Sheet(
+        "Each replication's service-wide cost by financial year", by_rep,
+        formats=dict.fromkeys(finance.MONEY_COLUMNS_BY_REPLICATION, MONEY_FORMAT), label_columns=3,
+    )  # fmt: skip
+    baseline = load_scenario(builtin_scenario("baseline"))
+    notes = finance.notes_sheet(inputs.manifest, scenarios, ["Notes", *out], baseline)
+    notes_sheet = Sheet(
+        "About this workbook: the sheets, the statistics, and the assumptions behind the costs",
+        notes, by_unit=["Value"], label_columns=2,
+    )  # fmt: skip
+    return {"Notes": notes_sheet, **out}
 
 
 def write_workbook(inputs: ReportInputs, path: Path) -> None:
-    """One sheet per table; money, shares and dates carry number formats."""
-    sheets = {
-        "Budget by year": inputs.budget,
-        "Cost percentiles": inputs.percentiles,
-        "Costs by year and run": inputs.fy_costs,
-        "Monthly costs": inputs.monthly_costs,
-        "Staffing": inputs.staffing,
-        "Headline": inputs.headline,
-    }
-    if inputs.differences_shown is not None:
-        sheets["Paired differences"] = inputs.differences_shown
-    write_sheets(sheets, path)
+    """Write the finance workbook of a results folder."""
+    write_sheets(sheets(inputs), path)
 
 
-def write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame = spreadsheet_safe(frame)
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for idx, column in enumerate(frame.columns, start=1):
-                letter = sheet.cell(row=1, column=idx).column_letter
-                sheet.column_dimensions[letter].width = max(12, len(str(column)) + 2)
-                fmt = _format_for(str(column), frame[column])
-                if fmt:
-                    for (cell,) in sheet.iter_rows(min_row=2, min_col=idx, max_col=idx):
-                        cell.number_format = fmt
-            sheet.freeze_panes = "B2"
+def write_sheets(tables: dict[str, Sheet], path: Path) -> None:
+    book = Workbook()
+    book.remove(book.active)
+    for name, table in tables.items():
+        _write(book.create_sheet(name), table)
+    book.save(path)
 
 
-def _format_for(column: str, values: pd.Series) -> str | None:
-    if column.endswith("_gbp"):
-        return MONEY_FORMAT
-    if column.endswith(("_share", "_chance", "share_mean")):
-        return SHARE_FORMAT
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return DATE_FORMAT
-    if pd.api.types.is_float_dtype(values):
-        return "#,##0.0"
-    return None
+def _write(sheet, table: Sheet) -> None:
+    frame = spreadsheet_safe(table.frame).reset_index(drop=True)
+    caption = spreadsheet_safe(pd.DataFrame({"c": [table.caption]}))["c"].iloc[0]
+    sheet.cell(row=1, column=1, value=caption).font = Font(bold=True)
+    columns = list(frame.columns)
+    units = frame.get(finance.UNIT)
+    widths = [len(str(c)) for c in columns]
+    for j, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=HEADER_ROW, column=j, value=str(column))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(frame.itertuples(index=False), start=HEADER_ROW + 1):
+        for j, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
+            value = _cell_value(value)
+            cell = sheet.cell(row=i, column=j, value=value)
+            fmt = table.formats.get(column)
+            if fmt is None and column in table.by_unit and units is not None:
+                fmt = UNIT_FORMATS.get(units.iloc[i - HEADER_ROW - 1])
+            if fmt is None and isinstance(value, float):
+                fmt = NUMBER_FORMAT
+            if fmt is None and isinstance(value, dt.datetime):
+                fmt = DATE_FORMAT
+            if fmt is not None and value is not None and not isinstance(value, str):
+                cell.number_format = fmt
+            widths[j - 1] = max(widths[j - 1], _shown_length(value, fmt))
+    for j, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(10, width + 2))
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=table.label_columns + 1)
+
+
+def _cell_value(value):
+    """Python values openpyxl stores as numbers, dates or text; NaN as an empty cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.bool_ | bool):
+        return "yes" if value else "no"
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    return value
+
+
+def _shown_length(value, fmt: str | None) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dt.datetime):
+        return 10
+    if fmt == MONEY_FORMAT:
+        return len(f"£{value:,.0f}")
+    if fmt == SHARE_FORMAT:
+        return 5
+    return len(f"{value:,.1f}")
