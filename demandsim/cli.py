@@ -52,6 +52,11 @@ class LazyGroup(Main):
             "backtest",
             "Back-test demand forecasts, or the published-statistics path (--la), out of sample.",
         ),
+        "neighbours": (
+            "demandsim.neighbours.cli",
+            "neighbours",
+            "A council against its ten statistical neighbours and England (DfE published tables).",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -48,6 +48,8 @@ class Sheet:
     formats: dict[str, str] = field(default_factory=dict)
     by_unit: list[str] = field(default_factory=list)
     label_columns: int = 1  # frozen at the left with the headings
+    #: the formats of the Unit column's values (default: UNIT_FORMATS)
+    unit_formats: dict[str, str] | None = None
 
 
 def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
@@ -145,7 +147,8 @@ def _write(sheet, table: Sheet) -> None:
             cell = sheet.cell(row=i, column=j, value=value)
             fmt = table.formats.get(column)
             if fmt is None and column in table.by_unit and units is not None:
-                fmt = UNIT_FORMATS.get(units.iloc[i - HEADER_ROW - 1])
+                by_unit = UNIT_FORMATS if table.unit_formats is None else table.unit_formats
+                fmt = by_unit.get(units.iloc[i - HEADER_ROW - 1])
             if fmt is None and isinstance(value, float):
                 fmt = NUMBER_FORMAT
             if fmt is None and isinstance(value, dt.datetime):
