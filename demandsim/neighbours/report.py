@@ -29,7 +29,7 @@ from demandsim.neighbours import (
     summary,
 )
 from demandsim.report.html import _img, page
-from demandsim.report.workbook import NUMBER_FORMAT, WHOLE_FORMAT, Sheet, write_sheets
+from demandsim.report.workbook import WHOLE_FORMAT, Sheet, write_sheets
 from demandsim.results_store import atomic_dir, write_json
 
 TABLE_CSV = "neighbours.csv"
@@ -108,7 +108,8 @@ def chart(table: pd.DataFrame, key: str, place: Council) -> Figure:
     their median dotted, England dashed. Missing years are gaps, not joined over."""
     measure = MEASURES[key]
     rows = table.loc[table["measure"] == key]
-    fig = Figure(figsize=(7, 3.4), layout="constrained")
+    fig = Figure(figsize=(7, 3.4))
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.15)  # fixed: fast and alike
     ax = fig.add_subplot()
     for code in place.neighbours:
         one = rows.loc[rows["area_code"] == code]
@@ -242,8 +243,8 @@ def _excel_value(value: float, unit: str) -> float:
 
 def workbook_sheets(table: pd.DataFrame, place: Council, year: int) -> dict[str, Sheet]:
     """Notes; the year's summary (measures down, council / median / England / rank across);
-    each measure's years across for every area; the tidy table. Percentages are fractions shown
-    as percentages."""
+    each measure's years across for every area (the tidy table is neighbours.csv). Percentages
+    are fractions shown as percentages."""
     rows = summary(table, year)
     units = rows["unit"]
     year_sheet = pd.DataFrame(
@@ -272,7 +273,6 @@ def workbook_sheets(table: pd.DataFrame, place: Council, year: int) -> dict[str,
     wide.insert(1, "Measure", wide["measure"].map(lambda k: MEASURES[k].label))
     wide.insert(2, "Unit", wide["measure"].map(lambda k: MEASURES[k].unit))
     wide = wide.drop(columns="measure").rename(columns={"role": "Role", "area": "Area"})
-    tidy = table.assign(rank=table["rank"].astype(float), of=table["of"].astype(float))
     notes = notes_frame().drop(columns=["Key"])
     general = pd.DataFrame(
         {
@@ -288,8 +288,8 @@ def workbook_sheets(table: pd.DataFrame, place: Council, year: int) -> dict[str,
     )
     notes = pd.concat([notes, general, lacking], ignore_index=True)
     by_unit = {PERCENT: PERCENT_FORMAT}  # the other units: one decimal, as numbers are
-    year_formats = {c: NUMBER_FORMAT for c in (place.name, "Neighbours' median", "England")}
-    year_formats |= {"Rank (1 = highest)": WHOLE_FORMAT, "Ranked out of": WHOLE_FORMAT}
+    # the values take their row's unit (percentages) or one decimal; ranks are whole
+    year_formats = {"Rank (1 = highest)": WHOLE_FORMAT, "Ranked out of": WHOLE_FORMAT}
     return {
         "Notes": Sheet(f"{place.name} (old_la_code {place.code}) and its statistical neighbours: "
                        "where each measure comes from", notes.fillna(""), label_columns=1),
@@ -302,8 +302,6 @@ def workbook_sheets(table: pd.DataFrame, place: Council, year: int) -> dict[str,
             "Every measure for every area, years ending 31 March across (empty = missing in the "
             "DfE tables)", wide, by_unit=[c for c in wide.columns if c.isdigit()],
             label_columns=4, unit_formats=by_unit),
-        "Tidy": Sheet("The tidy table (as neighbours.csv; percentages as published, 0-100)",
-                      tidy, formats={"rank": WHOLE_FORMAT, "of": WHOLE_FORMAT}, label_columns=6),
     }  # fmt: skip
 
 
@@ -316,8 +314,8 @@ def write_results(place: Council, year: int, out: Path, overwrite: bool = False,
     """Write the results folder (whole or not at all; ``--overwrite`` replaces only a folder
     with this command's manifest.json) and return it with the tidy table."""
     started = dt.datetime.now(dt.UTC)
-    table = comparison(place)
     with atomic_dir(out, overwrite=overwrite, marker=MANIFEST) as tmp:
+        table = comparison(place)
         table.to_csv(tmp / TABLE_CSV, index=False)
         table.to_parquet(tmp / TABLE_PARQUET, index=False)
         (tmp / CHARTS).mkdir()
