@@ -14,6 +14,7 @@ import re
 import statistics
 from functools import cache
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -288,3 +289,11 @@ def test_overwrite_only_replaces_our_folders(tmp_path, run):
 def test_listed_in_the_help():
     result = CliRunner().invoke(main, ["--help"])
     assert "neighbours" in result.output
+
+
+def test_the_guide_shows_what_the_command_prints(run):
+    """docs/neighbours.md's excerpt is the first lines the Leeds 2021 command prints."""
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "neighbours.md").read_text()
+    shown = guide.split("what the first command prints):\n\n```\n", 1)[1].split("```", 1)[0]
+    assert len(shown.splitlines()) > 8
+    assert run[1].startswith(shown)

@@ -80,7 +80,9 @@ def text(table: pd.DataFrame, place: Council, year: int) -> str:
     align = [str.ljust, *([str.rjust] * 4), str.ljust]
 
     def line(cells) -> str:
-        return "  ".join(a(str(c), w) for a, c, w in zip(align, cells, widths, strict=True))
+        return "  ".join(
+            a(str(c), w) for a, c, w in zip(align, cells, widths, strict=True)
+        ).rstrip()
 
     out = [
         f"{place.name} (old_la_code {place.code}) against its {len(place.neighbours)} "
