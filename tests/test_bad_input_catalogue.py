@@ -344,6 +344,12 @@ for name, argv, expect in [
     ("calibrate-out-proc", ["calibrate", "--la", "Kent", "--out", "/proc/x"], ["--out", "cannot be made"]),
     ("calibrate-missing-dir", ["calibrate", "nowhere", "--out", "out"], ["DATA_DIR", "does not exist"]),
     ("calibrate-dir-is-file", ["calibrate", "f.txt", "--out", "out"], ["DATA_DIR", "is a file"]),
+    ("neighbours-no-la", ["neighbours", "--out", "out"], ["--la"]),
+    ("neighbours-unknown-la", ["neighbours", "--la", "Narnia", "--out", "out"], ["--la 'Narnia'"]),
+    ("neighbours-year", ["neighbours", "--la", "Kent", "--year", "2030", "--out", "out"], ["--year 2030", "2013 to 2025"]),
+    ("neighbours-abolished", ["neighbours", "--la", "Cumbria", "--year", "2024", "--out", "out"], ["--la 'Cumbria'", "abolished", "Cumberland"]),
+    ("neighbours-no-neighbours", ["neighbours", "--la", "928", "--year", "2019", "--out", "out"], ["--la '928'", "no statistical neighbours"]),
+    ("neighbours-out-file", ["neighbours", "--la", "Kent", "--out", "f.txt"], ["--out", "not a folder"]),
 ]:  # fmt: skip
     files = {
         "good.toml": GOOD,
