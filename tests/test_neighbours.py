@@ -297,3 +297,17 @@ def test_the_guide_shows_what_the_command_prints(run):
     shown = guide.split("what the first command prints):\n\n```\n", 1)[1].split("```", 1)[0]
     assert len(shown.splitlines()) > 8
     assert run[1].startswith(shown)
+
+
+def test_a_missing_own_figure_is_shown_missing_in_the_terminal():
+    """Salford's 2024 referrals with no further action are 'c': the terminal shows '-', no rank,
+    and says why; the library is called directly (no charts) to keep this fast."""
+    from demandsim.neighbours import comparison, council
+    from demandsim.neighbours.report import text
+
+    place, year = council("Salford", 2024)
+    printed = text(comparison(place), place, year)
+    line = next(s for s in printed.splitlines() if s.startswith(MEASURES["nfa_pct"].label))
+    cells = re.split(r"\s{2,}", line)
+    assert cells[1] == "-" and cells[4] == "-", line
+    assert "no_further_action_count: suppressed (c)" in printed
