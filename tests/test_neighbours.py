@@ -250,6 +250,7 @@ def test_html_is_self_contained_with_every_chart(run):
         assert f"id='chart-{measure.key}'" in text
         assert measure.numerator.column in text  # the notes name each measure's column
     assert "Not available from the shipped tables" in text
+    assert "Salford 2024 (no_further_action_count: suppressed (c))" in text  # said under its chart
     assert len(list((run[0] / "charts").glob("*.png"))) == len(MEASURES)
 
 

@@ -146,17 +146,33 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _missing_note(table: pd.DataFrame, key: str, place: Council) -> str:
-    rows = table.loc[
-        (table["measure"] == key)
-        & table["role"].isin([COUNCIL, NEIGHBOUR, NATIONAL])
-        & table["value"].isna()
-        & (table["year"] >= table.loc[table["measure"] == key].dropna(subset="value")["year"].min())
-    ]
+def _spans(years: list[int]) -> str:
+    """2013, 2014, 2015, 2019 -> '2013-2015, 2019'."""
+    out, start = [], None
+    for i, year in enumerate(years):
+        start = year if start is None else start
+        if i + 1 == len(years) or years[i + 1] != year + 1:
+            out.append(str(year) if start == year else f"{start}-{year}")
+            start = None
+    return ", ".join(out)
+
+
+def missing_note(table: pd.DataFrame, key: str) -> str:
+    """Which figures of the chart are missing and why, by area and reason, years as spans; the
+    years the table holds no figure for anyone are said once."""
+    rows = table.loc[(table["measure"] == key) & table["role"].isin([COUNCIL, NEIGHBOUR, NATIONAL])]
+    held = sorted(rows.dropna(subset="value")["year"].unique())
+    covers = ""
+    if held and (held[0] > rows["year"].min() or held[-1] < rows["year"].max()):
+        covers = f"The table holds {_spans(held)} only. "
+    rows = rows.loc[rows["value"].isna() & rows["year"].isin(held)]
     if rows.empty:
-        return ""
-    items = [f"{html.escape(r.area)} {r.year} ({html.escape(r.status)})" for r in rows.itertuples()]
-    return f"<p class='note'>Missing in the tables, left as gaps: {'; '.join(items)}.</p>"
+        return f"<p class='note'>{covers}</p>" if covers else ""
+    items = [
+        f"{html.escape(area)} {_spans(sorted(group['year']))} ({html.escape(status)})"
+        for (area, status), group in rows.groupby(["area", "status"], sort=False)
+    ]
+    return f"<p class='note'>{covers}Missing in the tables, left as gaps: {'; '.join(items)}.</p>"
 
 
 def notes_frame() -> pd.DataFrame:
@@ -201,6 +217,7 @@ def render_html(table: pd.DataFrame, place: Council, year: int, images: dict[str
                 manifest: dict) -> str:  # fmt: skip
     """The self-contained page: the year's table, one chart per measure, the neighbours, notes."""
     head = headline(table, place, year)
+    head["Rank"] = head["Rank"].str.replace(" ", "\u00a0")  # "11 of 11" on one line
     sections = [
         ("summary", f"Year ending 31 March {year}",
          f"<p>{html.escape(place.name)} against its statistical neighbours' median and England. "
@@ -216,7 +233,7 @@ def render_html(table: pd.DataFrame, place: Council, year: int, images: dict[str
             alt += "statistical neighbour, their median and England"
             body.append(f"<h3 id='chart-{key}'>{html.escape(measure.label)} "
                         f"({html.escape(measure.unit)})</h3>" + _img(images[key], alt)
-                        + _missing_note(table, key, place))  # fmt: skip
+                        + missing_note(table, key))  # fmt: skip
         sections.append((f"charts-{group.lower()}", f"{group}: over the years", "\n".join(body)))
     near = pd.DataFrame(
         {"Council": [place.names[c] for c in place.neighbours], "old_la_code": place.neighbours}
