@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from demandsim.cli import main
-from demandsim.neighbours import MEASURES
+from demandsim.neighbours.table import MEASURES
 from demandsim.resources import DFE_DIR
 
 LEEDS, YEAR = "383", 2021
@@ -303,8 +303,8 @@ def test_the_guide_shows_what_the_command_prints(run):
 def test_a_missing_own_figure_is_shown_missing_in_the_terminal():
     """Salford's 2024 referrals with no further action are 'c': the terminal shows '-', no rank,
     and says why; the library is called directly (no charts) to keep this fast."""
-    from demandsim.neighbours import comparison, council
     from demandsim.neighbours.report import text
+    from demandsim.neighbours.table import comparison, council
 
     place, year = council("Salford", 2024)
     printed = text(comparison(place), place, year)

@@ -1,4 +1,5 @@
-"""``demandsim neighbours``: a thin shell over :mod:`demandsim.neighbours`."""
+"""``demandsim neighbours``: a thin shell over :mod:`demandsim.neighbours.table` and
+:mod:`demandsim.neighbours.report`."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def neighbours(la: str, year: int | None, out: str | None, overwrite: bool) -> N
     Prints the year's table and writes a folder with a tidy CSV/parquet, an HTML report (one
     chart per measure) and a workbook."""
     from demandsim.calibration.published import PublishedDataError
-    from demandsim.neighbours import council
     from demandsim.neighbours.report import REPORT_HTML, WORKBOOK, text, write_results
+    from demandsim.neighbours.table import council
     from demandsim.results_store import OutputExistsError, safe_name
 
     try:

@@ -1,7 +1,7 @@
 """The outputs of ``demandsim neighbours``: the terminal table, the charts, the HTML page, the
 workbook and the results folder. Every one reads the tidy table of
-:func:`demandsim.neighbours.comparison` and the measure registry
-(:data:`demandsim.neighbours.MEASURES`); nothing here computes a figure of its own.
+:func:`demandsim.neighbours.table.comparison` and the measure registry
+(:data:`demandsim.neighbours.table.MEASURES`); nothing here computes a figure of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from demandsim import __version__
-from demandsim.neighbours import (
+from demandsim.neighbours.table import (
     COUNCIL,
     MEASURES,
     MEDIAN,
