@@ -155,6 +155,22 @@ def test_csv_recomputed_from_the_raw_tables(table, key):
         assert (pd.isna(row["value"]) and value is None) or row["value"] == pytest.approx(value)
 
 
+def test_looked_after_rates_round_to_the_dfe_published_rates(table):
+    """The population convention (ONS June inside the year) is the DfE's own: every looked-after
+    rate in the CSV rounds to the table's published rate_per_10000."""
+    published = {
+        (r["old_la_code"] or "England", int(r["time_period"])): number(r["rate_per_10000"])
+        for r in raw("cla_number_and_rate_per_10k_children.csv")
+        if r["population_type"] == "Children looked after on 31 March each year"
+        and r["geographic_level"] in ("Local authority", "National")
+    }
+    rows = table[(table["measure"] == "cla_per_10k") & table["value"].notna()]
+    rows = rows[rows["role"] != "neighbours' median"]
+    assert len(rows) >= 50
+    for row in rows.itertuples():
+        assert round(row.value) == published[(row.area_code, row.year)], row
+
+
 def test_parquet_holds_the_csv(run, table):
     stored = pd.read_parquet(run[0] / "neighbours.parquet")
     assert len(stored) == len(table)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import shlex
 from pathlib import Path
 
 import click
@@ -41,7 +41,8 @@ def neighbours(la: str, year: int | None, out: str | None, overwrite: bool) -> N
             out = str(
                 Path("reports", "output", safe_name(f"neighbours-{place.name}-{year}-{stamp}"))
             )
-        command = " ".join(["demandsim", *sys.argv[1:]])
+        command = shlex.join(["demandsim", "neighbours", "--la", la, "--year", str(year),
+                              "--out", str(out), *(["--overwrite"] if overwrite else [])])  # fmt: skip
         folder, table = write_results(place, year, Path(out), overwrite, command)
     except (PublishedDataError, OutputExistsError) as exc:
         raise BadInput(str(exc)) from None

@@ -89,16 +89,21 @@ class Measure:
 
     def how(self) -> str:
         if self.denominator is None:
-            return f"as published ({self.numerator.describe()})"
+            return (
+                f"as published ({self.numerator.describe()}); the census at 30 September "
+                "inside the year ending 31 March (time_period Y-1 for year Y)"
+            )
         if self.denominator == POP:
             return (
-                f"{self.numerator.describe()} / children aged 0-17 (ONS mid-year estimate of the "
-                "year before, ons_mid-year_population_estimates_2012_to_2024.csv) x 10,000"
+                f"{self.numerator.describe()} / children aged 0-17 (ONS mid-year estimate for "
+                "the June inside the year ending 31 March, so time_period Y-1 of "
+                "ons_mid-year_population_estimates_2012_to_2024.csv) x 10,000"
             )
-        return (
-            f"{self.numerator.describe()} / {self.denominator.column} (same table and year) "
-            f"x {self.scale:,.0f}"
-        )
+        if self.denominator.file == self.numerator.file:
+            over = f"{self.denominator.column} (same table and year)"
+        else:
+            over = f"{self.denominator.describe()} (same year)"
+        return f"{self.numerator.describe()} / {over} x {self.scale:,.0f}"
 
 
 def _m(key, label, unit, numerator, denominator=None, group="Demand") -> Measure:
