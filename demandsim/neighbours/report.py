@@ -236,7 +236,12 @@ def render_html(table: pd.DataFrame, place: Council, year: int, images: dict[str
                         + missing_note(table, key))  # fmt: skip
         sections.append((f"charts-{group.lower()}", f"{group}: over the years", "\n".join(body)))
     near = pd.DataFrame(
-        {"Council": [place.names[c] for c in place.neighbours], "old_la_code": place.neighbours}
+        {
+            "Council": [place.names[c] for c in place.neighbours],
+            "Order in the model": range(1, len(place.neighbours) + 1),
+            "old_la_code": place.neighbours,
+            "Similarity (DfE model)": [place.closeness.get(c, "") for c in place.neighbours],
+        }
     )
     sections.append(("neighbours", "The statistical neighbours", _html_table(near)))
     lacking = "".join(
@@ -244,7 +249,9 @@ def render_html(table: pd.DataFrame, place: Council, year: int, images: dict[str
     )
     sections.append(
         ("notes", "Notes: where each measure comes from",
-         _html_table(notes_frame().drop(columns=["Key", "Group"]))
+         "<ul>" + "".join(
+             f"<li><b>{html.escape(m.label)}</b> ({html.escape(m.unit)}): {html.escape(m.how())}"
+             "</li>" for m in MEASURES.values()) + "</ul>"
          + "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in NOTES) + "</ul>"
          + f"<p>Not available from the shipped tables:</p><ul>{lacking}</ul>")
     )  # fmt: skip

@@ -242,6 +242,7 @@ class Council:
     name: str
     neighbours: tuple[str, ...]
     names: dict  # area code -> name, for the council, its neighbours and England
+    closeness: dict  # neighbour's code -> the model's word for it ("Very close", "Close" ...)
 
 
 def council(name: str, year: int | None = None) -> tuple[Council, int]:
@@ -262,7 +263,9 @@ def council(name: str, year: int | None = None) -> tuple[Council, int]:
     names = published.councils().set_index("old_la_code")["la_name"].to_dict()
     names = {c: names.get(c, f"council {c}") for c in (code, *near)}
     names[ENGLAND] = "England"
-    return Council(code, la_name, near, names), year
+    model = published._table(published.NEIGHBOURS_FILE).set_index("old_la_code").loc[code]
+    closeness = {model[f"SN_{i}"]: model[f"SN_{i}P"].strip() for i in range(1, 11)}
+    return Council(code, la_name, near, names, closeness), year
 
 
 def comparison(place: Council) -> pd.DataFrame:
