@@ -236,6 +236,9 @@ def test_missing_figures_stay_missing(table, book):
         if r[0] == MEASURES["cla_per_10k"].label and r[2] == "council"
     )  # fmt: skip
     assert cla[head.index("2020")] is None and cla[head.index("2021")] is not None
+    reasons = list(book["Missing"].iter_rows(min_row=3, values_only=True))
+    assert (MEASURES["nfa_pct"].label, "2013-2025", "Salford", "2024",
+            "no_further_action_count: suppressed (c)") in reasons  # fmt: skip
 
 
 class _Page(HTMLParser):

@@ -157,22 +157,45 @@ def _spans(years: list[int]) -> str:
     return ", ".join(out)
 
 
-def missing_note(table: pd.DataFrame, key: str) -> str:
-    """Which figures of the chart are missing and why, by area and reason, years as spans; the
-    years the table holds no figure for anyone are said once."""
+def missing(table: pd.DataFrame, key: str) -> tuple[list[int], pd.DataFrame]:
+    """The years the table holds any figure of ``key``, and within them the missing figures of
+    the council, its neighbours and England by area and reason: Area, Years (spans), Reason."""
     rows = table.loc[(table["measure"] == key) & table["role"].isin([COUNCIL, NEIGHBOUR, NATIONAL])]
-    held = sorted(rows.dropna(subset="value")["year"].unique())
-    covers = ""
-    if held and (held[0] > rows["year"].min() or held[-1] < rows["year"].max()):
-        covers = f"The table holds {_spans(held)} only. "
+    held = sorted(int(y) for y in rows.dropna(subset="value")["year"].unique())
     rows = rows.loc[rows["value"].isna() & rows["year"].isin(held)]
+    out = pd.DataFrame(
+        [
+            {"Area": area, "Years": _spans(sorted(group["year"])), "Reason": status}
+            for (area, status), group in rows.groupby(["area", "status"], sort=False)
+        ],
+        columns=["Area", "Years", "Reason"],
+    )
+    return held, out
+
+
+def missing_note(table: pd.DataFrame, key: str) -> str:
+    """What of the chart is missing and why; the years the table holds are said once."""
+    held, rows = missing(table, key)
+    covers = ""
+    if held and (held[0] > table["year"].min() or held[-1] < table["year"].max()):
+        covers = f"The table holds {_spans(held)} only. "
     if rows.empty:
         return f"<p class='note'>{covers}</p>" if covers else ""
     items = [
-        f"{html.escape(area)} {_spans(sorted(group['year']))} ({html.escape(status)})"
-        for (area, status), group in rows.groupby(["area", "status"], sort=False)
+        f"{html.escape(r.Area)} {r.Years} ({html.escape(r.Reason)})" for r in rows.itertuples()
     ]
     return f"<p class='note'>{covers}Missing in the tables, left as gaps: {'; '.join(items)}.</p>"
+
+
+def missing_sheet(table: pd.DataFrame) -> pd.DataFrame:
+    """Every measure's missing figures (inside the years its table holds), with the reason."""
+    parts = []
+    for key, measure in MEASURES.items():
+        held, rows = missing(table, key)
+        rows.insert(0, "Measure", measure.label)
+        rows.insert(1, "Table holds", _spans(held))
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
 
 
 def notes_frame() -> pd.DataFrame:
@@ -328,6 +351,9 @@ def workbook_sheets(table: pd.DataFrame, place: Council, year: int) -> dict[str,
             "Every measure for every area, years ending 31 March across (empty = missing in the "
             "DfE tables)", wide, by_unit=[c for c in wide.columns if c.isdigit()],
             label_columns=4, unit_formats=by_unit),
+        "Missing": Sheet(
+            "Figures missing in the DfE tables (suppressed or not published), by measure, area "
+            "and reason: left empty, never estimated", missing_sheet(table), label_columns=2),
     }  # fmt: skip
 
 
