@@ -171,6 +171,21 @@ def test_looked_after_rates_round_to_the_dfe_published_rates(table):
         assert round(row.value) == published[(row.area_code, row.year)], row
 
 
+@pytest.mark.parametrize(
+    ("key", "column"),
+    [("rereferral_pct", "rereferral_percent"), ("nfa_pct", "no_further_action_percent"),
+     ("not_in_need_pct", "not_in_need_percent")],
+)  # fmt: skip
+def test_shares_agree_with_the_dfe_published_percentages(table, key, column):
+    """Shares computed from the counts agree with the DfE's own (rounded) percentages."""
+    rows = table[(table["measure"] == key) & table["value"].notna()]
+    rows = rows[rows["role"] != "neighbours' median"]
+    assert len(rows) >= 100
+    for row in rows.itertuples():
+        published = number(raw_value(C1, column, row.area_code, row.year))
+        assert abs(row.value - published) <= 0.05 + 1e-9, row
+
+
 def test_parquet_holds_the_csv(run, table):
     stored = pd.read_parquet(run[0] / "neighbours.parquet")
     assert len(stored) == len(table)

@@ -98,10 +98,8 @@ def text(table: pd.DataFrame, place: Council, year: int) -> str:
     own = summary(table, year)
     missing = own.loc[own["council"].isna()]
     if len(missing):
-        out.append(
-            "- = missing in the DfE tables (never estimated): "
-            + "; ".join(f"{r.label}: {r.status}" for r in missing.itertuples())
-        )
+        out.append("- = missing in the DfE tables (never estimated):")
+        out.extend(f"  {r.label}: {r.status}" for r in missing.itertuples())
     return "\n".join(out)
 
 
