@@ -354,8 +354,8 @@ def summary(table: pd.DataFrame, year: int) -> pd.DataFrame:
                 "council": own["value"],
                 "neighbours_median": now.loc[MEDIAN, "value"],
                 "england": now.loc[NATIONAL, "value"],
-                "rank": own["rank"],
-                "of": own["of"],
+                "rank": float(own["rank"]) if pd.notna(own["rank"]) else np.nan,
+                "of": float(own["of"]) if pd.notna(own["of"]) else np.nan,
                 "trend": trend(mine, year, measure.unit),
                 "status": own["status"],
             }
