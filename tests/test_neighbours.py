@@ -351,18 +351,17 @@ def test_a_missing_own_figure_is_shown_missing_in_the_terminal_and_the_workbook(
     """Salford's 2024 referrals with no further action are 'c': the terminal shows '-', no rank,
     and says why, and the workbook leaves the cells empty; the library is called directly (no
     charts) to keep this fast."""
-    from demandsim.neighbours.report import text
+    from demandsim.neighbours.report import text, write_workbook
     from demandsim.neighbours.table import comparison, council
 
     place, year = council("Salford", 2024)
-    printed = text(comparison(place), place, year)
+    table = comparison(place)
+    printed = text(table, place, year)
     line = next(s for s in printed.splitlines() if s.startswith(MEASURES["nfa_pct"].label))
     cells = re.split(r"\s{2,}", line)
     assert cells[1] == "-" and cells[4] == "-", line
     assert "no_further_action_count: suppressed (c)" in printed
-    from demandsim.neighbours.report import write_workbook
-
-    write_workbook(comparison(place), place, year, tmp_path / "salford.xlsx")
+    write_workbook(table, place, year, tmp_path / "salford.xlsx")
     sheet = load_workbook(tmp_path / "salford.xlsx")[f"Year {year}"]
     row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == MEASURES["nfa_pct"].label)
     assert row[2] is None and row[5] is None and row[3] is not None
