@@ -111,10 +111,10 @@ def _results(
         return iter(())
     if executor == "dask":
         return _dask(scenarios, todo, scheduler)
-    jobs = available_cores() if jobs is None else jobs
-    if jobs == 1:
+    jobs = min(available_cores() if jobs is None else jobs, len(todo))
+    if jobs == 1:  # one worker (or one replication): no pool to start
         return ((key, simulate(scenarios[key], seed)) for key, seed in todo)
-    return _processes(scenarios, todo, min(jobs, len(todo)))
+    return _processes(scenarios, todo, jobs)
 
 
 def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
