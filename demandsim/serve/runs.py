@@ -42,6 +42,7 @@ class Run:
     error: str = ""
     text: str = ""  # the printed headline and tables (BatchOutcome.text)
     submitted: float = field(default_factory=time.monotonic)
+    simulated: float | None = None  # when the last replication was stored
     finished: float | None = None
 
     @property
@@ -120,7 +121,8 @@ class RunQueue:
             self._update(run_id, state=RUNNING)
 
             def progress(done: int, total: int, run_id: int = run_id) -> None:
-                self._update(run_id, done=done, total=total)
+                at = time.monotonic() if done == total else None
+                self._update(run_id, done=done, total=total, simulated=at)
 
             options = BatchOptions(
                 replications=run.replications,
