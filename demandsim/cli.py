@@ -52,6 +52,11 @@ class LazyGroup(Main):
             "backtest",
             "Back-test demand forecasts, or the published-statistics path (--la), out of sample.",
         ),
+        "serve": (
+            "demandsim.serve.cli",
+            "serve",
+            "Explore scenarios in the browser: change levers, run, compare (127.0.0.1).",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
