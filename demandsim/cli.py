@@ -52,6 +52,11 @@ class LazyGroup(Main):
             "backtest",
             "Back-test demand forecasts, or the published-statistics path (--la), out of sample.",
         ),
+        "optimise": (
+            "demandsim.optimise.command",
+            "optimise_command",
+            "Find the cheapest plan meeting a service target; its cost-risk frontier.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -1,0 +1,277 @@
+"""``demandsim optimise TARGET.toml``: search, confirm on fresh seeds, write the results folder.
+
+Covers: the library call :func:`optimise` (search on the search seeds, confirm the chosen plan
+on seeds the search never saw, then ``compare`` today against the plan on those fresh seeds so
+the folder has the usual report and workbook) and the thin click command over it. The folder
+gains ``optimise_plans.csv`` (every plan tried), ``optimise_frontier.csv``,
+``charts/optimise_frontier.png`` and a section of ``summary.txt``.
+
+Assumptions: the chance a plan meets the target is re-estimated on fresh seeds because the
+search's estimate of the plan it picked is flattered by the picking (the winner's curse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from demandsim.cli_checks import MAX_JOBS, BadInput, OutputFolder
+from demandsim.optimise.search import (
+    PlanResult,
+    SearchResult,
+    frontier,
+    plan_table,
+    search,
+    wilson,
+)
+from demandsim.optimise.target import OptimiseFile, TargetError, load_target, today
+from demandsim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Seeds:
+    search: tuple[int, ...]
+    confirm: tuple[int, ...]
+
+
+def seed_sets(
+    spec: OptimiseFile, replications: int | None = None, confirm: int | None = None
+) -> Seeds:
+    """Search seeds first, then the confirmation's: consecutive and never overlapping."""
+    n = replications or spec.search.replications
+    m = confirm or spec.search.confirm_replications
+    first = spec.search.first_seed
+    return Seeds(tuple(range(first, first + n)), tuple(range(first + n, first + n + m)))
+
+
+@dataclass
+class OptimiseOutcome:
+    found: SearchResult
+    seeds: Seeds
+    confirmation: PlanResult | None
+    table: pd.DataFrame
+    text: str
+    folder: Path | None
+
+
+def optimise(
+    spec: OptimiseFile,
+    base: Scenario,
+    out: str | Path | None,
+    *,
+    jobs: int = 1,
+    replications: int | None = None,
+    confirm: int | None = None,
+    max_plans: int | None = None,
+    report: bool = True,
+    overwrite: bool = False,
+    say=lambda _: None,
+) -> OptimiseOutcome:
+    """Find the cheapest plan meeting ``spec``'s target; confirm it and write ``out``."""
+    from demandsim.batch.commands import BatchOptions, compare
+    from demandsim.optimise.search import Evaluator
+
+    seeds = seed_sets(spec, replications, confirm)
+    say(f"searching on seeds {seeds.search[0]}..{seeds.search[-1]}")
+    found = search(spec, base, seeds.search, jobs=jobs, max_plans=max_plans, say=say)
+    table = plan_table(found.plans, spec, found.chosen)
+    if found.chosen is None:
+        text = _no_plan_text(spec, found, table)
+        return OptimiseOutcome(found, seeds, None, table, text, None)
+    say(f"confirming the chosen plan on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}")
+    evaluator = Evaluator(spec, base, seeds.confirm, jobs)
+    try:
+        confirmation = evaluator.evaluate(found.chosen.levers, prune=False)
+    finally:
+        evaluator.close()
+    text = summary_text(spec, base, found, confirmation, seeds)
+    folder = None
+    if out is not None:
+        plan = found.chosen.scenario.model_copy(update={"name": f"{base.name}-optimised"})
+        options = BatchOptions(
+            replications=len(seeds.confirm), first_seed=seeds.confirm[0], jobs=jobs,
+            report=report, progress=False,
+        )  # fmt: skip
+        outcome = compare([base, plan], out, options, overwrite=overwrite)
+        folder = outcome.folder
+        write_extras(folder, spec, table, text)
+        text = f"{outcome.text}\n\n{text}"
+    return OptimiseOutcome(found, seeds, confirmation, table, text, folder)
+
+
+def write_extras(folder: Path, spec: OptimiseFile, table: pd.DataFrame, text: str) -> None:
+    from demandsim.optimise.plots import frontier_figure
+    from demandsim.results_store import spreadsheet_safe
+
+    spreadsheet_safe(table).to_csv(folder / "optimise_plans.csv", index=False, float_format="%.6g")
+    spreadsheet_safe(table[table["on_frontier"]]).to_csv(
+        folder / "optimise_frontier.csv", index=False, float_format="%.6g"
+    )
+    (folder / "charts").mkdir(exist_ok=True)
+    fig = frontier_figure(table, 1 - spec.target.chance_at_least)
+    fig.savefig(folder / "charts" / "optimise_frontier.png", dpi=100)
+    with (folder / "summary.txt").open("a") as fh:
+        fh.write("\n" + text + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def lever_label(name: str) -> str:
+    group, _, rest = name.partition(".")
+    return {
+        "posts": f"posts, {rest}",
+        "caseload_cap": f"caseload cap, {rest}",
+        "agency_policy": f"agency {rest.replace('_', ' ')}",
+        "premium_agency": "premium agency contract",
+    }[group]
+
+
+def summary_text(
+    spec: OptimiseFile, base: Scenario, found: SearchResult, confirmation: PlanResult, seeds: Seeds
+) -> str:
+    chosen = found.chosen
+    assert chosen is not None
+    now = today(spec, base)
+    width = max(len(lever_label(k)) for k in now) + 2
+    lines = [
+        f"Optimise: {spec.name}",
+        f"  target: chance of meeting it at least {spec.target.chance_at_least:.0%}",
+        f"  search: {len(found.plans)} plans ({found.sampler}) on seeds "
+        f"{seeds.search[0]}..{seeds.search[-1]}, {found.seconds:.0f} s",
+        "",
+        f"  {'lever':<{width}}{'today':>10}{'plan':>10}",
+    ]
+    for name, value in chosen.levers.items():
+        lines.append(f"  {lever_label(name):<{width}}{_fmt(now[name]):>10}{_fmt(value):>10}")
+    low, high = wilson(confirmation.meets, confirmation.n)
+    lines += [
+        "",
+        f"  annual cost of the plan (fresh seeds): £{confirmation.annual_cost_gbp():,.0f}"
+        + (f", of which premium contract £{confirmation.premium_gbp / base.years:,.0f}"
+           if confirmation.premium_gbp else ""),
+        f"  chance of meeting the target, search seeds: {chosen.chance:.0%} ({chosen.meets}/{chosen.n})",
+        f"  chance of meeting the target, fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}: "
+        f"{confirmation.chance:.0%} ({confirmation.meets}/{confirmation.n}), "
+        f"95% Wilson interval {low:.0%} to {high:.0%}",
+    ]  # fmt: skip
+    if confirmation.means():
+        shown = ", ".join(f"{m:.3g}" for m in confirmation.means())
+        lines.append(f"  mean-judged KPIs on fresh seeds: {shown}")
+    if confirmation.chance < spec.target.chance_at_least:
+        lines.append("  WARNING: on fresh seeds the plan falls short of the target; run more "
+                     "search replications or take the next plan on the frontier")  # fmt: skip
+    lines += ["", "  Cost-risk frontier (search seeds):"]
+    for p in frontier(found.plans):
+        mark = "  <- chosen" if p is chosen else ""
+        lines.append(
+            f"    £{p.annual_cost_gbp():>12,.0f}/yr  miss {p.miss_chance:>4.0%}  "
+            f"{_brief(p.levers)}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def _brief(levers: dict[str, Any]) -> str:
+    return "; ".join(f"{lever_label(k)} {_fmt(v)}" for k, v in levers.items())
+
+
+def _no_plan_text(spec: OptimiseFile, found: SearchResult, table: pd.DataFrame) -> str:
+    best = table.sort_values("miss_chance").head(3)
+    rows = "\n".join(
+        f"  miss {r.miss_chance:.0%} at £{r.annual_cost_gbp:,.0f}/yr" for r in best.itertuples()
+    )
+    return (
+        f"No plan among the {len(found.plans)} tried meets the target (chance at least "
+        f"{spec.target.chance_at_least:.0%}); widen the levers. The closest:\n{rows}"
+    )
+
+
+@click.command("optimise")
+@click.argument("target_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--years",
+    type=float,
+    default=None,
+    help="Forecast years (default: the file's, else the scenario's).",
+)
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(2, 1000),
+    default=None,
+    help="Search replications per plan (default: search.replications).",
+)
+@click.option(
+    "--confirm",
+    type=click.IntRange(2, 10_000),
+    default=None,
+    help="Fresh-seed replications confirming the chosen plan (default: search.confirm_replications).",
+)
+@click.option(
+    "--max-plans",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Most plans to evaluate (default: search.max_plans).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, MAX_JOBS),
+    default=1,
+    show_default=True,
+    help="Local worker processes.",
+)
+@click.option(
+    "--out",
+    type=OutputFolder(),
+    default=None,
+    help="Results folder (default: reports/output/optimise-NAME-TIMESTAMP).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
+@click.option(
+    "--no-report",
+    "report",
+    is_flag=True,
+    default=True,
+    flag_value=False,
+    help="Write the tables only: no HTML report, workbook or charts.",
+)
+def optimise_command(
+    target_file, years, replications, confirm, max_plans, jobs, out, overwrite, report
+):
+    """Find the cheapest plan (posts, caseload caps, agency policy, a premium agency contract)
+    that meets the service target in TARGET_FILE; confirm it on fresh seeds and write the
+    comparison of today and the plan, with the plan table and the cost-risk frontier."""
+    from demandsim.results_store import OutputExistsError, safe_name
+
+    try:
+        spec, base = load_target(target_file, years)
+    except TargetError as exc:
+        raise BadInput(str(exc)) from None
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("reports") / "output" / f"optimise-{safe_name(spec.name)}-{stamp}"
+
+    def say(text: str) -> None:
+        click.echo(f"demandsim: {text}", err=True)
+
+    try:
+        outcome = optimise(
+            spec, base, out, jobs=jobs, replications=replications, confirm=confirm,
+            max_plans=max_plans, report=report, overwrite=overwrite, say=say,
+        )  # fmt: skip
+    except OutputExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(outcome.text)
+    if outcome.folder is None:
+        raise click.ClickException("no plan met the target")
+    click.echo(f"\nResults written to {outcome.folder}/")
+    if (outcome.folder / "report.html").exists():
+        click.echo(f"Report: {outcome.folder / 'report.html'}")
