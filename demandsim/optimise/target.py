@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 
 from demandsim.measures import DAILY, FORECAST, KPIS, SERVICE
 from demandsim.scenario import Count, Flag, Frozen, NonNegative, Number, Positive, Scenario, Text
@@ -55,13 +55,12 @@ class KpiCondition(Frozen):
     at_most: Number
     judged_on: Literal["each_replication", "mean"] = "each_replication"
 
-    @model_validator(mode="after")
-    def _known(self) -> KpiCondition:
-        if self.measure not in KPIS:
-            raise ValueError(
-                f"measure {self.measure!r} is not a KPI; expected one of {sorted(KPIS)}"
-            )
-        return self
+    @field_validator("measure")
+    @classmethod
+    def _known(cls, measure: str) -> str:
+        if measure not in KPIS:
+            raise ValueError(f"not a KPI; expected one of {sorted(KPIS)}")
+        return measure
 
 
 class Target(Frozen):
@@ -181,7 +180,9 @@ def load_target(path: str | Path, years: float | None = None) -> tuple[OptimiseF
             elif err["type"] == "missing":
                 lines.append(f"{where}: {key}: required key is missing")
             else:
-                lines.append(f"{where}: {key}: {msg}; got {err.get('input')!r}"[:300])
+                got = repr(err.get("input"))
+                got = got if len(got) <= 120 else got[:117] + "..."
+                lines.append(f"{where}: {key}: {msg}; got {got}")
         raise TargetError("invalid optimisation file\n  " + "\n  ".join(lines)) from None
     if years is None:
         years = spec.years
