@@ -87,9 +87,10 @@ def optimise(
     evaluator = Evaluator(spec, base, seeds.confirm, jobs)
     try:
         confirmation = evaluator.evaluate(found.chosen.levers, prune=False)
+        now = evaluator.evaluate(today(spec, base), prune=False)
     finally:
         evaluator.close()
-    text = summary_text(spec, base, found, confirmation, seeds)
+    text = summary_text(spec, base, found, confirmation, now, seeds)
     folder = None
     if out is not None:
         plan = found.chosen.scenario.model_copy(update={"name": f"{base.name}-optimised"})
@@ -136,8 +137,15 @@ def lever_label(name: str) -> str:
 
 
 def summary_text(
-    spec: OptimiseFile, base: Scenario, found: SearchResult, confirmation: PlanResult, seeds: Seeds
+    spec: OptimiseFile,
+    base: Scenario,
+    found: SearchResult,
+    confirmation: PlanResult,
+    now_result: PlanResult,
+    seeds: Seeds,
 ) -> str:
+    """The plan table for a meeting: each lever today and in the plan, then cost and the chance
+    of meeting the target on the fresh seeds, then the frontier."""
     chosen = found.chosen
     assert chosen is not None
     now = today(spec, base)
@@ -154,14 +162,18 @@ def summary_text(
         lines.append(f"  {lever_label(name):<{width}}{_fmt(now[name]):>10}{_fmt(value):>10}")
     low, high = wilson(confirmation.meets, confirmation.n)
     lines += [
+        f"  {'annual cost (£m)':<{width}}{now_result.annual_cost_gbp() / 1e6:>10.2f}"
+        f"{confirmation.annual_cost_gbp() / 1e6:>10.2f}",
+        f"  {'chance of meeting the target':<{width}}{now_result.chance:>10.0%}"
+        f"{confirmation.chance:>10.0%}",
         "",
-        f"  annual cost of the plan (fresh seeds): £{confirmation.annual_cost_gbp():,.0f}"
-        + (f", of which premium contract £{confirmation.premium_gbp / base.years:,.0f}"
+        f"  cost and chances on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}, not used in "
+        "the search; the plan's cost includes the premium agency contract"
+        + (f" (£{confirmation.premium_gbp / base.years:,.0f} a year)"
            if confirmation.premium_gbp else ""),
-        f"  chance of meeting the target, search seeds: {chosen.chance:.0%} ({chosen.meets}/{chosen.n})",
-        f"  chance of meeting the target, fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}: "
-        f"{confirmation.chance:.0%} ({confirmation.meets}/{confirmation.n}), "
-        f"95% Wilson interval {low:.0%} to {high:.0%}",
+        f"  the plan meets the target in {confirmation.meets} of {confirmation.n} fresh "
+        f"replications: 95% Wilson interval {low:.0%} to {high:.0%} (search seeds: "
+        f"{chosen.meets} of {chosen.n})",
     ]  # fmt: skip
     if confirmation.means():
         shown = ", ".join(f"{m:.3g}" for m in confirmation.means())
@@ -169,18 +181,28 @@ def summary_text(
     if confirmation.chance < spec.target.chance_at_least:
         lines.append("  WARNING: on fresh seeds the plan falls short of the target; run more "
                      "search replications or take the next plan on the frontier")  # fmt: skip
-    lines += ["", "  Cost-risk frontier (search seeds):"]
-    for p in frontier(found.plans):
-        mark = "  <- chosen" if p is chosen else ""
+    lines += ["", "  Cost-risk frontier (search seeds; the chosen plan marked *):"]
+    front = frontier(found.plans)
+    names = list(chosen.levers)
+    heads = [_short(n) for n in names]
+    cells = [[_fmt(p.levers[n]) for n in names] for p in front]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    lines.append("    " + "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
+                 + "   £m/yr   miss")  # fmt: skip
+    for p, row in zip(front, cells, strict=True):
+        mark = " *" if p is chosen else ""
         lines.append(
-            f"    £{p.annual_cost_gbp():>12,.0f}/yr  miss {p.miss_chance:>4.0%}  "
-            f"{_brief(p.levers)}{mark}"
-        )
+            "    " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+            + f"  {p.annual_cost_gbp() / 1e6:>6.2f}  {p.miss_chance:>5.0%}{mark}"
+        )  # fmt: skip
     return "\n".join(lines)
 
 
-def _brief(levers: dict[str, Any]) -> str:
-    return "; ".join(f"{lever_label(k)} {_fmt(v)}" for k, v in levers.items())
+def _short(name: str) -> str:
+    group, _, rest = name.partition(".")
+    return {"posts": rest, "caseload_cap": f"cap {rest}", "premium_agency": "premium"}.get(
+        group, rest.replace("max_extra_per_team", "extra").replace("request_on", "agency on")
+    )
 
 
 def _no_plan_text(spec: OptimiseFile, found: SearchResult, table: pd.DataFrame) -> str:

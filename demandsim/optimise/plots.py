@@ -16,6 +16,10 @@ def frontier_figure(table: pd.DataFrame, required_miss: float, ax=None) -> Figur
     else:
         fig = ax.figure
     full = table[~table["pruned"]]
+    pruned = table[table["pruned"]]
+    if len(pruned):
+        ax.scatter(pruned["annual_cost_gbp"], pruned["miss_chance"], s=18, marker="x",
+                   color="0.75", label="pruned: clearly missed in the first replications")  # fmt: skip
     front = full[full["on_frontier"]].sort_values("annual_cost_gbp")
     ax.scatter(full["annual_cost_gbp"], full["miss_chance"], s=18, color="0.6", label="plans tried")
     ax.plot(front["annual_cost_gbp"], front["miss_chance"], "o-", color="C0", label="frontier")
