@@ -101,8 +101,33 @@ def optimise(
         outcome = compare([base, plan], out, options, overwrite=overwrite)
         folder = outcome.folder
         write_extras(folder, spec, table, text)
+        confirmation_table(now, confirmation, seeds).to_csv(
+            folder / "optimise_confirmation.csv", index=False
+        )
         text = f"{outcome.text}\n\n{text}"
     return OptimiseOutcome(found, seeds, confirmation, table, text, folder)
+
+
+def confirmation_table(now: PlanResult, plan: PlanResult, seeds: Seeds) -> pd.DataFrame:
+    """Today and the chosen plan on the fresh seeds: cost, chance and its Wilson interval."""
+    rows = []
+    for label, result in (("today", now), ("plan", plan)):
+        low, high = wilson(result.meets, result.n)
+        rows.append(
+            {
+                "plan": label,
+                "first_seed": seeds.confirm[0],
+                "replications": result.n,
+                "annual_cost_gbp": result.annual_cost_gbp(),
+                "total_cost_gbp": result.cost_gbp,
+                "premium_contract_gbp": result.premium_gbp,
+                "met_target": result.meets,
+                "chance_meets_target": result.chance,
+                "chance_low": low,
+                "chance_high": high,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def write_extras(folder: Path, spec: OptimiseFile, table: pd.DataFrame, text: str) -> None:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 
 from demandsim.measures import DAILY, FORECAST, KPIS, SERVICE
-from demandsim.scenario import Count, Flag, Frozen, NonNegative, Number, Positive, Scenario, Text
+from demandsim.scenario import Count, Frozen, NonNegative, Number, Positive, Scenario, Text
 from demandsim.scenario_files import ScenarioError, apply_overrides, load_scenario
 
 #: daily measures a condition may bound: levels, not money or ratios of other measures
@@ -153,7 +153,6 @@ class OptimiseFile(Frozen):
     target: Target
     levers: Levers
     search: Search = Search()
-    keep_going: Flag = False
 
 
 def load_target(path: str | Path, years: float | None = None) -> tuple[OptimiseFile, Scenario]:
