@@ -181,6 +181,13 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
     assert bool(chosen["meets_target"]) and bool(chosen["on_frontier"])
     front = pd.read_csv(out / "optimise_frontier.csv")
     assert front["chosen"].sum() == 1
+    full = plans[~plans["pruned"]]
+    for row in front.itertuples():  # nothing tried beats a frontier plan on both counts
+        better = full[(full["total_cost_gbp"] <= row.total_cost_gbp)
+                      & (full["miss_chance"] <= row.miss_chance)
+                      & ((full["total_cost_gbp"] < row.total_cost_gbp)
+                         | (full["miss_chance"] < row.miss_chance))]  # fmt: skip
+        assert better.empty
     # the confirmation's cost, rebuilt from the folder's own per-replication KPIs
     confirmed = pd.read_csv(out / "optimise_confirmation.csv").set_index("plan")
     kpis = pd.read_parquet(out / "kpis_by_replication.parquet")
@@ -198,3 +205,18 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
         100 * premium_days if chosen["premium_agency"] else 0
     )
     assert spec.name == "t"
+
+
+def test_no_plan_meeting_the_target_is_said_and_writes_nothing(tmp_path):
+    impossible = GOOD_TARGET.replace("at_most = 1000", "at_most = 0").replace(
+        "chance_at_least = 0.5", "chance_at_least = 1.0"
+    )
+    target = write(tmp_path, impossible + "[search]\nreplications = 2\nprune_after = 1\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["optimise", str(target), "--years", "0.05", "--max-plans", "1", "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "No plan among the 1 tried meets the target" in result.output
+    assert "no plan met the target" in result.output
+    assert not out.exists()

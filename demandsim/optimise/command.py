@@ -20,7 +20,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from demandsim.cli_checks import MAX_JOBS, BadInput, OutputFolder
+from demandsim.cli_checks import MAX_JOBS, MAX_SEED, BadInput, OutputFolder
 from demandsim.optimise.search import (
     PlanResult,
     SearchResult,
@@ -75,8 +75,14 @@ def optimise(
     """Find the cheapest plan meeting ``spec``'s target; confirm it and write ``out``."""
     from demandsim.batch.commands import BatchOptions, compare
     from demandsim.optimise.search import Evaluator
+    from demandsim.replication import forecast_dates
 
     seeds = seed_sets(spec, replications, confirm)
+    days = len(forecast_dates(base))
+    for cond in spec.target.daily:
+        if cond.first_days > days:
+            say(f"target: first_days = {cond.first_days} is beyond the {days}-day forecast; "
+                f"judged on its {days} days")  # fmt: skip
     say(f"searching on seeds {seeds.search[0]}..{seeds.search[-1]}")
     found = search(spec, base, seeds.search, jobs=jobs, max_plans=max_plans, say=say)
     table = plan_table(found.plans, spec, found.chosen)
@@ -269,6 +275,12 @@ def _no_plan_text(spec: OptimiseFile, found: SearchResult, table: pd.DataFrame) 
     help="Most plans to evaluate (default: search.max_plans).",
 )
 @click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=None,
+    help="First search seed (default: search.first_seed); the confirmation's follow the search's.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1, MAX_JOBS),
     default=1,
@@ -291,7 +303,7 @@ def _no_plan_text(spec: OptimiseFile, found: SearchResult, table: pd.DataFrame) 
     help="Write the tables only: no HTML report, workbook or charts.",
 )
 def optimise_command(
-    target_file, years, replications, confirm, max_plans, jobs, out, overwrite, report
+    target_file, years, replications, confirm, max_plans, seed, jobs, out, overwrite, report
 ):
     """Find the cheapest plan (posts, caseload caps, agency policy, a premium agency contract)
     that meets the service target in TARGET_FILE; confirm it on fresh seeds and write the
@@ -302,6 +314,10 @@ def optimise_command(
         spec, base = load_target(target_file, years)
     except TargetError as exc:
         raise BadInput(str(exc)) from None
+    if seed is not None:
+        spec = spec.model_copy(
+            update={"search": spec.search.model_copy(update={"first_seed": seed})}
+        )
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("reports") / "output" / f"optimise-{safe_name(spec.name)}-{stamp}"
