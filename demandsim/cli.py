@@ -53,7 +53,7 @@ class LazyGroup(Main):
             "Back-test demand forecasts, or the published-statistics path (--la), out of sample.",
         ),
         "optimise": (
-            "demandsim.optimise.command",
+            "demandsim.optimise.cli",
             "optimise_command",
             "Find the cheapest plan meeting a service target; its cost-risk frontier.",
         ),

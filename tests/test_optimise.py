@@ -220,3 +220,22 @@ def test_no_plan_meeting_the_target_is_said_and_writes_nothing(tmp_path):
     assert "No plan among the 1 tried meets the target" in result.output
     assert "no plan met the target" in result.output
     assert not out.exists()
+
+
+def test_help_and_a_bad_target_do_not_load_the_heavy_libraries(tmp_path):
+    """Like every command: `optimise --help` and a target-file error answer at once."""
+    import subprocess
+    import sys
+
+    bad = write(tmp_path, GOOD_TARGET.replace("at_most = 1000", "at_most = -1"))
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from demandsim.cli import main\n"
+        "assert CliRunner().invoke(main, ['optimise', '--help']).exit_code == 0\n"
+        f"assert CliRunner().invoke(main, ['optimise', {str(bad)!r}]).exit_code == 2\n"
+        "heavy = ('pandas', 'scipy', 'matplotlib', 'prophet', 'optuna')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

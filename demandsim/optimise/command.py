@@ -2,7 +2,7 @@
 
 Covers: the library call :func:`optimise` (search on the search seeds, confirm the chosen plan
 on seeds the search never saw, then ``compare`` today against the plan on those fresh seeds so
-the folder has the usual report and workbook) and the thin click command over it. The folder
+the folder has the usual report and workbook) and the text and tables it writes (the click command is :mod:`.cli`). The folder
 gains ``optimise_plans.csv`` (every plan tried), ``optimise_frontier.csv``,
 ``charts/optimise_frontier.png`` and a section of ``summary.txt``.
 
@@ -12,15 +12,12 @@ search's estimate of the plan it picked is flattered by the picking (the winner'
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import pandas as pd
 
-from demandsim.cli_checks import MAX_JOBS, MAX_SEED, BadInput, OutputFolder
 from demandsim.optimise.search import (
     PlanResult,
     SearchResult,
@@ -29,7 +26,7 @@ from demandsim.optimise.search import (
     search,
     wilson,
 )
-from demandsim.optimise.target import OptimiseFile, TargetError, load_target, today
+from demandsim.optimise.target import OptimiseFile, today
 from demandsim.scenario import Scenario
 
 
@@ -245,96 +242,3 @@ def _no_plan_text(spec: OptimiseFile, found: SearchResult, table: pd.DataFrame) 
         f"No plan among the {len(found.plans)} tried meets the target (chance at least "
         f"{spec.target.chance_at_least:.0%}); widen the levers. The closest:\n{rows}"
     )
-
-
-@click.command("optimise")
-@click.argument("target_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--years",
-    type=float,
-    default=None,
-    help="Forecast years (default: the file's, else the scenario's).",
-)
-@click.option(
-    "-n",
-    "--replications",
-    type=click.IntRange(2, 1000),
-    default=None,
-    help="Search replications per plan (default: search.replications).",
-)
-@click.option(
-    "--confirm",
-    type=click.IntRange(2, 10_000),
-    default=None,
-    help="Fresh-seed replications confirming the chosen plan (default: search.confirm_replications).",
-)
-@click.option(
-    "--max-plans",
-    type=click.IntRange(1, 10_000),
-    default=None,
-    help="Most plans to evaluate (default: search.max_plans).",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0, MAX_SEED),
-    default=None,
-    help="First search seed (default: search.first_seed); the confirmation's follow the search's.",
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, MAX_JOBS),
-    default=1,
-    show_default=True,
-    help="Local worker processes.",
-)
-@click.option(
-    "--out",
-    type=OutputFolder(),
-    default=None,
-    help="Results folder (default: reports/output/optimise-NAME-TIMESTAMP).",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@click.option(
-    "--no-report",
-    "report",
-    is_flag=True,
-    default=True,
-    flag_value=False,
-    help="Write the tables only: no HTML report, workbook or charts.",
-)
-def optimise_command(
-    target_file, years, replications, confirm, max_plans, seed, jobs, out, overwrite, report
-):
-    """Find the cheapest plan (posts, caseload caps, agency policy, a premium agency contract)
-    that meets the service target in TARGET_FILE; confirm it on fresh seeds and write the
-    comparison of today and the plan, with the plan table and the cost-risk frontier."""
-    from demandsim.results_store import OutputExistsError, safe_name
-
-    try:
-        spec, base = load_target(target_file, years)
-    except TargetError as exc:
-        raise BadInput(str(exc)) from None
-    if seed is not None:
-        spec = spec.model_copy(
-            update={"search": spec.search.model_copy(update={"first_seed": seed})}
-        )
-    if out is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("reports") / "output" / f"optimise-{safe_name(spec.name)}-{stamp}"
-
-    def say(text: str) -> None:
-        click.echo(f"demandsim: {text}", err=True)
-
-    try:
-        outcome = optimise(
-            spec, base, out, jobs=jobs, replications=replications, confirm=confirm,
-            max_plans=max_plans, report=report, overwrite=overwrite, say=say,
-        )  # fmt: skip
-    except OutputExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(outcome.text)
-    if outcome.folder is None:
-        raise click.ClickException("no plan met the target")
-    click.echo(f"\nResults written to {outcome.folder}/")
-    if (outcome.folder / "report.html").exists():
-        click.echo(f"Report: {outcome.folder / 'report.html'}")
