@@ -169,9 +169,11 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
     )
     assert result.exit_code == 0, result.output
     for name in ("report.html", "costs_and_staffing.xlsx", "summary.txt", "optimise_plans.csv",
-                 "optimise_frontier.csv", "charts/optimise_frontier.png", "manifest.json"):  # fmt: skip
+                 "optimise_frontier.csv", "charts/optimise_frontier.png", "manifest.json", "optimise.json"):  # fmt: skip
         assert (out / name).is_file(), name
     assert "Optimise: t" in (out / "summary.txt").read_text()
+    record = json.loads((out / "optimise.json").read_text())
+    assert record["search_seeds"] == [5, 6] and record["confirmation_seeds"] == [7, 8]
     assert "lever" in result.output and "Wilson interval" in result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seeds"] == [7, 8]  # fresh: the search had 5 and 6

@@ -104,6 +104,7 @@ def optimise(
         outcome = compare([base, plan], out, options, overwrite=overwrite)
         folder = outcome.folder
         write_extras(folder, spec, table, text)
+        write_provenance(folder, spec, found, seeds)
         confirmation_table(now, confirmation, seeds).to_csv(
             folder / "optimise_confirmation.csv", index=False
         )
@@ -131,6 +132,25 @@ def confirmation_table(now: PlanResult, plan: PlanResult, seeds: Seeds) -> pd.Da
             }
         )
     return pd.DataFrame(rows)
+
+
+def write_provenance(folder: Path, spec: OptimiseFile, found: SearchResult, seeds: Seeds) -> None:
+    """``optimise.json``: the resolved target file and how the search ran, beside the
+    comparison's own ``manifest.json`` (which records the fresh seeds)."""
+    import json
+    from importlib.metadata import version
+
+    record = {
+        "target": spec.model_dump(mode="json"),
+        "search_seeds": list(seeds.search),
+        "confirmation_seeds": list(seeds.confirm),
+        "sampler": found.sampler,
+        "plans_evaluated": len(found.plans),
+        "plans_pruned": sum(p.pruned for p in found.plans),
+        "search_seconds": round(found.seconds, 1),
+        "optuna_version": version("optuna"),
+    }
+    (folder / "optimise.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 def write_extras(folder: Path, spec: OptimiseFile, table: pd.DataFrame, text: str) -> None:
