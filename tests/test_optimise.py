@@ -241,3 +241,15 @@ def test_help_and_a_bad_target_do_not_load_the_heavy_libraries(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_search_on_two_processes_equals_the_serial_search():
+    """Parallel = serial: the same plans, the same outcomes seed by seed, the same choice."""
+    spec = queue_target(0.3, 5, 7, replications=4)
+    base = queue_scenario(4.0, 1.0, 5, days=80, warmup_days=10)
+    serial = search(spec, base, seeds=range(4), jobs=1)
+    parallel = search(spec, base, seeds=range(4), jobs=2)
+    assert [(p.levers, p.outcomes) for p in serial.plans] == [
+        (p.levers, p.outcomes) for p in parallel.plans
+    ]
+    assert serial.chosen.levers == parallel.chosen.levers
