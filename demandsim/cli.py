@@ -57,6 +57,16 @@ class LazyGroup(Main):
             "neighbours",
             "A council against its ten statistical neighbours and England (DfE published tables).",
         ),
+        "serve": (
+            "demandsim.serve.cli",
+            "serve",
+            "Explore scenarios in the browser: change levers, run, compare (127.0.0.1).",
+        ),
+        "optimise": (
+            "demandsim.optimise.cli",
+            "optimise_command",
+            "Find the cheapest plan meeting a service target; its cost-risk frontier.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -24,7 +24,8 @@ def finished_run(tmp_path_factory):
 
 def test_prints_the_planners_table(finished_run):
     _, output = finished_run
-    for team in ("front_door", "assessment", "cin", "cic", "after_care", "all social work teams"):
+    for team in ("Front door", "Assessment", "Child in need", "Children in care", "Leaving care",
+                 "All social work teams"):  # fmt: skip
         assert team in output
     assert "unallocated cases, peak" in output and "assessments within 45 working days" in output
     assert "1 replication (seed 4)" in output

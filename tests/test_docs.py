@@ -48,23 +48,38 @@ def test_documented_commands_parse(where, args):
     assert result.exit_code == 0, f"{where}\n{result.output}"
 
 
-EXAMPLE = ROOT / "docs" / "examples" / "compare-agency-fill.txt"
+EXAMPLES = ROOT / "docs" / "examples"
+SCENARIOS = ROOT / "scenarios"
+#: each transcript in docs/examples, and the command that prints it (run from an empty folder)
+COMMANDS = {
+    "compare-agency-fill.txt": [
+        "compare", str(SCENARIOS / "agency-fill-26d.toml"), str(SCENARIOS / "agency-fill-3d.toml"),
+        "-n", "20", "--out", "runs/agency-fill",
+    ],
+    "run-baseline.txt": ["run", "--years", "2", "-n", "8", "--out", "runs/baseline"],
+}  # fmt: skip
 
 
-def test_readme_comparison_is_what_the_command_prints(tmp_path, monkeypatch):
-    """The README's answer to 26 days against 3 is the real output of the command it shows:
-    the command is run again and must print the stored transcript exactly."""
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_transcripts_are_what_the_commands_print(name, tmp_path, monkeypatch):
+    """The outputs the README and guides show are real: each command is run again and must
+    print its stored transcript exactly."""
     monkeypatch.chdir(tmp_path)
-    scenarios = [str(ROOT / "scenarios" / f"agency-fill-{d}.toml") for d in ("26d", "3d")]
-    result = CliRunner().invoke(
-        main, ["compare", *scenarios, "-n", "20", "--out", "runs/agency-fill"]
-    )
+    result = CliRunner().invoke(main, COMMANDS[name])
     assert result.exit_code == 0, result.output
-    assert result.stdout == EXAMPLE.read_text(), (
-        "the comparison's output changed: if that is intended, regenerate "
-        "docs/examples/compare-agency-fill.txt and the README excerpt from it"
+    assert result.stdout == (EXAMPLES / name).read_text(), (
+        f"the output of {name} changed: if that is intended, regenerate docs/examples/{name} "
+        "and the excerpts of it in the README and docs/"
     )
-    readme = (ROOT / "README.md").read_text()
-    shown = readme.split("which a test keeps true):\n\n```\n", 1)[1].split("```", 1)[0]
-    assert len(shown.splitlines()) > 10
-    assert shown in result.stdout
+
+
+def test_every_output_shown_in_the_docs_is_part_of_a_transcript():
+    """A ```text block in the README or a guide is an excerpt of a tested transcript."""
+    transcripts = [p.read_text() for p in EXAMPLES.glob("*.txt")]
+    assert set(COMMANDS) == {p.name for p in EXAMPLES.glob("*.txt")}
+    shown = 0
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for block in re.findall(r"```text\n(.*?)```", path.read_text(), flags=re.S):
+            shown += 1
+            assert any(block in text for text in transcripts), f"{path.name}:\n{block}"
+    assert shown >= 3

@@ -156,12 +156,14 @@ def series_bands(
         stack = store.daily_block(key, seeds, start, stop).astype(np.float64)
         daily_frames.append(_band_frame(stack, dates[start:stop], teams))
         months = dates[start:stop].to_period("M")
+        per_month = []
         for month in dict.fromkeys(months):
             days = stack[:, months == month]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # nobody in post all month
-                per_rep = np.where(money, np.nansum(days, axis=1), np.nanmean(days, axis=1))
-            monthly_frames.append(_band_frame(per_rep[:, None], [month.to_timestamp()], teams))
+                per_month.append(np.where(money, np.nansum(days, axis=1), np.nanmean(days, axis=1)))
+        starts = [m.to_timestamp() for m in dict.fromkeys(months)]
+        monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
         del stack
     daily = pd.concat(daily_frames, ignore_index=True).rename(columns={"when": "date"})
     monthly = pd.concat(monthly_frames, ignore_index=True).rename(columns={"when": "month"})

@@ -69,6 +69,8 @@ class BatchOptions:
     progress: bool | None = None
     keep_replications: bool = False
     report: bool = True  # the HTML report, workbook and charts
+    #: called with (replications done, replications in all) as each is stored
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
     def seeds(self) -> tuple[int, ...]:
         """The seeds to run, after checking every option (before any folder is made)."""
@@ -193,7 +195,15 @@ def _execute(
         else (f"{workers} worker processes" if workers > 1 else "this process")
     )
     say(f"running {tasks} replication{'s' if tasks != 1 else ''} on {where}")
-    ran = run_plan(plan, store, options.jobs, options.executor, options.scheduler, options.progress)
+    ran = run_plan(
+        plan,
+        store,
+        options.jobs,
+        options.executor,
+        options.scheduler,
+        options.progress,
+        options.on_progress,
+    )
     say("summarising the replications: KPIs, daily and monthly bands, costs")
     keys = list(plan.scenarios)
     seeds = list(plan.seeds)

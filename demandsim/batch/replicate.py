@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -75,12 +75,15 @@ def run_plan(
     executor: Executor = "local",
     scheduler: str | None = None,
     progress: bool | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Run every replication of ``plan`` that ``store`` does not hold yet; returns how many ran.
 
     ``jobs``: local worker processes (default: every core; 1 runs in this process).
     ``scheduler``: a Dask scheduler address (``tcp://HOST:8786``) for ``executor="dask"``.
     ``progress``: show a progress bar (default: only when stderr is a terminal).
+    ``on_progress``: called with (replications done, replications in all) at the start and as
+    each one is stored (the web explorer's progress bar).
     """
     tasks = plan.tasks()
     todo = [task for task in tasks if not store.has(*task)]
@@ -92,10 +95,16 @@ def run_plan(
         disable=None if progress is None else not progress,
         smoothing=0.1,
     )
+    done = len(tasks) - len(todo)
+    if on_progress is not None:
+        on_progress(done, len(tasks))
     with bar:
         for key, rep in _results(plan.scenarios, todo, jobs, executor, scheduler):
             store.save(key, rep)
             bar.update()
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(tasks))
     return len(todo)
 
 
@@ -111,10 +120,10 @@ def _results(
         return iter(())
     if executor == "dask":
         return _dask(scenarios, todo, scheduler)
-    jobs = available_cores() if jobs is None else jobs
-    if jobs == 1:
+    jobs = min(available_cores() if jobs is None else jobs, len(todo))
+    if jobs == 1:  # one worker (or one replication): no pool to start
         return ((key, simulate(scenarios[key], seed)) for key, seed in todo)
-    return _processes(scenarios, todo, min(jobs, len(todo)))
+    return _processes(scenarios, todo, jobs)
 
 
 def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from demandsim.measures import FORECAST, HEADLINE, SERVICE, is_share, label, short_label
+from demandsim.measures import (
+    FORECAST,
+    HEADLINE,
+    SERVICE,
+    is_share,
+    label,
+    short_label,
+    team_label,
+)
 from demandsim.replication import forecast_dates
 from demandsim.scenario import Scenario
 
@@ -56,6 +64,7 @@ def format_run(summary: pd.DataFrame, scenario: Scenario, seeds: list[int]) -> s
     per_team = per_team[[k for k in HEADLINE if k in per_team and per_team[k].notna().sum() > 1]]
     shown = per_team.apply(lambda col: (col * _scale(col.name)).map(_num))
     shown.columns = [_shown(k, threshold) for k in shown.columns]
+    shown.index = [team_label(team) for team in shown.index]
     service = rows[rows["team"] == SERVICE].set_index("measure").reindex(list(HEADLINE))
     service = service.dropna(subset=["mean"])
     lines = pd.DataFrame(
@@ -78,7 +87,7 @@ def format_run(summary: pd.DataFrame, scenario: Scenario, seeds: list[int]) -> s
             per_team_title,
             shown.T.to_string(),
             "",
-            f"{SERVICE}:",
+            f"{team_label(SERVICE)}:",
             lines.to_string(),
         ]
     )
@@ -116,13 +125,13 @@ def format_compare(
         return out
 
     teams = list(dict.fromkeys(rows["team"]))
-    chances = pd.concat([table(team, [PROBABILITY]).set_axis([team]) for team in teams])
+    chances = pd.concat([table(team, [PROBABILITY]).set_axis([team_label(team)]) for team in teams])
     return "\n".join(
         [
             f"Comparison on common random numbers: {_period(scenario, seeds)}",
             f"Reference: {names[reference]}. Differences are paired, seed by seed.",
             "",
-            f"{SERVICE}:",
+            f"{team_label(SERVICE)}:",
             table(SERVICE, list(HEADLINE)).to_string(),
             "",
             f"Chance (%) that the unallocated backlog passes {threshold} "
@@ -152,7 +161,7 @@ def format_sweep(
             f"Sweep of {scenario.name!r}: {len(design_table)} design points x "
             f"{_period(scenario, seeds)}",
             "",
-            f"{SERVICE}, mean over replications:",
+            f"{team_label(SERVICE)}, mean over replications:",
             table.to_string(),
         ]
     )

@@ -1,0 +1,1 @@
+"""``demandsim serve``: the scenario explorer in the browser (levers, queued runs, results)."""

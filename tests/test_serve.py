@@ -1,0 +1,251 @@
+"""``demandsim serve``: the form's levers become the scenario the command line would build, a
+refused value shows the command line's message, and in a real browser a run from the page shows
+exactly the numbers ``batch.commands.compare`` gives on the same scenarios and seeds.
+
+The browser test needs Debian's ``chromium`` and ``chromium-driver``; without them it is
+skipped, unless DEMANDSIM_REQUIRE_BROWSER=1 (as in CI) makes it fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from demandsim.cli import main
+from demandsim.headline import as_text
+from demandsim.report.inputs import differences_for_report, load_inputs
+from demandsim.results_store import write_scenario_toml
+from demandsim.scenario_files import ScenarioError, load_scenario
+from demandsim.serve.levers import edited_scenario, form_values, levers, overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+FILL = "workforce.agency.fill_days"
+SHORT = {"years": "1", "warmup_days": "30"}  # a short horizon for the browser test
+
+
+def test_form_shows_each_lever_at_the_base_value_with_label_unit_and_key(baseline):
+    values = form_values(baseline)
+    assert values[FILL] == "26"
+    assert values["workforce.agency.fill_share"] == "0.9"
+    assert values["workforce.permanent.recruit_days"] == "41"
+    assert values["workforce.agency_policy.request_on"] == "vacancy"
+    assert values["teams.cin.posts"] == "92" and values["teams.cin.caseload_cap"] == "20"
+    assert values["costs.budget_by_financial_year_gbp.2026-27"] == "40500000"
+    assert "teams.early_help.posts" not in values  # contracted places: no workforce
+    for lever in levers(baseline):
+        assert lever.label and lever.unit and lever.key in values
+
+
+def test_only_changed_levers_become_overrides(baseline):
+    form = {**form_values(baseline), FILL: "3", "workforce.agency_policy.request_on": "backlog"}
+    assert overrides(baseline, form) == [
+        FILL + "=3",
+        'workforce.agency_policy.request_on="backlog"',
+    ]
+    with pytest.raises(ScenarioError, match="not a lever"):
+        overrides(baseline, {"seed": "1"})
+
+
+def test_form_makes_the_scenario_the_command_line_makes(baseline):
+    form = {**form_values(baseline), FILL: "3", "teams.cin.posts": "95", **SHORT}
+    base, edited, changes = edited_scenario(baseline, form)
+    cli = load_scenario(None, [f"{FILL}=3", "teams.cin.posts=95", "years=1", "warmup_days=30"])
+    assert edited.model_dump(exclude={"name", "description"}) == cli.model_dump(
+        exclude={"name", "description"}
+    )
+    assert edited.workforce.agency.fill_days.cv == 0.5  # the base's shape, a new mean
+    assert edited.name == "baseline-edited" and base.name == "baseline"
+    # the run's horizon is the base's too; the levers people argue about are not
+    assert (base.years, base.warmup_days) == (1, 30)
+    assert base.workforce.agency.fill_days.mean_days == 26 and base.teams["cin"].posts == 92
+    assert sorted(changes) == sorted(
+        [f"{FILL}=3", "teams.cin.posts=95", "warmup_days=30", "years=1"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [(FILL, "-1"), ("teams.cin.posts", "ninety"), ("workforce.agency.fill_share", "1.5"),
+     ("teams.front_door.posts", "1"), ("years", "")],
+)  # fmt: skip
+def test_a_refused_value_has_the_command_lines_message(baseline, key, text):
+    with pytest.raises(ScenarioError) as refused:
+        edited_scenario(baseline, {**form_values(baseline), key: text})
+    result = CliRunner().invoke(main, ["run", "--set", f"{key}={text}", "--no-report"])
+    assert result.exit_code == 2
+    detail = str(refused.value).splitlines()[1:]
+    assert detail and all(line.strip() in result.output for line in detail), result.output
+
+
+def test_saved_scenario_runs_as_the_edited_one(baseline, tmp_path):
+    _, edited, _ = edited_scenario(baseline, {**form_values(baseline), FILL: "3"})
+    write_scenario_toml(edited, tmp_path / "saved.toml")
+    again = load_scenario(tmp_path / "saved.toml")
+    assert again.model_dump(exclude={"source_dir"}) == edited.model_dump(exclude={"source_dir"})
+
+
+# --- in a real browser --------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM and DRIVER):
+        message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if os.environ.get("DEMANDSIM_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def lever_input(driver, key: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.XPATH, f"//tr[td/code[text()='{key}']]//input")
+
+
+def type_into(element, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    element.send_keys(Keys.CONTROL, "a")
+    element.send_keys(Keys.DELETE)
+    element.send_keys(text)
+
+
+def wait_for(driver, css: str, timeout: float):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(
+        seen.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+def test_run_from_the_page_shows_what_compare_gives(browser, baseline, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from demandsim.batch.commands import BatchOptions, compare
+    from demandsim.serve.server import Explorer
+
+    explorer = Explorer(tmp_path / "output", ROOT / "scenarios", port=0, jobs=2).start()
+    try:
+        browser.get(explorer.url)
+        wait_for(browser, "#run", 30)
+        assert lever_input(browser, FILL).get_attribute("value") == "26"
+
+        # a refused value: the command line's message, and nothing queued
+        type_into(lever_input(browser, FILL), "-1")
+        browser.find_element(By.ID, "run").click()
+        error = wait_for(browser, "#form-error", 20).text
+        with pytest.raises(ScenarioError) as refused:
+            edited_scenario(baseline, {**form_values(baseline), FILL: "-1"})
+        assert error == str(refused.value)
+        assert "--set: workforce.agency.fill_days.mean_days" in error
+        assert explorer.runs.runs() == []
+
+        # 26 -> 3 days on a short horizon, 2 replications of each
+        type_into(lever_input(browser, FILL), "3")
+        for key, text in SHORT.items():
+            type_into(lever_input(browser, key), text)
+        type_into(browser.find_element(By.ID, "replications"), "2")
+        started = time.monotonic()
+        browser.find_element(By.ID, "run").click()
+        wait_for(browser, "#queued", 20)
+        wait_for(browser, "#run-1 progress", 20)
+        wait_for(browser, "#headline", 120)
+        print(f"\nrun to headline in the page: {time.monotonic() - started:.1f} s")
+        (run,) = explorer.runs.runs()
+        assert run.state == "done", run.error
+
+        # the headline in the page is the run's own, word for word
+        shown = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#headline li")]
+        inputs = load_inputs(run.folder)
+        assert shown == inputs.brief and as_text(shown) in run.text
+        assert any("fewer" in line or "no clear difference" in line.lower() for line in shown)
+
+        # the differences shown are compare's, run again here on the same scenarios and seeds
+        base, edited, _ = edited_scenario(baseline, {**form_values(baseline), FILL: "3", **SHORT})
+        again = compare(
+            [base, edited], tmp_path / "again",
+            BatchOptions(replications=2, jobs=1, progress=False, report=False),
+        )  # fmt: skip
+        expected = differences_for_report(again.tables["paired_differences"])
+        cells = browser.find_elements(By.CSS_SELECTOR, "#differences td[data-stat]")
+        got = pd.DataFrame(
+            [
+                (
+                    c.find_element(By.XPATH, "..").get_attribute("data-measure"),
+                    c.find_element(By.XPATH, "..").get_attribute("data-period"),
+                    c.get_attribute("data-stat"),
+                    float(c.get_attribute("data-value")),
+                )
+                for c in cells
+            ],
+            columns=["measure", "period", "stat", "value"],
+        )
+        want = expected.melt(
+            id_vars=["measure", "period"], value_vars=["mean", "ci_low", "ci_high"],
+            var_name="stat",
+        )  # fmt: skip
+        assert len(got) == len(want) > 10
+        order = ["measure", "period", "stat"]
+        pd.testing.assert_frame_equal(
+            got.sort_values(order).reset_index(drop=True),
+            want.sort_values(order).reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-9,
+        )
+        winter = got[(got["measure"] == "unallocated_mean") & (got["stat"] == "mean")]
+        assert len(winter) == 1
+
+        # the charts drew, the downloads are the folder's files, and nothing came from outside
+        assert browser.find_elements(By.CSS_SELECTOR, "#unallocated-chart .main-svg")
+        assert browser.find_elements(By.CSS_SELECTOR, "#cost-chart .main-svg")
+        links = {
+            a.text: a.get_attribute("href")
+            for a in browser.find_elements(By.CSS_SELECTOR, "#results a")
+        }
+        import urllib.request
+
+        for name, stored in [("report.html", "report.html"),
+                             ("costs_and_staffing.xlsx", "costs_and_staffing.xlsx"),
+                             ("edited scenario (.toml)", "scenarios/baseline-edited.toml")]:  # fmt: skip
+            with urllib.request.urlopen(links[name]) as response:
+                assert response.read() == (run.folder / stored).read_bytes(), name
+        saved = load_scenario(run.folder / "scenarios" / "baseline-edited.toml")
+        assert saved.model_dump(exclude={"source_dir"}) == edited.model_dump(exclude={"source_dir"})
+        fetched = browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+        )
+        assert [u for u in fetched if not u.startswith(explorer.url)] == []
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        explorer.stop()
+    # shut down cleanly: the port is closed and the threads have ended
+    host, port = explorer.url.removeprefix("http://").rstrip("/").split(":")
+    with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=2):
+        pass
+    assert not explorer.runs._thread.is_alive()
