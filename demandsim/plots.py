@@ -21,23 +21,14 @@ from matplotlib.dates import DateFormatter, MonthLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from demandsim.headline import money
 from demandsim.measures import COST_COMPONENTS, SERVICE, is_money, label, team_label
 
 COLOURS = matplotlib.colormaps["tab10"].colors
 CONTRACT_COLOURS = {"staff_permanent": "#1b6ca8", "staff_agency": "#e07b00", "vacant_posts": "#888"}
 
 
-def _pounds(value: float, _: object = None) -> str:
-    size = abs(value)
-    sign = "-" if value < 0 else ""
-    if size >= 1e6:
-        return f"{sign}£{size / 1e6:,.1f}m"
-    if size >= 1e3:
-        return f"{sign}£{size / 1e3:,.0f}k"
-    return f"{sign}£{size:,.0f}"
-
-
-POUNDS = FuncFormatter(_pounds)
+POUNDS = FuncFormatter(lambda value, _: money(value))
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:

@@ -4,8 +4,6 @@ without them the test is skipped, unless DEMANDSIM_REQUIRE_BROWSER=1 (as in CI) 
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,32 +12,6 @@ from click.testing import CliRunner
 from demandsim.cli import main
 from demandsim.report import CHARTS, COMPARE_SECTIONS, REPORT_HTML, SECTIONS
 from demandsim.scenario_files import DEFAULT_SCENARIO
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not (CHROMIUM and DRIVER):
-        message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-        if os.environ.get("DEMANDSIM_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def single_run(tmp_path: Path) -> Path:

@@ -63,6 +63,9 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
         "unallocated_service": plots.service_chart(monthly, "unallocated_cases", n),
         "unallocated_by_team": plots.team_panels(monthly, "unallocated_cases", teams, n),
         "caseload_by_team": plots.team_panels(monthly, "caseload_per_worker", teams, n),
+        "open_cases_by_team": plots.team_panels(
+            monthly, "open_cases", teams, n, shared_scale=False
+        ),
         "staffing": plots.staffing_chart(monthly, sum(posts.values()), n),
         "staff_by_team": plots.team_panels(
             monthly, "staff_in_post", teams, n, posts=posts, shared_scale=False

@@ -161,7 +161,8 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         ("backlog", "Unallocated cases and caseloads, by team and month",
          img("unallocated_service", "Unallocated cases, all social work teams")
          + img("unallocated_by_team", "Unallocated cases by team")
-         + img("caseload_by_team", "Caseload per worker by team")),
+         + img("caseload_by_team", "Caseload per worker by team")
+         + img("open_cases_by_team", "Open cases by team")),
         ("staffing", "Social workers in post, against posts",
          img("staffing", "Staff in post by contract and vacancies")
          + img("staff_by_team", "Staff in post by team against posts")),
