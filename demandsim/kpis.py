@@ -285,18 +285,18 @@ def daily_starters(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return frame.groupby(["date", "team"], as_index=False).sum()
 
 
-def daily_stage_open(log: pd.DataFrame, scenario: Scenario, stages: tuple[str, ...]) -> pd.Series:
-    """Time-weighted open cases per day (forecast period) in ``stages``, counting cases waiting
-    to transfer into them (decided, but held by the sending team while the receiver is full)."""
+def daily_stage_open(
+    log: pd.DataFrame, scenario: Scenario, stages: tuple[str, ...], waiting_to_enter: bool = True
+) -> pd.Series:
+    """Time-weighted open cases per day (forecast period) in ``stages``; with
+    ``waiting_to_enter``, also cases waiting to transfer into them (decided, but held by the
+    sending team while the receiver is full)."""
     names = list(scenario.pathway.stages)
     wanted = np.isin(log["stage"].to_numpy(), [names.index(s) for s in stages])
     kind = log["kind"].to_numpy()
-    delta = (
-        (kind == Kind.ENTER).astype(int)
-        - (kind == Kind.EXIT)
-        + (kind == Kind.BLOCK)
-        - (kind == Kind.UNBLOCK)
-    )
+    delta = (kind == Kind.ENTER).astype(int) - (kind == Kind.EXIT)
+    if waiting_to_enter:
+        delta = delta + (kind == Kind.BLOCK) - (kind == Kind.UNBLOCK)
     n_days = int(np.ceil(scenario.horizon_days))
     level = daily_means(log["t"].to_numpy()[wanted], delta[wanted], n_days)
     origin = np.datetime64(scenario.origin_date, "D")
@@ -304,21 +304,49 @@ def daily_stage_open(log: pd.DataFrame, scenario: Scenario, stages: tuple[str, .
     return pd.Series(level, index=dates, name="open_cases")[scenario.warmup_days :]
 
 
+def daily_stage_groups(
+    log: pd.DataFrame, scenario: Scenario, groups: dict[str, tuple[str, ...]], waiting: bool
+) -> pd.DataFrame:
+    """Per day and team (forecast period), one column per group of stages: the open cases of
+    the group's stages (see :func:`daily_stage_open`), each on the team that serves the stage,
+    so the teams add up to the whole group."""
+    frames = []
+    for column, stages in groups.items():
+        for stage in stages:
+            level = daily_stage_open(log, scenario, (stage,), waiting_to_enter=waiting)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "date": level.index,
+                        "team": scenario.pathway.stages[stage].team,
+                        "column": column,
+                        "value": level.to_numpy(),
+                    }
+                )
+            )
+    keys = ["date", "team"]
+    if not frames:
+        return pd.DataFrame(columns=[*keys, *groups])
+    long = pd.concat(frames).groupby([*keys, "column"], as_index=False)["value"].sum()
+    wide = long.pivot_table(index=keys, columns="column", values="value", fill_value=0.0)
+    wide = wide.reindex(columns=list(groups), fill_value=0.0)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
 def daily_in_care(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Children in care per day and team (forecast period): the open cases of each of
-    ``costs.care_stages`` (see :func:`daily_stage_open`), on the team that serves the stage."""
-    frames = []
-    for stage in scenario.costs.care_stages:
-        level = daily_stage_open(log, scenario, (stage,))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "date": level.index,
-                    "team": scenario.pathway.stages[stage].team,
-                    "children_in_care": level.to_numpy(),
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=["date", "team", "children_in_care"])
-    return pd.concat(frames).groupby(["date", "team"], as_index=False)["children_in_care"].sum()
+    ``costs.care_stages`` and those waiting to move into them, on the team serving the stage."""
+    groups = {"children_in_care": scenario.costs.care_stages}
+    return daily_stage_groups(log, scenario, groups, waiting=True)
+
+
+def daily_stocks(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Children in need and children on a child protection plan per day and team (forecast
+    period): the open cases of ``pathway.children_in_need_stages`` and
+    ``pathway.child_protection_stages``, on the team serving each stage."""
+    groups = {
+        "children_in_need": scenario.pathway.children_in_need_stages,
+        "child_protection": scenario.pathway.child_protection_stages,
+    }
+    return daily_stage_groups(log, scenario, groups, waiting=False)

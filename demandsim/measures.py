@@ -106,6 +106,8 @@ DAILY = _table(
     ),
     Measure("agency_share", "agency share", "%", "share", ("staff_agency", "staff_in_post")),
     Measure("children_in_care", "children in care", "children", "level", "all"),
+    Measure("children_in_need", "children in need", "children", "level", "all"),
+    Measure("child_protection", "children on a child protection plan", "children", "level", "all"),
     *(
         Measure(name, _COST_LABELS[name], "£", "money", "all")
         for name in (*COST_COMPONENTS, TOTAL_COST)

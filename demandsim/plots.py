@@ -80,7 +80,8 @@ def mark_financial_years(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> N
 def _month_axis(ax: Axes, months: pd.Series) -> None:
     first, last = pd.Timestamp(months.min()), pd.Timestamp(months.max())
     span = (last.year - first.year) * 12 + last.month - first.month
-    ax.xaxis.set_major_locator(MonthLocator(bymonth=[4] if span > 30 else [1, 4, 7, 10]))
+    months = [4] if span > 18 else ([4, 10] if span > 9 else [1, 4, 7, 10])
+    ax.xaxis.set_major_locator(MonthLocator(bymonth=months))
     ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))
     ax.tick_params(axis="x", labelsize=8)
     mark_financial_years(ax, first, last)
@@ -162,6 +163,24 @@ def service_chart(
     )
     if len(monthly_by_scenario) > 1:
         ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def stocks_chart(
+    monthly_by_scenario: Mapping[str, pd.DataFrame], measures: list[str], replications: int
+) -> Figure:
+    """The children the service holds, one panel per measure (children in need, on a plan, in
+    care), for the whole service; each scenario a median line with its bands."""
+    fig, axes = _grid(1, len(measures), 2.9, sharex=True)
+    for ax, measure in zip(axes, measures, strict=True):
+        for i, (name, monthly) in enumerate(monthly_by_scenario.items()):
+            rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == SERVICE)]
+            band(ax, rows, COLOURS[i % 10], name)
+        ax.set_title(label(measure).capitalize(), fontsize=10)
+        _month_axis(ax, rows["month"])
+    if len(monthly_by_scenario) > 1:
+        axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Children, monthly mean ({_bands_note(replications)})", fontsize=11)
     return fig
 
 

@@ -13,6 +13,7 @@ from demandsim.kpis import (
     case_tallies,
     daily_in_care,
     daily_starters,
+    daily_stocks,
     daily_team_series,
     leavers,
     monthly_flows,
@@ -28,7 +29,7 @@ class RunResult:
     """Aggregated results of one replication (no case or worker identifiers)."""
 
     seed: int
-    daily: pd.DataFrame  # date x team levels
+    daily: pd.DataFrame  # date x team levels, with children in need and on a plan
     flows: pd.DataFrame  # monthly contacts, referrals, stage entries, closures
     tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
     timeliness: dict[str, float]  # referrals, days referral to allocation, assessed in time
@@ -40,6 +41,9 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
     """Simulate one replication with ``seed`` and reduce its event log to tidy tables."""
     log = Model(scenario, seed).run().frame()
     daily = daily_team_series(log, scenario)
+    stocks = daily_stocks(log, scenario)
+    daily = daily.merge(stocks, on=["date", "team"], how="left", validate="1:1")
+    daily[list(stocks.columns[2:])] = daily[list(stocks.columns[2:])].fillna(0.0)
     per_case = case_tallies(log, scenario)
     return RunResult(
         seed=seed,

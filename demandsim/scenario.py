@@ -217,6 +217,14 @@ class Pathway(Frozen):
     assessment_stage: Text = Field("assessment", description="Its completion is the assessment.")
     exits: tuple[Text, ...]
     stages: dict[str, Stage]
+    children_in_need_stages: tuple[Text, ...] = Field(
+        (),
+        description="Stages whose open cases are counted as children in need (as the DfE counts "
+        "them: with child protection plans and children looked after), for reports.",
+    )
+    child_protection_stages: tuple[Text, ...] = Field(
+        (), description="Stages whose open cases are children on a child protection plan."
+    )
 
     @model_validator(mode="after")
     def _graph(self) -> Pathway:
@@ -228,6 +236,14 @@ class Pathway(Frozen):
             raise KeyedError(
                 f"names used both as stage and exit: {sorted(clash)}", ("exits",), self.exits
             )
+        for field in ("children_in_need_stages", "child_protection_stages"):
+            unknown = [s for s in getattr(self, field) if s not in names]
+            if unknown:
+                raise KeyedError(
+                    f"{field} names {unknown}, which are not stages: {sorted(names)}",
+                    (field,),
+                    getattr(self, field),
+                )
         for field in ("entry", "referral_stage", "assessment_stage"):
             if getattr(self, field) not in names:
                 raise KeyedError(

@@ -330,3 +330,24 @@ def test_headline_words_are_the_replications_numbers(runs):
         f"{word} in {100 * np.mean(d > 0 if word == 'more' else d < 0):.0f}% of replications"
         in flat
     )
+
+
+def test_children_in_need_and_on_a_plan_are_the_open_cases_of_their_stages(baseline):
+    """Stocks by stage, on real output: a team all of whose stages count as children in need
+    holds exactly its open cases; the teams add up to the service; plans are part of need."""
+    from demandsim.scenario_files import apply_overrides
+
+    scenario = apply_overrides(baseline, ["years=0.4", "warmup_days=20"])
+    cube = simulate(scenario, seed=5).daily.astype(float)
+    at = DAILY_NAMES.index
+    need, plans, open_cases = (cube[:, :, at(m)] for m in
+                               ("children_in_need", "child_protection", "open_cases"))  # fmt: skip
+    counted = set(scenario.pathway.children_in_need_stages)
+    for t, team in enumerate(scenario.teams):
+        served = {s for s, stage in scenario.pathway.stages.items() if stage.team == team}
+        if served and served <= counted:
+            np.testing.assert_allclose(need[:, t], open_cases[:, t], rtol=1e-6)
+        elif not served & counted:
+            assert (need[:, t] == 0).all(), team
+    np.testing.assert_allclose(need[:, -1], need[:, :-1].sum(axis=1), rtol=1e-5)
+    assert (plans[:, -1] > 0).all() and (need[:, -1] >= plans[:, -1]).all()

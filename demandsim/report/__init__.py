@@ -70,7 +70,7 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
         "staff_by_team": plots.team_panels(
             monthly, "staff_in_post", teams, n, posts=posts, shared_scale=False
         ),
-        "children_in_care": plots.service_chart(monthly, "children_in_care", n),
+        "children": plots.stocks_chart(monthly, _stocks(first), n),
     }
     if len(keys) == 1:
         charts["costs_by_year"] = plots.costs_by_year_chart(inputs.only(inputs.budget, keys[0]))
@@ -94,6 +94,17 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
     if inputs.sweep is not None and inputs.design is not None:
         charts.update(sweep_charts(inputs.sweep, inputs.design))
     return charts
+
+
+def _stocks(scenario) -> list[str]:
+    """The children the report charts: in need and on a plan where the pathway says which
+    stages count, and in care."""
+    shown = []
+    if scenario.pathway.children_in_need_stages:
+        shown.append("children_in_need")
+    if scenario.pathway.child_protection_stages:
+        shown.append("child_protection")
+    return [*shown, "children_in_care"]
 
 
 def sweep_charts(table: pd.DataFrame, design: pd.DataFrame) -> dict[str, Figure]:

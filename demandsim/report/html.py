@@ -166,7 +166,8 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         ("staffing", "Social workers in post, against posts",
          img("staffing", "Staff in post by contract and vacancies")
          + img("staff_by_team", "Staff in post by team against posts")),
-        ("children", "Children in care", img("children_in_care", "Children in care by month")),
+        ("children", "Children in need, on a plan and in care",
+         img("children", "Children in need, on a child protection plan and in care by month")),
         ("costs", "Costs by financial year",
          f"<p class='note'>{html.escape(note)}</p>"
          + tiles(inputs)
