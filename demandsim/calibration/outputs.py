@@ -62,10 +62,9 @@ def suppress(frame: pd.DataFrame) -> pd.DataFrame:
 Cell = tuple[str, int, str]  # table, row position, column
 
 
-def protect(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Every table with primary and complementary suppression applied across all of them."""
-    hidden = _primary(tables)
-    values = {
+def _counts(tables: dict[str, pd.DataFrame]) -> dict[Cell, float]:
+    """Every count cell of the tables that holds a number."""
+    return {
         (name, i, column): float(v)
         for name, frame in tables.items()
         for column in COUNT_COLUMNS
@@ -73,6 +72,12 @@ def protect(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         for i, v in enumerate(pd.to_numeric(frame[column], errors="coerce"))
         if np.isfinite(v)
     }
+
+
+def protect(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every table with primary and complementary suppression applied across all of them."""
+    hidden = _primary(tables)
+    values = _counts(tables)
     hidden = _complementary(tables, values, hidden)
     out = {}
     for name, frame in tables.items():
@@ -91,14 +96,7 @@ def protect(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def recoverable(tables: dict[str, pd.DataFrame], hidden: set[Cell]) -> set[Cell]:
     """The hidden cells whose values the shown cells fix through the tables' exact relations."""
-    values = {
-        (name, i, column): float(v)
-        for name, frame in tables.items()
-        for column in COUNT_COLUMNS
-        if column in frame
-        for i, v in enumerate(pd.to_numeric(frame[column], errors="coerce"))
-        if np.isfinite(v)
-    }
+    values = _counts(tables)
     return _determined(*_relations(tables, values, hidden), hidden)
 
 
