@@ -42,15 +42,23 @@ def calibrate(
 
     if (data_dir is None) == (la is None):
         raise click.UsageError("give either DATA_DIR or --la NAME")
+
+    def say(text: str) -> None:  # what a long calibration is doing, on standard error
+        click.echo(f"demandsim: {text}", err=True)
+
     baseline = load_scenario()
     try:
         if la is not None:
+            say(f"calibrating to the DfE published tables for {la}")
             cal = published.calibrate_published(la, year, baseline)
             title = cal.notes[0].removeprefix("Council: ")
         else:
+            say(f"checking the council's files in {data_dir}")
             data = read_folder(data_dir)
+            say("fitting demand (Prophet), churn, lead times, routes and durations")
             cal = calibrate_council(data, baseline, seed=seed, samples=samples)
             title = f"council data in {data_dir}"
+        say("writing the parameters, the scenario and the calibration report")
         scenario = write_calibration(
             cal, out, title, overwrite=overwrite,
             provenance={"data_dir": data_dir, "la": la, "year": year, "seed": seed},
