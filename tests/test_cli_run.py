@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from demandsim import cli
+from tests.imports import heavy_modules_loaded
 
 ARGS = ["--years", "0.2", "--set", "warmup_days=20", "--seed", "4"]
 
@@ -111,20 +112,8 @@ def test_results_folder_is_an_ordinary_folder(finished_run):
 def test_help_and_bad_input_do_not_load_the_heavy_libraries():
     """`demandsim --help` and a scenario error answer at once: the CLI imports pandas, SciPy,
     matplotlib and Prophet only in the commands that use them."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from click.testing import CliRunner\n"
-        "from demandsim.cli import main\n"
-        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
-        "bad = CliRunner().invoke(main, ['run', '--set', 'teams.cin.posts=-3'])\n"
-        "assert bad.exit_code != 0 and 'teams.cin.posts' in bad.output\n"
-        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'prophet') if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    calls = [(["--help"], 0), (["run", "--set", "teams.cin.posts=-3"], 2)]
+    assert heavy_modules_loaded(calls, ("pandas", "scipy", "matplotlib", "prophet")) == []
 
 
 def test_no_report_writes_the_tables_only(tmp_path):

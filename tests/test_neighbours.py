@@ -324,19 +324,11 @@ def test_overwrite_only_replaces_our_folders(tmp_path, run):
 def test_listed_in_the_help_which_loads_no_heavy_library():
     """`demandsim --help` lists the command and `demandsim neighbours --help` answers without
     pandas or matplotlib (the command imports them when it runs)."""
-    import subprocess
-    import sys
+    from tests.imports import heavy_modules_loaded
 
-    code = (
-        "import sys\n"
-        "from click.testing import CliRunner\n"
-        "from demandsim.cli import main\n"
-        "assert 'neighbours' in CliRunner().invoke(main, ['--help']).output\n"
-        "assert CliRunner().invoke(main, ['neighbours', '--help']).exit_code == 0\n"
-        "print(sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert "neighbours" in CliRunner().invoke(main, ["--help"]).output
+    calls = [(["--help"], 0), (["neighbours", "--help"], 0)]
+    assert heavy_modules_loaded(calls, ("pandas", "matplotlib")) == []
 
 
 def test_the_guide_shows_what_the_command_prints(run):

@@ -226,21 +226,12 @@ def test_no_plan_meeting_the_target_is_said_and_writes_nothing(tmp_path):
 
 def test_help_and_a_bad_target_do_not_load_the_heavy_libraries(tmp_path):
     """Like every command: `optimise --help` and a target-file error answer at once."""
-    import subprocess
-    import sys
+    from tests.imports import heavy_modules_loaded
 
     bad = write(tmp_path, GOOD_TARGET.replace("at_most = 1000", "at_most = -1"))
-    code = (
-        "import sys\n"
-        "from click.testing import CliRunner\n"
-        "from demandsim.cli import main\n"
-        "assert CliRunner().invoke(main, ['optimise', '--help']).exit_code == 0\n"
-        f"assert CliRunner().invoke(main, ['optimise', {str(bad)!r}]).exit_code == 2\n"
-        "heavy = ('pandas', 'scipy', 'matplotlib', 'prophet', 'optuna')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    calls = [(["optimise", "--help"], 0), (["optimise", str(bad)], 2)]
+    heavy = ("pandas", "scipy", "matplotlib", "prophet", "optuna")
+    assert heavy_modules_loaded(calls, heavy) == []
 
 
 def test_a_search_on_two_processes_equals_the_serial_search():

@@ -189,6 +189,28 @@ def _fy(month: pd.Timestamp) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+def _care_lines(
+    first: dict,
+    children: pd.Series,
+    children_share: float,
+    spend: pd.Series,
+    spend_share: float,
+    headings: dict[str, str],
+) -> list[dict]:
+    """Two rows: children in care and their cost by financial year, as shares of all
+    placements'."""
+    per_unit = {"children": (children, children_share), MONEY: (spend, spend_share)}
+    return [
+        {
+            **first,
+            "Line": "Children in care, average" if unit == "children" else "Cost, mean",
+            UNIT: unit,
+            **{h: values.get(y, np.nan) * share for y, h in headings.items()},
+        }
+        for unit, (values, share) in per_unit.items()
+    ]
+
+
 def placements_by_type(
     summary: pd.DataFrame,
     monthly: pd.DataFrame,
@@ -209,6 +231,7 @@ def placements_by_type(
         ].set_index("period")["mean"]
         children = children_in_care_by_year(monthly, key, scenario)
         shares = placement_shares(costs)
+
         for kind in [k for k in PLACEMENT_TYPES if k in costs.placement_mix]:
             mix = costs.placement_mix[kind]
             common = {
@@ -217,44 +240,14 @@ def placements_by_type(
                 "Share of children": mix,
                 "Weekly cost": costs.placement_per_week_gbp[kind],
             }
-            rows.append(
-                {
-                    **common,
-                    "Line": "Children in care, average",
-                    UNIT: "children",
-                    **{h: children.get(y, np.nan) * mix for y, h in headings.items()},
-                }
-            )
-            rows.append(
-                {
-                    **common,
-                    "Line": "Cost, mean",
-                    UNIT: MONEY,
-                    **{h: spend.get(y, np.nan) * shares[kind] for y, h in headings.items()},
-                }
-            )
+            rows += _care_lines(common, children, mix, spend, shares[kind], headings)
         total = {
             "Scenario": key,
             "Placement type": "All placements",
             "Share of children": 1.0,
             "Weekly cost": costs.placement_per_day_gbp * 7,
         }
-        rows.append(
-            {
-                **total,
-                "Line": "Children in care, average",
-                UNIT: "children",
-                **{h: children.get(y, np.nan) for y, h in headings.items()},
-            }
-        )
-        rows.append(
-            {
-                **total,
-                "Line": "Cost, mean",
-                UNIT: MONEY,
-                **{h: spend.get(y, np.nan) for y, h in headings.items()},
-            }
-        )
+        rows += _care_lines(total, children, 1.0, spend, 1.0, headings)
         rows.append(
             {
                 "Scenario": key,
