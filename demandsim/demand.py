@@ -193,11 +193,14 @@ def draw_plans(scenario: Scenario, streams: dict[Stream, np.random.Generator]) -
             durations[:n_initial][mine, 0] = residual_quantile(
                 pathway.stages[name].duration, u_len[mine], u_done[mine]
             )
+    # the walk allows up to MAX_STEPS; keep only the steps some case takes (a plan is
+    # usually 2-8 steps of 64, so this is most of a replication's memory)
+    width = max(1, int((stages >= 0).sum(axis=1).max(initial=0)))
     return Plans(
         arrival_t=arrival_t,
         source=np.concatenate([np.full(n_initial, -1), source]),
-        stages=stages,
-        durations=durations,
+        stages=np.ascontiguousarray(stages[:, :width]),
+        durations=np.ascontiguousarray(durations[:, :width]),
         exits=exits,
     )
 

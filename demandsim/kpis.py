@@ -2,7 +2,7 @@
 
 Levels (open cases, unallocated, staff in post ...) are time-weighted daily means of the step
 function the log describes; tallies (days from referral to allocation ...) are per case, then
-aggregated by month. The warm-up is a filter on dates, not a reset of counters. Outputs carry no
+aggregated over the forecast. The warm-up is a filter on dates, not a reset of counters. Outputs carry no
 case or worker numbers: they are aggregates.
 """
 
@@ -185,73 +185,6 @@ def leavers(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     )
 
 
-def monthly_flows(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Contacts (by source), referrals, stage entries and closures, by calendar month."""
-    names = list(scenario.pathway.stages)
-    origin = np.datetime64(scenario.origin_date, "D")
-    keep = log["t"].to_numpy() >= scenario.warmup_days
-    log = log[keep]
-    month = (origin + np.floor(log["t"].to_numpy()).astype(int)).astype("datetime64[M]")
-    kind = log["kind"].to_numpy()
-    entry = names.index(scenario.pathway.entry)
-    stage = log["stage"].to_numpy()
-    value = log["value"].to_numpy()
-    sources = list(scenario.demand.sources)
-    rows = []
-    contact = (kind == Kind.ENTER) & (stage == entry) & (value >= 0)
-    for i, source in enumerate(sources):
-        rows.append(_count(month[contact & (value == i)], f"contacts_{source}"))
-    rows.append(_count(month[contact], "contacts"))
-    for s, name in enumerate(names):
-        rows.append(_count(month[(kind == Kind.ENTER) & (stage == s)], f"entered_{name}"))
-    closing = (kind == Kind.EXIT) & (value >= len(names))
-    rows.append(_count(month[closing], "cases_closed"))
-    out = pd.concat(rows, ignore_index=True)
-    if out.empty:
-        return pd.DataFrame(columns=["month", "measure", "value"])
-    out = out.pivot_table(index="month", columns="measure", values="value", fill_value=0)
-    out = out.reindex(columns=[r["measure"].iloc[0] for r in rows if len(r)], fill_value=0)
-    out = out.astype(int)
-    out.columns.name = None
-    out = out.rename(columns={f"entered_{scenario.pathway.referral_stage}": "referrals"})
-    return out.reset_index()
-
-
-def _count(months: np.ndarray, measure: str) -> pd.DataFrame:
-    if months.size == 0:
-        return pd.DataFrame(columns=["month", "measure", "value"])
-    values, counts = np.unique(months, return_counts=True)
-    return pd.DataFrame({"month": pd.to_datetime(values), "measure": measure, "value": counts})
-
-
-def monthly_tallies(tallies: pd.DataFrame) -> pd.DataFrame:
-    """Referral-to-allocation days and assessment timeliness, by month of referral."""
-    if tallies.empty:
-        return pd.DataFrame(
-            columns=["month", "referrals_assessed", "mean_days_to_allocation",
-                     "p90_days_to_allocation", "assessed_within_45_working_days_share"]
-        )  # fmt: skip
-    month = pd.to_datetime(tallies["referral_date"]).dt.to_period("M").dt.to_timestamp()
-    grouped = tallies.assign(month=month).groupby("month")
-    within = tallies["assessment_working_days"] <= STATUTORY_ASSESSMENT_WORKING_DAYS
-    return (
-        pd.DataFrame(
-            {
-                "referrals_assessed": grouped["assessment_working_days"].count(),
-                "mean_days_to_allocation": grouped["days_to_allocation"].mean(),
-                "p90_days_to_allocation": grouped["days_to_allocation"].quantile(0.9),
-                "assessed_within_45_working_days_share": within.where(
-                    tallies["assessment_working_days"].notna()
-                )
-                .groupby(month)
-                .mean(),
-            }
-        )
-        .rename_axis("month")
-        .reset_index()
-    )
-
-
 def timeliness(tallies: pd.DataFrame) -> dict[str, float]:
     """Referrals in the forecast, mean days from referral to allocation, and the share of
     finished assessments done within 45 working days (from :func:`case_tallies`)."""
@@ -285,53 +218,43 @@ def daily_starters(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return frame.groupby(["date", "team"], as_index=False).sum()
 
 
-def daily_stage_open(
-    log: pd.DataFrame, scenario: Scenario, stages: tuple[str, ...], waiting_to_enter: bool = True
-) -> pd.Series:
-    """Time-weighted open cases per day (forecast period) in ``stages``; with
-    ``waiting_to_enter``, also cases waiting to transfer into them (decided, but held by the
-    sending team while the receiver is full)."""
-    names = list(scenario.pathway.stages)
-    wanted = np.isin(log["stage"].to_numpy(), [names.index(s) for s in stages])
+def _stage_deltas(log: pd.DataFrame, waiting_to_enter: bool) -> np.ndarray:
+    """The change each row makes to its stage's open cases; with ``waiting_to_enter``, cases
+    waiting to transfer in (decided, but held by the sending team while the receiver is full)
+    count as open in the receiving stage."""
     kind = log["kind"].to_numpy()
-    delta = (kind == Kind.ENTER).astype(int) - (kind == Kind.EXIT)
+    delta = (kind == Kind.ENTER).astype(np.int8) - (kind == Kind.EXIT)
     if waiting_to_enter:
         delta = delta + (kind == Kind.BLOCK) - (kind == Kind.UNBLOCK)
-    n_days = int(np.ceil(scenario.horizon_days))
-    level = daily_means(log["t"].to_numpy()[wanted], delta[wanted], n_days)
-    origin = np.datetime64(scenario.origin_date, "D")
-    dates = pd.to_datetime(origin + np.arange(n_days))
-    return pd.Series(level, index=dates, name="open_cases")[scenario.warmup_days :]
+    return delta
 
 
 def daily_stage_groups(
     log: pd.DataFrame, scenario: Scenario, groups: dict[str, tuple[str, ...]], waiting: bool
 ) -> pd.DataFrame:
-    """Per day and team (forecast period), one column per group of stages: the open cases of
-    the group's stages (see :func:`daily_stage_open`), each on the team that serves the stage,
-    so the teams add up to the whole group."""
-    frames = []
-    for column, stages in groups.items():
-        for stage in stages:
-            level = daily_stage_open(log, scenario, (stage,), waiting_to_enter=waiting)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "date": level.index,
-                        "team": scenario.pathway.stages[stage].team,
-                        "column": column,
-                        "value": level.to_numpy(),
-                    }
-                )
-            )
-    keys = ["date", "team"]
-    if not frames:
-        return pd.DataFrame(columns=[*keys, *groups])
-    long = pd.concat(frames).groupby([*keys, "column"], as_index=False)["value"].sum()
-    wide = long.pivot_table(index=keys, columns="column", values="value", fill_value=0.0)
-    wide = wide.reindex(columns=list(groups), fill_value=0.0)
-    wide.columns.name = None
-    return wide.reset_index()
+    """Per day and team (forecast period), one column per group of stages: the time-weighted
+    open cases of the group's stages (with ``waiting``, also those waiting to transfer in: see
+    :func:`_stage_deltas`), each on the team that serves the stage, so the teams add up to the
+    whole group. Rows are team by team, days in order."""
+    names, teams = list(scenario.pathway.stages), list(scenario.teams)
+    n_days = int(np.ceil(scenario.horizon_days))
+    t, stage = log["t"].to_numpy(), log["stage"].to_numpy()
+    delta = _stage_deltas(log, waiting)
+    changes = np.flatnonzero(delta)  # only the rows that change a stage's count
+    t, stage, delta = t[changes], stage[changes], delta[changes]
+    values = np.zeros((len(teams), n_days, len(groups)))
+    for g, members in enumerate(groups.values()):
+        for name in members:
+            mine = stage == names.index(name)
+            team = teams.index(scenario.pathway.stages[name].team)
+            values[team, :, g] += daily_means(t[mine], delta[mine], n_days)
+    values = values[:, scenario.warmup_days :]
+    origin = np.datetime64(scenario.origin_date, "D")
+    dates = pd.to_datetime(origin + np.arange(scenario.warmup_days, n_days))
+    frame = pd.DataFrame(values.reshape(-1, len(groups)), columns=list(groups))
+    frame.insert(0, "team", np.repeat(teams, len(dates)))
+    frame.insert(0, "date", np.tile(dates, len(teams)))
+    return frame
 
 
 def daily_in_care(log: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -16,8 +16,6 @@ from demandsim.kpis import (
     daily_stocks,
     daily_team_series,
     leavers,
-    monthly_flows,
-    monthly_tallies,
     timeliness,
 )
 from demandsim.model import Model
@@ -30,8 +28,6 @@ class RunResult:
 
     seed: int
     daily: pd.DataFrame  # date x team levels, with children in need and on a plan
-    flows: pd.DataFrame  # monthly contacts, referrals, stage entries, closures
-    tallies: pd.DataFrame  # monthly referral-to-allocation and assessment timeliness
     timeliness: dict[str, float]  # referrals, days referral to allocation, assessed in time
     costs: pd.DataFrame  # date x team x cost component, pounds (demandsim.costs.daily_costs)
     leavers: pd.DataFrame  # per team: permanent and agency leavers in the forecast
@@ -48,8 +44,6 @@ def run_replication(scenario: Scenario, seed: int) -> RunResult:
     return RunResult(
         seed=seed,
         daily=daily,
-        flows=monthly_flows(log, scenario),
-        tallies=monthly_tallies(per_case),
         timeliness=timeliness(per_case),
         costs=daily_costs(
             daily,
