@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # the quantiles only: scipy.stats takes most of a second to import
 
 from demandsim.batch.store import BatchStore
 from demandsim.calendar import financial_year
@@ -70,7 +70,7 @@ def describe(values: np.ndarray) -> pd.DataFrame:
         warnings.simplefilter("ignore", RuntimeWarning)  # groups with no or one value give NaN
         mean = np.nansum(values, axis=1) / n
         sd = np.sqrt(np.nansum((values - mean[:, None]) ** 2, axis=1) / (n - 1))
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / np.sqrt(n)
+        half = special.stdtrit(n - 1, 0.5 + CONFIDENCE / 2) * sd / np.sqrt(n)
     half = np.where(sd == 0, 0.0, half)  # identical values: the interval is the value itself
     pct = quantiles(values.T, (0.05, 0.10, 0.5, 0.90, 0.95))
     return pd.DataFrame(
@@ -116,7 +116,7 @@ def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
 
 def wilson_interval(p: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Wilson's 95% score interval for a proportion ``p`` of ``n`` trials."""
-    z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
+    z = special.ndtri(0.5 + CONFIDENCE / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))

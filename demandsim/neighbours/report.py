@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +27,7 @@ from demandsim.neighbours.table import (
     comparison,
     summary,
 )
+from demandsim.report.charts import png
 from demandsim.report.html import _img, page
 from demandsim.report.workbook import WHOLE_FORMAT, Sheet, write_sheets
 from demandsim.results_store import atomic_dir, write_json
@@ -136,12 +136,6 @@ def chart(table: pd.DataFrame, key: str, place: Council) -> Figure:
 
 def figures(table: pd.DataFrame, place: Council) -> dict[str, Figure]:
     return {key: chart(table, key, place) for key in MEASURES}
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
 
 
 def _spans(years: list[int]) -> str:
@@ -371,7 +365,7 @@ def write_results(place: Council, year: int, out: Path, overwrite: bool = False,
         (tmp / CHARTS).mkdir()
         images = {}
         for key, fig in figures(table, place).items():
-            images[key] = _png(fig)
+            images[key] = png(fig)
             (tmp / CHARTS / f"{key}.png").write_bytes(images[key])
         manifest = {
             "kind": "neighbours",
