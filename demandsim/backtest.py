@@ -243,13 +243,13 @@ def backtest_published(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Simulated against published CIN and CLA on 31 March of the ``years_ahead`` later years;
     with ``parameter_uncertainty`` each replication draws its own parameters first."""
-    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
+    from demandsim.parameter_draws import draw_scenario
 
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=years_ahead + 0.05)
     code, _ = published.find_council(la, year)
-    spread = estimate_uncertainty(code, year) if parameter_uncertainty else None
+    spread = scenario.uncertainty if parameter_uncertainty else None
     dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
     runs = []
     for r in range(replications):
@@ -287,15 +287,15 @@ def calibration_check(
 
     A council that reports no crisis should not start one: unallocated near zero, stocks within
     a few per cent of where they started (less any growth the calibration put in)."""
-    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
     from demandsim.kpis import daily_team_series
+    from demandsim.parameter_draws import draw_scenario
 
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=1.0)
     code, _ = published.find_council(la, year)
     figs = published.gather(code, year)
-    spread = estimate_uncertainty(code, year) if uncertainty else None
+    spread = scenario.uncertainty if uncertainty else None
     names = list(scenario.pathway.stages)
     idx = {n: i for i, n in enumerate(names)}
     end = scenario.end_date
