@@ -86,7 +86,7 @@ def backtest_demand(
     if table.empty:
         raise ValueError(f"backtest: no whole months of actual demand after {cutoff}")
     if calibrate_bands:
-        _widen_by_level_shifts(table, train)
+        _widen_by_level_shifts(table, train, cut)
         errors = _inner_errors(train, cut, months, seed, samples)
         if len(errors) >= 10:
             lead = np.arange(1, len(table) + 1)
@@ -102,16 +102,36 @@ def backtest_demand(
     return table
 
 
-def _widen_by_level_shifts(table: pd.DataFrame, train: pd.DataFrame) -> None:
-    """Widen the intervals for a level that wanders: the spread of the year-on-year change of
-    12-month contact totals in the training data, as a random walk (sd x sqrt(L / 12) at lead L
-    months), around Prophet's own interval (added in quadrature, on the log scale)."""
+#: a council's own year-on-year spread counts as this many years of the English councils' spread
+LEVEL_PRIOR_YEARS = 2.0
+
+
+def national_level_sd(before: pd.Timestamp) -> float:
+    """The robust spread (1.4826 x median absolute deviation) of the year-on-year log change of
+    English councils' referrals in the published tables, years ending before ``before`` only
+    (robust: a recording break is not a level shift a council's demand makes)."""
+    from demandsim.calibration.history import panel
+
+    log_referrals = np.log(panel()["referrals"]).replace([np.inf, -np.inf], np.nan)
+    change = log_referrals.groupby(level="code").diff().dropna()
+    year_end = pd.to_datetime(change.index.get_level_values("year").astype(str) + "-03-31")
+    change = change.loc[year_end < before]
+    return float(1.4826 * (change - change.median()).abs().median()) if len(change) else 0.0
+
+
+def _widen_by_level_shifts(table: pd.DataFrame, train: pd.DataFrame, cut: pd.Timestamp) -> None:
+    """Widen the intervals for a level that wanders, as a random walk (sd x sqrt(L / 12) at lead
+    L months) around Prophet's own interval (added in quadrature, on the log scale). The sd pools
+    the year-on-year change of 12-month contact totals in the training data (a council's own
+    two or three years say little about the next level shift) with English councils' spread
+    (:func:`national_level_sd`), weighted n : LEVEL_PRIOR_YEARS for n years of its own."""
     monthly = train.groupby(train["date"].dt.to_period("M"))["contacts"].sum().iloc[1:-1]
     yearly = monthly.rolling(12).sum().dropna()
     change = np.log(yearly / yearly.shift(12)).dropna()
-    if len(change) < 3:
-        return
-    sd = float(np.sqrt(np.mean(change**2)))  # around no change: a level shift either way
+    n = len(change) / 12  # overlapping 12-month changes: about one independent one a year
+    own = float(np.mean(change**2)) if len(change) else 0.0  # around no change: either way
+    sd = float(np.sqrt((n * own + LEVEL_PRIOR_YEARS * national_level_sd(cut) ** 2)
+                       / (n + LEVEL_PRIOR_YEARS)))  # fmt: skip
     lead = np.arange(1, len(table) + 1)
     walk = sd * np.sqrt(lead / 12)
     for level, z in ((80, 1.2816), (95, 1.96)):
