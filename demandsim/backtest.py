@@ -86,7 +86,7 @@ def backtest_demand(
     if table.empty:
         raise ValueError(f"backtest: no whole months of actual demand after {cutoff}")
     if calibrate_bands:
-        _widen_by_level_shifts(table, train)
+        _widen_by_level_shifts(table, train, cut)
         errors = _inner_errors(train, cut, months, seed, samples)
         if len(errors) >= 10:
             lead = np.arange(1, len(table) + 1)
@@ -102,16 +102,36 @@ def backtest_demand(
     return table
 
 
-def _widen_by_level_shifts(table: pd.DataFrame, train: pd.DataFrame) -> None:
-    """Widen the intervals for a level that wanders: the spread of the year-on-year change of
-    12-month contact totals in the training data, as a random walk (sd x sqrt(L / 12) at lead L
-    months), around Prophet's own interval (added in quadrature, on the log scale)."""
+#: a council's own year-on-year spread counts as this many years of the English councils' spread
+LEVEL_PRIOR_YEARS = 2.0
+
+
+def national_level_sd(before: pd.Timestamp) -> float:
+    """The robust spread (1.4826 x median absolute deviation) of the year-on-year log change of
+    English councils' referrals in the published tables, years ending before ``before`` only
+    (robust: a recording break is not a level shift a council's demand makes)."""
+    from demandsim.calibration.history import panel
+
+    log_referrals = np.log(panel()["referrals"]).replace([np.inf, -np.inf], np.nan)
+    change = log_referrals.groupby(level="code").diff().dropna()
+    year_end = pd.to_datetime(change.index.get_level_values("year").astype(str) + "-03-31")
+    change = change.loc[year_end < before]
+    return float(1.4826 * (change - change.median()).abs().median()) if len(change) else 0.0
+
+
+def _widen_by_level_shifts(table: pd.DataFrame, train: pd.DataFrame, cut: pd.Timestamp) -> None:
+    """Widen the intervals for a level that wanders, as a random walk (sd x sqrt(L / 12) at lead
+    L months) around Prophet's own interval (added in quadrature, on the log scale). The sd pools
+    the year-on-year change of 12-month contact totals in the training data (a council's own
+    two or three years say little about the next level shift) with English councils' spread
+    (:func:`national_level_sd`), weighted n : LEVEL_PRIOR_YEARS for n years of its own."""
     monthly = train.groupby(train["date"].dt.to_period("M"))["contacts"].sum().iloc[1:-1]
     yearly = monthly.rolling(12).sum().dropna()
     change = np.log(yearly / yearly.shift(12)).dropna()
-    if len(change) < 3:
-        return
-    sd = float(np.sqrt(np.mean(change**2)))  # around no change: a level shift either way
+    n = len(change) / 12  # overlapping 12-month changes: about one independent one a year
+    own = float(np.mean(change**2)) if len(change) else 0.0  # around no change: either way
+    sd = float(np.sqrt((n * own + LEVEL_PRIOR_YEARS * national_level_sd(cut) ** 2)
+                       / (n + LEVEL_PRIOR_YEARS)))  # fmt: skip
     lead = np.arange(1, len(table) + 1)
     walk = sd * np.sqrt(lead / 12)
     for level, z in ((80, 1.2816), (95, 1.96)):
@@ -243,13 +263,13 @@ def backtest_published(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Simulated against published CIN and CLA on 31 March of the ``years_ahead`` later years;
     with ``parameter_uncertainty`` each replication draws its own parameters first."""
-    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
+    from demandsim.parameter_draws import draw_scenario
 
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=years_ahead + 0.05)
     code, _ = published.find_council(la, year)
-    spread = estimate_uncertainty(code, year) if parameter_uncertainty else None
+    spread = scenario.uncertainty if parameter_uncertainty else None
     dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
     runs = []
     for r in range(replications):
@@ -287,15 +307,15 @@ def calibration_check(
 
     A council that reports no crisis should not start one: unallocated near zero, stocks within
     a few per cent of where they started (less any growth the calibration put in)."""
-    from demandsim.calibration.uncertainty import draw_scenario, estimate_uncertainty
     from demandsim.kpis import daily_team_series
+    from demandsim.parameter_draws import draw_scenario
 
     base = load_scenario()
     cal = published.calibrate_published(la, year, base)
     scenario = scenario_from_parameters(cal.parameters, years=1.0)
     code, _ = published.find_council(la, year)
     figs = published.gather(code, year)
-    spread = estimate_uncertainty(code, year) if uncertainty else None
+    spread = scenario.uncertainty if uncertainty else None
     names = list(scenario.pathway.stages)
     idx = {n: i for i, n in enumerate(names)}
     end = scenario.end_date

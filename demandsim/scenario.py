@@ -579,6 +579,36 @@ class Costs(Frozen):
         return weekly / 7 * (1 + self.out_of_area_share * self.out_of_area_uplift_share)
 
 
+class Uncertainty(Frozen):
+    """How far the scenario's parameters could be off (written by ``demandsim calibrate --la``).
+
+    With any standard deviation above 0, replication *i* of ``demandsim run``, ``compare`` and
+    ``sweep`` first draws its own parameters with seed *i* (:mod:`demandsim.parameter_draws`), so
+    the batch's bands hold parameter uncertainty as well as the simulation's own noise; replication
+    *i* of every scenario in a comparison draws the same standard normals."""
+
+    draw: Flag = Field(True, description="false: every replication keeps the scenario as written.")
+    demand_level_sd: NonNegative = Field(
+        0.0, description="Of log demand.contacts_per_year (teams' posts follow the drawn level)."
+    )
+    demand_growth_sd: NonNegative = Field(0.0, description="Added to demand.growth_per_year.")
+    conversion_sd: NonNegative = Field(0.0, description="Of the logit of the share to MASH.")
+    routes_sd: NonNegative = Field(
+        0.0, description="Of the log of each share of the MASH, assessment and s47 routes."
+    )
+    duration_sd: NonNegative = Field(
+        0.0, description="Of the log of the assessment, s47, CiN and CP mean durations."
+    )
+    care_entry_sd: NonNegative = Field(
+        0.0, description="Of the log of the CiN and CP routes into care."
+    )
+    care_exit_sd: NonNegative = Field(0.0, description="Of the log of the CiC mean duration.")
+
+    def active(self) -> bool:
+        """Whether replications draw parameters: ``draw`` and some spread above 0."""
+        return self.draw and any(v > 0 for k, v in self.model_dump().items() if k != "draw")
+
+
 class Scenario(Frozen):
     """Everything a run needs. Build it with :func:`demandsim.scenario_files.load_scenario`."""
 
@@ -595,6 +625,7 @@ class Scenario(Frozen):
     workforce: Workforce = Workforce()
     costs: Costs = Costs()
     limits: Limits = Limits()
+    uncertainty: Uncertainty = Uncertainty()
     source_dir: Text = Field(".", description="Folder of the scenario file; set by the loader.")
 
     @field_validator("start_date", mode="before")

@@ -17,7 +17,8 @@ Bands: the forecast times quantiles of the forecaster's own past log errors at t
 (conformal intervals: only errors of forecasts whose outcome was published in the ``RECENT_YEARS``
 years up to the origin; while fewer than ``MIN_PAST`` exist at horizon h, those of the longest
 shorter horizon h' that has them stand in, widened by sqrt(h / h'); failing that, the year-on-year
-changes of the stocks up to the origin, widened by sqrt(h)).
+changes of the stocks up to the origin, widened by sqrt(h)); a band is never narrower than the
+one a year shorter.
 
 Hold-out: councils are split into halves by a seeded shuffle of their codes; tuning may look at the
 ``tune`` half only, and the reported table is the ``test`` half (``all`` is shown alongside).
@@ -236,9 +237,9 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     pools = {
         key: g[["year", "log_error"]] for key, g in errors.groupby(["method", "stock", "horizon"])
     }
-    for (method, stock, origin, h), idx in table.groupby(
-        ["method", "stock", "origin", "horizon"]
-    ).groups.items():
+    groups = table.groupby(["method", "stock", "origin", "horizon"]).groups
+    found = {}
+    for (method, stock, origin, h), idx in sorted(groups.items(), key=lambda kv: kv[0][3]):
         quant = None
         for shorter in range(h, 0, -1):  # the longest horizon with enough past errors, widened
             pool = pools.get((method, stock, shorter))
@@ -254,6 +255,12 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
             ch = ch.replace([np.inf, -np.inf], np.nan).dropna()
             quant = np.quantile(ch - ch.median(), qs) * np.sqrt(h)
         quant = quant * (1 - BAND_SHRINK_PER_YEAR * (h - 1))
+        shorter = found.get((method, stock, origin, h - 1))
+        if shorter is not None:  # a band never narrows with the horizon
+            quant = np.where(
+                np.array(qs) < 0.5, np.minimum(quant, shorter), np.maximum(quant, shorter)
+            )
+        found[(method, stock, origin, h)] = quant
         for q, v in zip(qs, quant, strict=True):
             out[q][table.index.get_indexer(idx)] = v
     for lv in LEVELS:

@@ -56,3 +56,24 @@ def test_calibration_reproduces_its_own_year_without_a_backlog():
         assert abs(t.loc[stock, "pct_difference"]) < 15, stock
     assert t.loc["unallocated_share", "simulated_mean"] < 0.05
     assert any("pooled" in n for n in notes)
+
+
+def test_national_level_spread_reads_only_years_before_the_cutoff(monkeypatch):
+    """The English councils' spread that widens the demand bands is known at the cut-off."""
+    import numpy as np
+    import pandas as pd
+
+    from demandsim import backtest
+    from demandsim.calibration import history
+
+    cut = pd.Timestamp("2022-09-01")
+    before = backtest.national_level_sd(cut)
+    data = history.panel().copy()
+    later = data.index.get_level_values("year") > 2022
+    data.loc[later, "referrals"] = data.loc[later, "referrals"] * np.exp(
+        np.random.default_rng(0).normal(0, 1, later.sum())
+    )
+    monkeypatch.setattr(history, "panel", lambda: data)
+    assert backtest.national_level_sd(cut) == before
+    assert 0.05 < before < 0.5
+    assert backtest.national_level_sd(pd.Timestamp("2026-01-01")) != before

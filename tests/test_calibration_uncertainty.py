@@ -1,28 +1,36 @@
 """Parameter uncertainty: estimated from the past only; one draw per replication is a pure
-function of (scenario, uncertainty, seed) whose spread matches the stated standard deviations."""
+function of (scenario, uncertainty, seed) whose spread matches the stated standard deviations;
+a batch of a scenario with an [uncertainty] draws replication i's parameters with seed i."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from demandsim.batch import commands
+from demandsim.batch.commands import BatchOptions
 from demandsim.calibration import uncertainty as unc
 from demandsim.calibration.history import panel
+from demandsim.parameter_draws import draw_scenario
+from demandsim.scenario import Uncertainty
+from demandsim.scenario_files import apply_overrides
 
-U = unc.ParameterUncertainty(
+U = Uncertainty(
     demand_level_sd=0.1, demand_growth_sd=0.02, conversion_sd=0.1, routes_sd=0.1,
     duration_sd=0.1, care_entry_sd=0.2, care_exit_sd=0.15,
 )  # fmt: skip
 
 
 def test_draw_is_pure_and_seeded(baseline):
-    assert unc.draw_scenario(baseline, U, 7) == unc.draw_scenario(baseline, U, 7)
-    assert unc.draw_scenario(baseline, U, 7) != unc.draw_scenario(baseline, U, 8)
-    assert unc.draw_scenario(baseline, unc.ParameterUncertainty(), 7) is baseline
+    assert draw_scenario(baseline, U, 7) == draw_scenario(baseline, U, 7)
+    assert draw_scenario(baseline, U, 7) != draw_scenario(baseline, U, 8)
+    assert draw_scenario(baseline, Uncertainty(), 7) is baseline
+    assert draw_scenario(baseline, U.model_copy(update={"draw": False}), 7) is baseline
 
 
 def test_draws_keep_the_scenario_valid_and_spread_as_stated(baseline):
-    draws = [unc.draw_scenario(baseline, U, seed) for seed in range(300)]
+    draws = [draw_scenario(baseline, U, seed) for seed in range(300)]
     for s in draws[:20]:
         for stage in s.pathway.stages.values():
             assert sum(stage.routes.values()) == pytest.approx(1.0, abs=1e-6)
@@ -44,12 +52,32 @@ def test_estimate_reads_only_years_up_to_the_calibration_year(monkeypatch):
     data.loc[later, data.columns] = data.loc[later].to_numpy() * 5.0
     monkeypatch.setattr(unc, "panel", lambda: data)
     assert unc.estimate_uncertainty("383", 2019) == before
-    assert all(v >= unc.FLOOR for v in before.to_dict().values())
+    assert all(v >= unc.FLOOR for k, v in before.model_dump().items() if k != "draw")
 
 
 def test_draws_come_in_antithetic_pairs(baseline):
-    a, b = unc.draw_scenario(baseline, U, 4), unc.draw_scenario(baseline, U, 5)
+    a, b = draw_scenario(baseline, U, 4), draw_scenario(baseline, U, 5)
     base = baseline.demand.contacts_per_year
     assert np.log(a.demand.contacts_per_year / base) == pytest.approx(
         -np.log(b.demand.contacts_per_year / base)
     )
+
+
+def test_batches_draw_each_replications_parameters_on_common_seeds(baseline, tmp_path):
+    """run -n: replications differ in demand by the draw (and the same seed repeats exactly);
+    compare: replication i of two scenarios draws the same parameters, so two copies of one
+    scenario give identical replications; draw=false runs the scenario as written."""
+    short = ["years=0.25", "warmup_days=30", "uncertainty.demand_level_sd=0.3"]
+    drawn = apply_overrides(baseline, short)
+    opts = BatchOptions(replications=2, jobs=1, report=False)
+    first = commands.replicate(drawn, tmp_path / "a", opts).kpis
+    again = commands.replicate(drawn, tmp_path / "b", opts).kpis
+    pd.testing.assert_frame_equal(first, again)
+    fixed = apply_overrides(drawn, ["uncertainty.draw=false"])
+    plain = commands.replicate(fixed, tmp_path / "c", opts).kpis
+    contacts = [draw_scenario(drawn, drawn.uncertainty, s).demand.contacts_per_year for s in (0, 1)]
+    assert contacts[0] != contacts[1]  # seeds 0 and 1: mirror-image demand levels
+    assert not first["value"].equals(plain["value"])
+    both = commands.compare([drawn, drawn], tmp_path / "d", opts).kpis
+    a, b = (g.drop(columns="scenario").reset_index(drop=True) for _, g in both.groupby("scenario"))
+    pd.testing.assert_frame_equal(a, b)

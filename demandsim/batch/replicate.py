@@ -3,7 +3,9 @@
 A :class:`Plan` names the scenarios (by a short key) and the seeds; replication *i* uses seed
 *i* in every scenario (common random numbers). Tasks go out seed by seed (every scenario of seed
 0, then of seed 1 ...), so an interrupted comparison has finished the same seeds in each
-scenario. Only the scenario and a seed cross to a worker; only the reduced
+scenario. A scenario with an ``[uncertainty]`` first draws replication *i*'s parameters with seed
+*i* (:func:`~demandsim.parameter_draws.simulate_drawn`). Only the scenario and a seed cross to a
+worker; only the reduced
 :class:`~demandsim.replication.Replication` (KPI rows and a float32 daily cube) comes back.
 The parent writes each one to the :class:`~demandsim.batch.store.BatchStore` as it arrives,
 whichever order they finish in: the tables are computed afterwards in seed order.
@@ -32,7 +34,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from demandsim.batch.store import BatchStore
-from demandsim.replication import Replication, simulate
+from demandsim.parameter_draws import simulate_drawn
+from demandsim.replication import Replication
 from demandsim.results_store import scenario_record
 from demandsim.scenario import Scenario
 
@@ -123,7 +126,7 @@ def _results(
         return _dask(scenarios, todo, scheduler)
     jobs = min(available_cores() if jobs is None else jobs, len(todo))
     if jobs == 1:  # one worker (or one replication): no pool to start
-        return ((key, simulate(scenarios[key], seed)) for key, seed in todo)
+        return ((key, simulate_drawn(scenarios[key], seed)) for key, seed in todo)
     return _processes(scenarios, todo, jobs)
 
 
@@ -198,7 +201,7 @@ def _simulate_task(key: str, seed: int) -> Replication:
     until the collector's next full pass; collecting after each replication keeps a worker's
     memory flat, and with the imports frozen (:func:`_init_worker`) it costs a few milliseconds."""
     try:
-        return simulate(_WORKER_SCENARIOS[key], seed)
+        return simulate_drawn(_WORKER_SCENARIOS[key], seed)
     finally:
         gc.collect()
 
@@ -249,7 +252,7 @@ def _dask(
             key: client.scatter(s, broadcast=True, hash=False) for key, s in scenarios.items()
         }
         futures = {
-            client.submit(simulate, shared[key], seed, pure=False): key for key, seed in todo
+            client.submit(simulate_drawn, shared[key], seed, pure=False): key for key, seed in todo
         }
         try:
             for future in as_completed(list(futures)):

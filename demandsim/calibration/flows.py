@@ -15,18 +15,19 @@ rates.
 
 Projection: S_{t+1} = S_t (1 - e) + I_{t+1}, I_{t+1} = I_t (1 + g_t) with g_t = g * damping^t.
 
-The forecast (:func:`forecast`) starts from the origin's stock and, in logs, moves ``weight`` of
-the way towards the flows' path, ``level_weight`` towards the mean of the last years' stocks
-(a single year's count is partly noise) and ``neighbour_pull_per_year`` x h towards the stock per
-child of its statistical neighbours (councils far from similar councils drift back). The three
-weights were chosen on the skill table's ``tune`` half of councils (docs/forecast-skill.md); on
-their own the flows move a stock too far (a 2020/21 starts-to-ceased ratio carried forward).
+The forecast (:func:`forecast`) starts from the origin's stock and, in logs, moves part of the
+way towards the flows' path, towards the mean of the last years' stocks (a single year's count is
+partly noise) and, h times a weight per year, towards the stock per child of its statistical
+neighbours (councils far from similar councils drift back): :class:`Weights`, one set per stock.
+The weights were chosen on the skill table's ``tune`` half of councils only
+(``calibration/skill/choose_weights.py``, docs/forecast-skill.md); on their own the flows move a
+stock too far (a 2020/21 starts-to-ceased ratio carried forward).
 Only data up to the origin are read: every function takes the history already cut there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,15 +36,32 @@ from demandsim.calibration.history import STOCKS
 
 
 @dataclass(frozen=True)
+class Weights:
+    """The forecast, in logs, moves from the origin's stock this far towards ..."""
+
+    flows: float  # ... the flows' path (0: persistence, 1: the flows alone)
+    level: float  # ... the mean stock of the last ``Pooling.years`` years (noise fades)
+    neighbours_per_year: float  # ... (times h) its statistical neighbours' stock per child
+
+
+#: chosen on the tune half only (calibration/skill/choose_weights.py): the grid point most
+#: likely, over a bootstrap of councils, to be no worse than persistence at every horizon. Looked
+#: after takes no pull to its level: children stay in care for years, so the stock is not noisy
+#: from one year to the next and its recent mean says nothing about next year.
+WEIGHTS = {
+    "cin": Weights(flows=0.05, level=0.3, neighbours_per_year=0.03),
+    "cla": Weights(flows=0.1, level=0.0, neighbours_per_year=0.05),
+    "cpp": Weights(flows=0.05, level=0.3, neighbours_per_year=0.1),
+}
+
+
+@dataclass(frozen=True)
 class Pooling:
     years: int = 3
     growth_years: int = 5
     damping: float = 0.6
     prior_years: float = 2.0
-    #: the forecast, in logs, moves from the origin's stock this far towards ...
-    weight: float = 0.1  # ... the flows' path (0: persistence, 1: the flows alone)
-    level_weight: float = 0.2  # ... the mean stock of the last ``years`` years (noise fades)
-    neighbour_pull_per_year: float = 0.05  # ... its statistical neighbours' stock per child
+    weights: dict[str, Weights] = field(default_factory=lambda: dict(WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -161,12 +179,14 @@ def forecast(
     origin = float(s.iloc[-1])
     if not origin > 0:
         return np.full(horizons, max(origin, 0.0))
+    w = pooling.weights[stock]
     h = np.arange(1, horizons + 1)
-    path = project(flows, horizons, pooling)
-    log_move = pooling.weight * np.log(np.maximum(path, 1.0) / origin)
+    towards_flows = np.log(np.maximum(project(flows, horizons, pooling), 1.0) / origin)
+    # a council with no flows at all (neither its own nor a prior) moves on the other two only
+    log_move = w.flows * np.nan_to_num(towards_flows)
     level = s.dropna().tail(pooling.years).mean()
-    log_move = log_move + pooling.level_weight * np.log(level / origin)
+    log_move = log_move + w.level * np.log(level / origin)
     own_rate = np.log(origin / history["population"].iloc[-1])
     if np.isfinite(neighbour_log_rate) and np.isfinite(own_rate):
-        log_move = log_move + pooling.neighbour_pull_per_year * h * (neighbour_log_rate - own_rate)
+        log_move = log_move + w.neighbours_per_year * h * (neighbour_log_rate - own_rate)
     return origin * np.exp(log_move)

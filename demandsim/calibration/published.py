@@ -389,6 +389,19 @@ def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Cali
         cal.tables["staffing"] = staffing
         cal.notes.extend(_staffing_notes(staffing, figs))
     cal.parameters["warmup_days"] = 0  # start from the published stocks at 31 March
+    from demandsim.calibration.uncertainty import estimate_uncertainty  # it reads POOL_YEARS here
+
+    spread = estimate_uncertainty(code, year)
+    cal.parameters["uncertainty"] = {
+        k: round(v, 4) for k, v in spread.model_dump().items() if k != "draw"
+    }
+    cal.notes.append(
+        "Parameter uncertainty ([uncertainty]): each replication of demandsim run, compare and "
+        "sweep draws its own demand level and growth, routes, durations and care entry and exit "
+        f"(standard deviations: demand level {spread.demand_level_sd:.3f} in logs, growth "
+        f"{spread.demand_growth_sd:.3f} a year); --set uncertainty.draw=false runs the "
+        "calibrated values only."
+    )
     cal.tables["published_figures"] = pd.DataFrame(
         [{"figure": k, "value": round(f.value, 2), "source": f.source} for k, f in figs.items()]
     )
