@@ -18,17 +18,19 @@ memory of computing their percentile bands, to show that it does not grow with N
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pickle
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from demandsim import replication as summaries
-from demandsim.batch import commands
-from demandsim.batch.commands import BatchOptions
 from demandsim.batch.replicate import Plan, available_cores, run_plan
 from demandsim.batch.store import BatchStore
 from demandsim.model import Model
@@ -153,33 +155,102 @@ def main() -> None:
 
     if args.replications == 0:  # only the profile and the speedup
         return
-    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-batch-")) / "b"
-    spent = {}
-    real_run_plan = commands.run_plan
+    full_batch(args.replications, args.years, jobs, args.out)
 
-    def run_plan_timed(*a, **k):
-        t0 = time.perf_counter()
-        ran = real_run_plan(*a, **k)
-        spent["replications"] = time.perf_counter() - t0
-        return ran
 
-    commands.run_plan = run_plan_timed
+def full_batch(replications: int, years: float, jobs: int, out: str | None) -> None:
+    """``demandsim compare`` of the baseline against a 3-day fill, as a user runs it (a new
+    process, report and workbook included), with every process's peak memory sampled."""
+    work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    folder = Path(out) if out else work / "b"
+    (work / "base.toml").write_text('extends = "builtin:baseline"\n')
+    (work / "fast.toml").write_text(
+        'extends = "builtin:baseline"\nname = "agency-fill-3d"\n[workforce.agency]\nfill_days = 3\n'
+    )
+    command = [
+        sys.executable, "-m", "demandsim", "compare", str(work / "base.toml"),
+        str(work / "fast.toml"), "-n", str(replications), "--years", f"{years:g}",
+        "--jobs", str(jobs), "--out", str(folder), "--overwrite",
+    ]  # fmt: skip
     t0 = time.perf_counter()
-    commands.compare(
-        [base, fast], folder, BatchOptions(args.replications, jobs=jobs, progress=False),
-        overwrite=True,
-    )  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peaks = sample_peaks(process)
     wall = time.perf_counter() - t0
-    n = 2 * args.replications
-    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"wall time           {wall:.1f} s with {jobs} workers")
-    print(f"  replications      {spent['replications']:.1f} s")
-    print(f"  tables and bands  {wall - spent['replications']:.1f} s (after the last replication)")
+    stderr = process.stderr.read()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    n = 2 * replications
+    report = [t for t, line in peaks.pop("lines", []) if "building the report" in line]
+    print(f"wall time           {wall:.1f} s with {jobs} workers (demandsim compare, new process)")
+    if report:
+        print(f"  to the report     {report[-1]:.1f} s (replications, tables and bands)")
+        print(f"  report, workbook  {wall - report[-1]:.1f} s")
     print(f"replications/s      {n / wall:.2f}")
-    print(f"peak memory         parent {parent:.0f} MiB, largest worker {child:.0f} MiB (max RSS)")
-    if not args.out:
-        shutil.rmtree(folder.parent)
+    parent = peaks.pop(process.pid)
+    children = sorted(peaks.values())  # (first seen, peak MiB): the pool's workers come first
+    workers, later = children[:jobs], children[jobs:]
+    print(f"peak memory         parent {parent[1]:.0f} MiB (VmHWM)")
+    print(f"  batch workers     {', '.join(f'{m:.0f}' for _, m in workers)} MiB")
+    if later:
+        print(
+            f"  chart painters    {', '.join(f'{m:.0f}' for _, m in later)} MiB (forks of the "
+            "parent at the end, sharing its pages)"
+        )
+    if not out:
+        shutil.rmtree(work)
+
+
+def sample_peaks(process: subprocess.Popen, every: float = 0.1) -> dict:
+    """Until ``process`` ends: each process of its tree as pid -> (first seen in s, peak RSS in
+    MiB, from /proc/PID/status VmHWM); also "lines": stderr progress lines with their times."""
+    t0 = time.perf_counter()
+    peaks: dict = {}
+    lines: list = []
+
+    def read_stderr() -> None:
+        for line in process.stderr:
+            lines.append((time.perf_counter() - t0, line))
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    while process.poll() is None:
+        for pid in _tree(process.pid):
+            hwm = _vm_hwm(pid)
+            if hwm is not None:
+                first = peaks.get(pid, (time.perf_counter() - t0, 0.0))[0]
+                peaks[pid] = (first, max(hwm, peaks.get(pid, (0, 0.0))[1]))
+        time.sleep(every)
+    reader.join()
+    process.stderr = io.StringIO("".join(line for _, line in lines))
+    peaks["lines"] = lines
+    return peaks
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def _vm_hwm(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def run_plan(
     """
     tasks = plan.tasks()
     todo = [task for task in tasks if not store.has(*task)]
-    bar = tqdm(
+    bar = _Bar(
         total=len(tasks),
         initial=len(tasks) - len(todo),
         unit="rep",
@@ -110,6 +110,13 @@ def run_plan(
             if on_progress is not None:
                 on_progress(done, len(tasks))
     return len(todo)
+
+
+class _Bar(tqdm):
+    """tqdm without its monitor thread, which would outlive the bar (and a process with more
+    than one thread does not fork workers to draw the report's charts)."""
+
+    monitor_interval = 0
 
 
 def _results(
