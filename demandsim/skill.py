@@ -17,8 +17,9 @@ Bands: the forecast times quantiles of the forecaster's own past log errors at t
 (conformal intervals: only errors of forecasts whose outcome was published in the ``RECENT_YEARS``
 years up to the origin; while fewer than ``MIN_PAST`` exist at horizon h, those of the longest
 shorter horizon h' that has them stand in, widened by sqrt(h / h'); failing that, the year-on-year
-changes of the stocks up to the origin, widened by sqrt(h)); a band is never narrower than the
-one a year shorter.
+changes of the stocks up to the origin, widened by sqrt(h)); errors from fewer than
+``SIGNED_FROM_YEARS`` outcome years give a symmetric band (quantiles of the absolute errors); a
+band is never narrower than the one a year shorter.
 
 Hold-out: councils are split into halves by a seeded shuffle of their codes; tuning may look at the
 ``tune`` half only, and the reported table is the ``test`` half (``all`` is shown alongside).
@@ -49,6 +50,10 @@ RECENT_YEARS: int | None = 3
 #: bands at horizon h are narrowed by (1 - BAND_SHRINK_PER_YEAR * (h - 1)): past errors at long
 #: horizons come from older, noisier years (chosen on the tune half, docs/forecast-skill.md)
 BAND_SHRINK_PER_YEAR = 0.05
+#: past errors from fewer outcome years than this give symmetric bands (quantiles of |error|):
+#: one or two years' errors share those years' common shock, whose sign says nothing about the
+#: next year's (looked after: every origin; chosen on the tune half, docs/forecast-skill.md)
+SIGNED_FROM_YEARS = 3
 FIRST_ORIGIN = {"cin": 2016, "cpp": 2016, "cla": 2021}
 LABELS = {
     "cin": "children in need",
@@ -248,7 +253,11 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
             recent = (pool["year"] <= origin) & (pool["year"] > origin - (RECENT_YEARS or 99))
             past = pool.loc[recent, "log_error"]
             if len(past) >= MIN_PAST:
-                quant = np.quantile(past, qs) * np.sqrt(h / shorter)
+                if pool.loc[recent, "year"].nunique() < SIGNED_FROM_YEARS:
+                    half = np.quantile(np.abs(past), np.abs(2 * np.array(qs) - 1))
+                    quant = np.where(np.array(qs) < 0.5, -half, half) * np.sqrt(h / shorter)
+                else:
+                    quant = np.quantile(past, qs) * np.sqrt(h / shorter)
                 break
         if quant is None:
             ch = changes.loc[(changes["stock"] == stock) & (changes["year"] <= origin), "change"]
@@ -320,7 +329,7 @@ def provenance(pooling: fl.Pooling) -> dict:
     return {
         "pooling": asdict(pooling),
         "bands": {"min_past": MIN_PAST, "recent_years": RECENT_YEARS,
-                  "shrink_per_year": BAND_SHRINK_PER_YEAR},
+                  "shrink_per_year": BAND_SHRINK_PER_YEAR, "signed_from_years": SIGNED_FROM_YEARS},
         "first_origin": FIRST_ORIGIN,
     }  # fmt: skip
 

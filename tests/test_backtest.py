@@ -77,3 +77,50 @@ def test_national_level_spread_reads_only_years_before_the_cutoff(monkeypatch):
     assert backtest.national_level_sd(cut) == before
     assert 0.05 < before < 0.5
     assert backtest.national_level_sd(pd.Timestamp("2026-01-01")) != before
+
+
+def test_conformal_halfwidth_is_the_finite_sample_quantile_with_fallbacks():
+    import numpy as np
+    import pandas as pd
+
+    from demandsim.backtest import conformal_halfwidths
+
+    errors = pd.DataFrame(
+        {"lead": [1] * 9 + [2] * 2, "log_error": [-9, 1, -2, 3, 4, -5, 6, 7, 8, 0.5, 0.5]}
+    )
+    half = conformal_halfwidths(errors, 3, 0.8)
+    # lead 1: the ceil(10 x 0.8) = 8th smallest absolute error; leads 2-3 have too few of their
+    # own (2 and 0 < 4) and borrow lead 1's, widened by sqrt(L)
+    np.testing.assert_allclose(half, [8, 8 * np.sqrt(2), 8 * np.sqrt(3)])
+    # 95% needs 19 errors: with 9, the 80% half-width scaled by 1.96 / 1.2816
+    np.testing.assert_allclose(
+        conformal_halfwidths(errors, 1, 0.95), [8 * 1.95996 / 1.28155], rtol=1e-4
+    )
+    assert np.isnan(conformal_halfwidths(errors.iloc[:3], 2, 0.8)).all()
+
+
+def test_demand_bands_never_read_after_the_cutoff():
+    """Tripling every contact from the cut-off on changes the actuals, not the forecast or its
+    bands; and the bands do use the forecaster's own past errors from before the cut-off."""
+    import numpy as np
+    import pandas as pd
+
+    from demandsim import backtest
+
+    demand = read_folder(DEMO).demand
+    cut = dt.date(2023, 4, 1)
+    before = backtest_demand(demand, cut, months=3, seed=0, samples=50)
+    changed = demand.copy()
+    later = changed["date"] >= pd.Timestamp(cut)
+    changed.loc[later, "contacts"] = changed.loc[later, "contacts"] * 3
+    backtest._FORECASTS.clear()
+    after = backtest_demand(changed, cut, months=3, seed=0, samples=50)
+    bands = ["median", "lower_80", "upper_80", "lower_95", "upper_95"]
+    pd.testing.assert_frame_equal(before[bands], after[bands])
+    np.testing.assert_allclose(after["actual"], 3 * before["actual"])
+    train = demand.loc[demand["date"] < pd.Timestamp(cut)]
+    errors = backtest.past_errors(train, pd.Timestamp(cut), 3, 0, 50)
+    assert len(errors) == 6 + 5 + 4  # cut-offs 2022-10..2023-03, leads up to 3, months before
+    half = backtest.conformal_halfwidths(errors, 3, 0.8)
+    width = np.log(before["upper_80"] / before["median"]).to_numpy()
+    assert np.isfinite(half).all() and (width >= half - 1e-12).all()

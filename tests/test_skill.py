@@ -110,3 +110,18 @@ def test_cli_backtest_all_writes_strict_json(tmp_path):
         == table.dropna(subset=["actual"]).shape[0]
     )
     assert (out / "skill_errors.png").stat().st_size > 0
+
+
+def test_bands_are_symmetric_until_errors_span_three_years():
+    """Errors all about +10%: from two outcome years the band is symmetric about the forecast
+    (their shared shock need not recur); from three it follows their sign."""
+    rng = np.random.default_rng(0)
+    rows = [{"code": str(c), "stock": "cin", "origin": o, "horizon": 1, "year": o + 1,
+             "method": "demandsim", "forecast": 100.0,
+             "actual": 100 * np.exp(0.1 + rng.normal(0, 0.02))}
+            for c in range(40) for o in range(2016, 2021)]  # fmt: skip
+    changes = pd.DataFrame({"code": "0", "year": [2015], "stock": ["cin"], "change": [0.0]})
+    bands = skill.add_bands(pd.DataFrame(rows), changes).groupby("origin").first()
+    two, three = bands.loc[2018], bands.loc[2019]  # errors of 2017-2018, of 2017-2019
+    assert np.log(two["upper_50"] / 100) == pytest.approx(-np.log(two["lower_50"] / 100))
+    assert three["lower_50"] > 100
