@@ -18,6 +18,7 @@ from demandsim.cli_checks import (
     MAX_REPLICATIONS,
     MAX_SEED,
     BadInput,
+    Interrupted,
     Main,
     OutputFolder,
     allow_outside_paths,
@@ -159,7 +160,7 @@ def run_batch(call_name: str, out: str | None, resume: str | None, default: Path
     except (ResumeError, ScenarioError, ValueError) as exc:  # bad input found late (a --vary key)
         raise BadInput(str(exc)) from None
     except KeyboardInterrupt:
-        raise click.ClickException(
+        raise Interrupted(
             f"interrupted; finished replications are kept in {folder}: run the same command "
             f"with --resume {folder} to complete it"
         ) from None

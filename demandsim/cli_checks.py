@@ -47,15 +47,16 @@ class BadInput(click.ClickException):
 
 
 class Interrupted(click.ClickException):
-    """Ctrl-C: one line, exit code 130 (anything half-written has been removed on the way out)."""
+    """Ctrl-C: one line, exit code 130 (anything half-written has been removed on the way out,
+    or, for a batch, what it finished is kept to resume and the message says so)."""
 
     exit_code = INTERRUPTED
 
-    def __init__(self) -> None:
-        super().__init__("interrupted")
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message)
 
     def show(self, file=None) -> None:
-        click.echo("\ndemandsim: interrupted", err=True, file=file)
+        click.echo(f"\ndemandsim: {self.format_message()}", err=True, file=file)
 
 
 class Main(click.Group):
