@@ -57,6 +57,10 @@ COMMANDS = {
         "-n", "20", "--out", "runs/agency-fill",
     ],
     "run-baseline.txt": ["run", "--years", "2", "-n", "8", "--out", "runs/baseline"],
+    "optimise-quick.txt": [
+        "optimise", str(SCENARIOS / "optimise-autumn-2014.toml"), "-n", "4", "--max-plans", "8",
+        "--confirm", "4", "--no-report", "--out", "runs/optimise-quick",
+    ],
 }  # fmt: skip
 
 
