@@ -15,6 +15,7 @@ from demandsim.measures import SERVICE, TOTAL_COST
 from demandsim.optimise.command import optimise, seed_sets
 from demandsim.optimise.search import Outcome, PlanResult, frontier, search, wilson
 from demandsim.optimise.target import OptimiseFile, load_target
+from demandsim.report.html import _pounds
 from tests.factories import queue_scenario
 from tests.stats import erlang_c
 
@@ -207,6 +208,17 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
         100 * premium_days if chosen["premium_agency"] else 0
     )
     assert spec.name == "t"
+    # the report's plan section shows the confirmation as stored, and the frontier chart
+    page = (out / "report.html").read_text()
+    section = page[page.index('<section id="plan">') :].split("</section>")[0]
+    assert section.count("data:image/png;base64,") == 1  # the frontier, drawn from the folder
+    for label in ("today", "plan"):
+        row = confirmed.loc[label]
+        shown = f"{int(row['met_target'])} of {int(row['replications'])}"
+        assert f"<td>{label}</td>" in section and shown in section
+        assert f"{100 * row['chance_high']:.0f}%" in section
+        assert _pounds(row["annual_cost_gbp"]) in section
+    assert f"{len(plans)} plans" in section
 
 
 def test_no_plan_meeting_the_target_is_said_and_writes_nothing(tmp_path):

@@ -32,8 +32,29 @@ def comparison(tmp_path: Path) -> Path:
     return out
 
 
+def optimised(tmp_path: Path) -> Path:
+    """A two-plan search of the surge: the comparison's report with the plan section first."""
+    target = tmp_path / "target.toml"
+    target.write_text(
+        f'name = "t"\nscenario = "{SURGE.as_posix()}"\n'
+        '[target]\nchance_at_least = 0.5\n[[target.daily]]\nteams = ["assessment"]\n'
+        "at_most = 1000\n[levers.posts]\nassessment = [32, 33]\n"
+        "[search]\nreplications = 2\nprune_after = 1\nconfirm_replications = 2\n"
+    )
+    out = tmp_path / "optimise"
+    args = ["optimise", str(target), "--years", "0.1", "--max-plans", "2", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+SURGE = Path(__file__).resolve().parents[1] / "scenarios" / "autumn-2014-surge.toml"
+OPTIMISE_SECTIONS = (COMPARE_SECTIONS[0], "plan", *COMPARE_SECTIONS[1:])
+
+
 @pytest.mark.parametrize(
-    ("make", "sections"), [(single_run, SECTIONS), (comparison, COMPARE_SECTIONS)]
+    ("make", "sections"),
+    [(single_run, SECTIONS), (comparison, COMPARE_SECTIONS), (optimised, OPTIMISE_SECTIONS)],
 )
 def test_report_loads_offline_with_no_errors_and_every_image_renders(
     browser, tmp_path, make, sections

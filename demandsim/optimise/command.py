@@ -4,7 +4,8 @@ Covers: the library call :func:`optimise` (search on the search seeds, confirm t
 on seeds the search never saw, then ``compare`` today against the plan on those fresh seeds so
 the folder has the usual report and workbook) and the text and tables it writes (the click command is :mod:`.cli`). The folder
 gains ``optimise_plans.csv`` (every plan tried), ``optimise_frontier.csv``,
-``charts/optimise_frontier.png`` and a section of ``summary.txt``.
+``charts/optimise_frontier.png`` and a section of ``summary.txt``; the report, built once from
+the folder, opens with the plan (:mod:`demandsim.report.plan`).
 
 Assumptions: the chance a plan meets the target is re-estimated on fresh seeds because the
 search's estimate of the plan it picked is flattered by the picking (the winner's curse).
@@ -99,15 +100,20 @@ def optimise(
         plan = found.chosen.scenario.model_copy(update={"name": f"{base.name}-optimised"})
         options = BatchOptions(
             replications=len(seeds.confirm), first_seed=seeds.confirm[0], jobs=jobs,
-            report=report, progress=False,
+            report=False, progress=False,
         )  # fmt: skip
         outcome = compare([base, plan], out, options, overwrite=overwrite)
         folder = outcome.folder
-        write_extras(folder, spec, table, text)
+        write_extras(folder, table, text)
         write_provenance(folder, spec, found, seeds)
         confirmation_table(now, confirmation, seeds).to_csv(
             folder / "optimise_confirmation.csv", index=False
         )
+        if report:  # built once, from the folder, with the plan section and the frontier
+            from demandsim.report import write_report
+
+            say("building the report, charts and workbook")
+            write_report(folder)
         text = f"{outcome.text}\n\n{text}"
     return OptimiseOutcome(found, seeds, confirmation, table, text, folder)
 
@@ -153,17 +159,13 @@ def write_provenance(folder: Path, spec: OptimiseFile, found: SearchResult, seed
     (folder / "optimise.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
-def write_extras(folder: Path, spec: OptimiseFile, table: pd.DataFrame, text: str) -> None:
-    from demandsim.optimise.plots import frontier_figure
+def write_extras(folder: Path, table: pd.DataFrame, text: str) -> None:
     from demandsim.results_store import spreadsheet_safe
 
     spreadsheet_safe(table).to_csv(folder / "optimise_plans.csv", index=False, float_format="%.6g")
     spreadsheet_safe(table[table["on_frontier"]]).to_csv(
         folder / "optimise_frontier.csv", index=False, float_format="%.6g"
     )
-    (folder / "charts").mkdir(exist_ok=True)
-    fig = frontier_figure(table, 1 - spec.target.chance_at_least)
-    fig.savefig(folder / "charts" / "optimise_frontier.png", dpi=100)
     with (folder / "summary.txt").open("a") as fh:
         fh.write("\n" + text + "\n")
 

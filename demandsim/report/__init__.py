@@ -106,6 +106,11 @@ def chart_makers(inputs: ReportInputs) -> dict[str, Callable[[], Figure]]:
             charts["cost_difference"] = partial(plots.cost_difference_chart, costs)
     if inputs.sweep is not None and inputs.design is not None:
         charts.update(sweep_charts(inputs.sweep, inputs.design))
+    if inputs.optimise_plans is not None and inputs.optimise is not None:
+        from demandsim.optimise.plots import frontier_figure
+
+        required_miss = 1 - inputs.optimise["target"]["target"]["chance_at_least"]
+        charts["optimise_frontier"] = partial(frontier_figure, inputs.optimise_plans, required_miss)
     return charts
 
 

@@ -177,6 +177,12 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
          + _table(by_component, money=[c for c in by_component if str(c)[:2].isdigit()])
          + img("monthly_costs", "Monthly cost")),
     ]  # fmt: skip
+    if inputs.optimise_plans is not None and inputs.optimise is not None:
+        from demandsim.report.plan import plan_section
+
+        chart = img("optimise_frontier", "Annual cost against the chance of missing the target")
+        sections.insert(1, ("plan", "The least-cost plan meeting the target",
+                            plan_section(inputs, chart)))  # fmt: skip
     if len(keys) > 1:
         sections.append(
             ("differences", "Paired differences from " + keys[0],

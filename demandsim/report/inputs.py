@@ -50,6 +50,9 @@ class ReportInputs:
     monthly_differences: pd.DataFrame | None = None  # paired, by month (comparisons)
     design: pd.DataFrame | None = None  # sweeps: the design points and their varied values
     sweep: pd.DataFrame | None = None  # sweeps: the KPI summary with the varied values
+    optimise_plans: pd.DataFrame | None = None  # optimise: every plan tried (optimise_plans.csv)
+    optimise_confirmation: pd.DataFrame | None = None  # optimise: today and the plan, fresh seeds
+    optimise: dict | None = None  # optimise: optimise.json (the target and how the search ran)
 
     @property
     def scenarios(self) -> list[str]:
@@ -164,5 +167,10 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         monthly_differences=optional("monthly_differences.parquet"),
         design=optional("design.csv"),
         sweep=optional("sweep.parquet"),
+        optimise_plans=optional("optimise_plans.csv"),
+        optimise_confirmation=optional("optimise_confirmation.csv"),
+        optimise=json.loads((folder / "optimise.json").read_text())
+        if (folder / "optimise.json").exists()
+        else None,
         **tables,
     )
