@@ -25,7 +25,9 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -53,6 +55,9 @@ from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report import format_budget, write_report
 from demandsim.results_store import manifest, safe_name, spreadsheet_safe, write_scenario_toml
 from demandsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Writer = Callable[[Path], None]
 
@@ -158,13 +163,16 @@ def sweep(
         files["design.csv"] = _csv_writer(design_table)
         service = table[(table["team"] == SERVICE) & table["mean"].notna()]
         curves = service[(service["period"] == FORECAST) | (service["measure"] == TOTAL_COST)]
+        curves_drawn = {}
         for measure, period in dict.fromkeys(zip(curves["measure"], curves["period"], strict=True)):
             for key in keys:
                 others = [k for k in keys if k != key]
                 stem = measure if period == FORECAST else f"{measure}_{period}"
-                files[f"plots/{stem}--{key}.png"] = _figure_writer(
-                    table, key, measure, period, others
+                rows = table[table["period"] == period]
+                curves_drawn[f"{stem}--{key}"] = partial(
+                    sweep_curve, rows, key, measure, SERVICE, others
                 )
+        files["plots"] = _pngs_writer(curves_drawn)
         text = report.format_sweep(summary, design_table, base, list(plan.seeds))
         return files, {"sweep": table, "design": design_table, "paired_differences": diffs}, text
 
@@ -305,11 +313,15 @@ def _scenario_writer(scenario: Scenario) -> Writer:
     return lambda p: write_scenario_toml(scenario, p)
 
 
-def _figure_writer(
-    table: pd.DataFrame, key: str, measure: str, period: str, others: list[str]
-) -> Writer:
-    def write(path: Path) -> None:
-        rows = table[table["period"] == period]
-        sweep_curve(rows, key, measure, SERVICE, others).savefig(path, dpi=100)
+def _pngs_writer(makers: dict[str, Callable[[], Figure]]) -> Writer:
+    """A folder of charts, one PNG per maker, drawn on every core (see ChartPainter)."""
+
+    def write(folder: Path) -> None:
+        from demandsim.report.charts import ChartPainter
+
+        folder.mkdir()
+        with ChartPainter(makers) as painter:
+            for stem, png in painter.pngs().items():
+                (folder / f"{stem}.png").write_bytes(png)
 
     return write
