@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -118,8 +118,12 @@ def compare(
     options: BatchOptions,
     resume: bool = False,
     overwrite: bool = False,
+    extra_files: Mapping[str, Writer] | None = None,
+    extra_text: str = "",
 ) -> BatchOutcome:
-    """``demandsim compare A B ...``: every scenario on the same seeds; differences from A."""
+    """``demandsim compare A B ...``: every scenario on the same seeds; differences from A.
+    ``extra_files`` and ``extra_text`` (a caller's own tables, and lines for ``summary.txt`` and
+    the printed text) are written with the folder, before its manifest and its report."""
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
     keyed: dict[str, Scenario] = {}
@@ -136,9 +140,10 @@ def compare(
         text = report.format_compare(
             summary, diffs, {k: k for k in keyed}, keyed[reference], list(plan.seeds)
         )
-        return _tables("paired_differences", diffs), {"paired_differences": diffs}, text
+        files = {**_tables("paired_differences", diffs), **(extra_files or {})}
+        return files, {"paired_differences": diffs}, text
 
-    return _execute(plan, out, options, resume, overwrite, extras)
+    return _execute(plan, out, options, resume, overwrite, extras, closing=extra_text)
 
 
 def sweep(
@@ -186,6 +191,7 @@ def _execute(
     resume: bool,
     overwrite: bool,
     extras: Callable[[pd.DataFrame, pd.DataFrame], tuple[dict[str, Writer], dict, str]],
+    closing: str = "",
 ) -> BatchOutcome:
     now = dt.datetime.now(dt.UTC)
     record = plan.record()
@@ -235,6 +241,8 @@ def _execute(
     )
     if words:
         text = f"In brief:\n{as_text(words)}\n\n{text}"
+    if closing:
+        text += f"\n\n{closing}"
     files: dict[str, Writer] = {
         "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
         **_tables("kpi_summary", summary),

@@ -2,10 +2,12 @@
 
 Covers: the library call :func:`optimise` (search on the search seeds, confirm the chosen plan
 on seeds the search never saw, then ``compare`` today against the plan on those fresh seeds so
-the folder has the usual report and workbook) and the text and tables it writes (the click command is :mod:`.cli`). The folder
-gains ``optimise_plans.csv`` (every plan tried), ``optimise_frontier.csv``,
-``charts/optimise_frontier.png`` and a section of ``summary.txt``; the report, built once from
-the folder, opens with the plan (:mod:`demandsim.report.plan`).
+the folder has the usual report and workbook) and the text and tables it writes (the click command
+is :mod:`.cli`). The folder gains ``optimise_plans.csv`` (every plan tried),
+``optimise_frontier.csv``, ``optimise_confirmation.csv``, ``optimise.json``, a section of
+``summary.txt`` and, with the report, ``charts/optimise_frontier.png``; they are written with the
+comparison's own files, before its manifest, and the report opens with the plan
+(:mod:`demandsim.report.plan`).
 
 Assumptions: the chance a plan meets the target is re-estimated on fresh seeds because the
 search's estimate of the plan it picked is flattered by the picking (the winner's curse).
@@ -13,6 +15,7 @@ search's estimate of the plan it picked is flattered by the picking (the winner'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,21 +103,15 @@ def optimise(
         plan = found.chosen.scenario.model_copy(update={"name": f"{base.name}-optimised"})
         options = BatchOptions(
             replications=len(seeds.confirm), first_seed=seeds.confirm[0], jobs=jobs,
-            report=False, progress=False,
+            report=report, progress=False,
         )  # fmt: skip
-        outcome = compare([base, plan], out, options, overwrite=overwrite)
-        folder = outcome.folder
-        write_extras(folder, table, text)
-        write_provenance(folder, spec, found, seeds)
-        confirmation_table(now, confirmation, seeds).to_csv(
-            folder / "optimise_confirmation.csv", index=False
+        files = optimise_files(
+            spec, found, seeds, table, confirmation_table(now, confirmation, seeds)
         )
-        if report:  # built once, from the folder, with the plan section and the frontier
-            from demandsim.report import write_report
-
-            say("building the report, charts and workbook")
-            write_report(folder)
-        text = f"{outcome.text}\n\n{text}"
+        outcome = compare(
+            [base, plan], out, options, overwrite=overwrite, extra_files=files, extra_text=text
+        )  # the plan's tables go in with the folder, before its manifest and report
+        folder, text = outcome.folder, outcome.text
     return OptimiseOutcome(found, seeds, confirmation, table, text, folder)
 
 
@@ -140,11 +137,20 @@ def confirmation_table(now: PlanResult, plan: PlanResult, seeds: Seeds) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def write_provenance(folder: Path, spec: OptimiseFile, found: SearchResult, seeds: Seeds) -> None:
-    """``optimise.json``: the resolved target file and how the search ran, beside the
-    comparison's own ``manifest.json`` (which records the fresh seeds)."""
+def optimise_files(
+    spec: OptimiseFile,
+    found: SearchResult,
+    seeds: Seeds,
+    table: pd.DataFrame,
+    confirmation: pd.DataFrame,
+) -> dict[str, Callable[[Path], None]]:
+    """The folder's optimise tables, as writers: every plan tried, the frontier, the
+    confirmation on fresh seeds, and ``optimise.json`` (the resolved target file and how the
+    search ran, beside the comparison's own ``manifest.json``, which records the fresh seeds)."""
     import json
     from importlib.metadata import version
+
+    from demandsim.results_store import spreadsheet_safe
 
     record = {
         "target": spec.model_dump(mode="json"),
@@ -156,18 +162,16 @@ def write_provenance(folder: Path, spec: OptimiseFile, found: SearchResult, seed
         "search_seconds": round(found.seconds, 1),
         "optuna_version": version("optuna"),
     }
-    (folder / "optimise.json").write_text(json.dumps(record, indent=2) + "\n")
 
+    def csv(frame: pd.DataFrame) -> Callable[[Path], None]:
+        return lambda p: spreadsheet_safe(frame).to_csv(p, index=False, float_format="%.6g")
 
-def write_extras(folder: Path, table: pd.DataFrame, text: str) -> None:
-    from demandsim.results_store import spreadsheet_safe
-
-    spreadsheet_safe(table).to_csv(folder / "optimise_plans.csv", index=False, float_format="%.6g")
-    spreadsheet_safe(table[table["on_frontier"]]).to_csv(
-        folder / "optimise_frontier.csv", index=False, float_format="%.6g"
-    )
-    with (folder / "summary.txt").open("a") as fh:
-        fh.write("\n" + text + "\n")
+    return {
+        "optimise_plans.csv": csv(table),
+        "optimise_frontier.csv": csv(table[table["on_frontier"]]),
+        "optimise_confirmation.csv": lambda p: confirmation.to_csv(p, index=False),
+        "optimise.json": lambda p: p.write_text(json.dumps(record, indent=2) + "\n"),
+    }
 
 
 def _fmt(value: Any) -> str:
