@@ -55,6 +55,9 @@ from demandsim.results_store import manifest, safe_name, spreadsheet_safe, write
 from demandsim.scenario import Scenario
 
 Writer = Callable[[Path], None]
+#: more tables from the stored replications before they are removed (``demandsim outlook``):
+#: called with the store and the seeds; returns files to write and text to put first in the summary
+Finishing = Callable[[BatchStore, tuple[int, ...]], tuple[dict[str, Writer], str]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ def replicate(
     options: BatchOptions,
     resume: bool = False,
     overwrite: bool = False,
+    finishing: Finishing | None = None,
 ) -> BatchOutcome:
     """``demandsim run SCENARIO -n N``: N replications of one scenario."""
     plan = Plan("run", {_key(scenario.name): scenario}, options.seeds())
@@ -104,7 +108,7 @@ def replicate(
     def extras(kpis: pd.DataFrame, summary: pd.DataFrame) -> tuple[dict, dict, str]:
         return {}, {}, report.format_run(summary, scenario, list(plan.seeds))
 
-    return _execute(plan, out, options, resume, overwrite, extras)
+    return _execute(plan, out, options, resume, overwrite, extras, finishing)
 
 
 def compare(
@@ -178,6 +182,7 @@ def _execute(
     resume: bool,
     overwrite: bool,
     extras: Callable[[pd.DataFrame, pd.DataFrame], tuple[dict[str, Writer], dict, str]],
+    finishing: Finishing | None = None,
 ) -> BatchOutcome:
     now = dt.datetime.now(dt.UTC)
     record = plan.record()
@@ -210,6 +215,10 @@ def _execute(
     kpis = store.replication_kpis(keys, seeds)
     summary = kpi_summary(kpis)
     extra_files, tables, text = extras(kpis, summary)
+    if finishing is not None:
+        more, first = finishing(store, plan.seeds)
+        extra_files.update(more)
+        text = f"{first}\n\n{text}"
     daily, monthly = zip(
         *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
     )

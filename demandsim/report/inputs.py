@@ -50,6 +50,8 @@ class ReportInputs:
     monthly_differences: pd.DataFrame | None = None  # paired, by month (comparisons)
     design: pd.DataFrame | None = None  # sweeps: the design points and their varied values
     sweep: pd.DataFrame | None = None  # sweeps: the KPI summary with the varied values
+    outlook: pd.DataFrame | None = None  # outlook: chance and backlog by team and week
+    act_today: pd.DataFrame | None = None  # outlook: the agency requests tried
 
     @property
     def scenarios(self) -> list[str]:
@@ -164,5 +166,7 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         monthly_differences=optional("monthly_differences.parquet"),
         design=optional("design.csv"),
         sweep=optional("sweep.parquet"),
+        outlook=optional("outlook_weekly.csv"),
+        act_today=optional("outlook_act_today.csv"),
         **tables,
     )
