@@ -48,6 +48,7 @@ class Judged:
 
     seed: int
     weekly_max: np.ndarray  # (weeks, teams in scenario order): the week's largest unallocated count
+    weekly_mean: np.ndarray  # (weeks, teams): the week's mean daily unallocated count
     cost_gbp: float  # the service's total cost over the forecast
 
 
@@ -55,10 +56,10 @@ def judge(scenario: Scenario, seed: int, weeks: int) -> Judged:
     rep = simulate(scenario, seed)
     teams = len(scenario.teams)
     daily = rep.daily[: weeks * WEEK_DAYS, :teams, DAILY_NAMES.index("unallocated_cases")]
-    weekly = daily.reshape(weeks, WEEK_DAYS, teams).max(axis=1)
+    weekly = daily.reshape(weeks, WEEK_DAYS, teams)
     kpis = rep.kpis
     cost = kpis.loc[(kpis["team"] == SERVICE) & (kpis["measure"] == TOTAL_COST), "value"].sum()
-    return Judged(seed, weekly, float(cost))
+    return Judged(seed, weekly.max(axis=1), weekly.astype(float).mean(axis=1), float(cost))
 
 
 class Runner:
