@@ -195,8 +195,6 @@ def candidates_table(search: Search, chosen: dict[str, int | None]) -> pd.DataFr
         "search", "team", "agency_requested", "worst_chance", "today_worst_chance",
         "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp",
     ])  # fmt: skip
-    if table.empty:
-        return table
     seeds = search.runner.seeds
     table = table.assign(
         level=search.level,
