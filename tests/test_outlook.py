@@ -284,6 +284,15 @@ def test_bad_input_gets_the_cli_error_form(tmp_path):
     assert not (tmp_path / "y").exists()
 
 
+def test_a_folder_without_open_cases_is_refused(tmp_path):
+    folder = tmp_path / "council"
+    folder.mkdir()
+    (folder / "vacancies.csv").write_text((DEMO / "vacancies.csv").read_text())
+    result = CliRunner().invoke(main, ["outlook", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"Error: {folder}: the outlook starts from the council's open cases" in result.stderr
+
+
 def test_settings_file_and_options_combine():
     settings = load_settings(None, weeks=8, level=0.2, thresholds={"cin": 40})
     assert (settings.weeks, settings.level, settings.thresholds) == (8, 0.2, {"cin": 40})

@@ -31,6 +31,7 @@ from demandsim.batch.store import BatchStore
 from demandsim.measures import DAILY_NAMES
 from demandsim.outlook.act import Runner, Search, act_text, act_today
 from demandsim.outlook.settings import (
+    OutlookError,
     OutlookSettings,
     first_week_judged,
     thresholds_for,
@@ -83,6 +84,17 @@ def outlook(
 
     say(f"checking the council's files in {data_dir}")
     data = read_folder(data_dir)
+    if data.snapshot_cases is None:
+        if data.episodes is None and data.ssda903 is None:
+            raise OutlookError(
+                f"{data_dir}: the outlook starts from the council's open cases: it needs "
+                "snapshot_cases.csv, or case_episodes.csv (or ssda903/episodes.csv) to rebuild "
+                "them from (docs/calibration.md)"
+            )
+        from demandsim.outlook.asof import as_of
+
+        say(f"no snapshot_cases.csv: open cases rebuilt from the histories on {data.extract_date}")
+        data = as_of(data, data.extract_date)
     say("calibrating to them (demand, churn, lead times, routes, durations, the snapshot)")
     scenario, _ = outlook_scenario(data, load_scenario(), settings.weeks)
     return outlook_from_scenario(
