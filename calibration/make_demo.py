@@ -3,6 +3,11 @@ formats, drawn with a fixed seed from the known parameters below.
 
     python calibration/make_demo.py            # rewrites calibration/demo/ (same seed, same files)
 
+It also writes what only the generator knows, the truth the outlook's back-test is scored
+against (``calibration/demo_truth/``): each team's unallocated cases, day by day and week by week.
+The demo's cases move through the pathway without capacity limits, so its backlog is defined as
+the cases a team holds beyond its staff's caseload capacity that day (see :func:`write_truth`).
+
 The council: about 8,000 contacts a year with yearly seasonality, school-holiday dips, an
 end-of-term surge and a 25% rise over winter 2022/23; staff who leave at constant hazards and
 posts refilled after gamma-distributed lead times; cases that move through the pathway with the
@@ -25,9 +30,11 @@ from demandsim.calendar import school_calendar, school_holidays
 
 SEED = 20150201
 OUT = Path(__file__).resolve().parent / "demo"
+TRUTH = Path(__file__).resolve().parent / "demo_truth"
 EXTRACT_START = dt.date(2021, 4, 1)
 SNAPSHOT = dt.date(2025, 3, 31)
 STAFF_HISTORY_START = dt.date(2017, 4, 1)
+FUTURE_END = dt.date(2026, 3, 31)  # the truth runs on past the snapshot: the demo's own future
 CASE_HISTORY_START = dt.date(2013, 4, 1)
 
 # -- demand -----------------------------------------------------------------------------------
@@ -75,6 +82,12 @@ DURATIONS = {
     "after_care": ("gamma", 900.0, 0.4),
 }
 ALLOCATED_SHARE = 0.95
+# -- the truth: which team holds each stage, and each worker's caseload cap (the baseline's)
+STAGE_TEAMS = {"assessment": "assessment", "s47": "assessment", "cin": "cin", "cp": "cin",
+               "cic": "cic", "after_care": "after_care"}  # fmt: skip
+CASELOAD_CAP = {"assessment": 18, "cin": 20, "cic": 15, "after_care": 20}
+NQ_CASELOAD_CAP = {"assessment": 12, "cin": 14, "cic": 10, "after_care": 15}
+NQ_DAYS = 365
 PLACEMENTS = {"U1": 0.10, "U2": 0.20, "U3": 0.20, "U4": 0.15, "U5": 0.08, "U6": 0.02,
               "K2": 0.10, "R1": 0.02, "H5": 0.05, "P1": 0.05, "S1": 0.03}  # fmt: skip
 PLACEMENT_MEAN_DAYS = 300.0
@@ -139,21 +152,25 @@ def make_demand(rng) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def make_cases(rng, referral_days: pd.Series):
     """Every case's episodes from referral on (a service without capacity limits)."""
-    snap = pd.Timestamp(SNAPSHOT)
-    rows = []
+    rows: list[tuple] = []
     for case, start in enumerate(
         referral_days + pd.to_timedelta(rng.random(len(referral_days)), "D")
     ):
-        stage, t = "mash", start
-        while True:
-            end = t + pd.Timedelta(days=duration(rng, DURATIONS[stage]))
-            targets = ROUTES[stage]
-            nxt = rng.choice(list(targets), p=list(targets.values()))
-            rows.append((case, stage, t.normalize(), end.normalize(), nxt))
-            if end > snap or nxt not in ROUTES:
-                break
-            stage, t = nxt, end
+        follow(rng, case, "mash", start, pd.Timestamp(SNAPSHOT), rows)
     return pd.DataFrame(rows, columns=["case", "stage", "start", "end", "next"])
+
+
+def follow(rng, case: int, stage: str, t: pd.Timestamp, until: pd.Timestamp, rows: list) -> None:
+    """A case's episodes from ``stage`` at ``t`` until it leaves or an episode ends after
+    ``until`` (that episode's end and next stage are drawn, so the case can be followed on)."""
+    while True:
+        end = t + pd.Timedelta(days=duration(rng, DURATIONS[stage]))
+        targets = ROUTES[stage]
+        nxt = rng.choice(list(targets), p=list(targets.values()))
+        rows.append((case, stage, t.normalize(), end.normalize(), nxt))
+        if end > until or nxt not in ROUTES:
+            break
+        stage, t = nxt, end
 
 
 def write_cases(rng, cases: pd.DataFrame) -> None:
@@ -216,9 +233,11 @@ def write_ssda903(rng, cases: pd.DataFrame, ids: pd.Series) -> None:
     pd.DataFrame(rows).to_csv(OUT / "ssda903" / "episodes.csv", index=False)
 
 
-def make_staff(rng) -> None:
+def make_staff(rng) -> pd.DataFrame:
     """Each post through time: occupants leave at constant hazards and are replaced after a
-    gamma lead time, by a permanent recruit or an agency worker."""
+    gamma lead time, by a permanent recruit or an agency worker. Returns every spell, with the
+    hidden ``true_end`` of those still running at the snapshot (the truth needs it; the files
+    do not hold it)."""
     start, snap = pd.Timestamp(STAFF_HISTORY_START), pd.Timestamp(SNAPSHOT)
     spells, vacancies = [], []
     worker = vacancy = 0
@@ -240,6 +259,7 @@ def make_staff(rng) -> None:
                     "end_date": end.strftime("%Y-%m-%d") if in_post else "", "fte": 1.0,
                     "newly_qualified": "yes" if contract == "permanent" and rng.random() < NQ_SHARE else "no",
                     "sickness_days": int(rng.poisson(sick * working_days)),
+                    "true_end": end,
                 })  # fmt: skip
                 if not in_post:
                     break
@@ -256,13 +276,104 @@ def make_staff(rng) -> None:
                 })  # fmt: skip
                 t = filled.normalize()
     staff = pd.DataFrame(spells)
-    staff.to_csv(OUT / "staff_spells.csv", index=False)
+    staff.drop(columns="true_end").to_csv(OUT / "staff_spells.csv", index=False)
     pd.DataFrame(vacancies).to_csv(OUT / "vacancies.csv", index=False)
     in_post = staff.loc[staff["end_date"] == ""]
     pd.DataFrame(
         {"snapshot_date": SNAPSHOT.isoformat(), "worker_id": in_post["worker_id"],
          "team": in_post["team"], "contract": in_post["contract"], "fte": in_post["fte"]}
     ).to_csv(OUT / "snapshot_staff.csv", index=False)  # fmt: skip
+    return staff
+
+
+def the_future(cases: pd.DataFrame, staff: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases and staff spells from the start to :data:`FUTURE_END`: the history, with the
+    cases and spells running at the snapshot followed on, new referrals after it, and posts
+    refilled as before. Drawn from a stream of its own, after everything the files hold, so
+    the demo files do not change. Staff come back as team, start, end (true), newly qualified."""
+    rng = np.random.default_rng([SEED, 1])
+    snap, until = pd.Timestamp(SNAPSHOT), pd.Timestamp(FUTURE_END)
+    rows: list[tuple] = []
+    last = cases.groupby("case").tail(1)
+    for r in last[(last["end"] > snap) & last["next"].isin(list(ROUTES))].itertuples():
+        follow(rng, r.case, r.next, r.end, until, rows)
+    days = pd.date_range(snap + pd.Timedelta(days=1), until, freq="D")
+    referrals = rng.binomial(rng.poisson(daily_rate(days)), CONVERSION[1])
+    starts = pd.Series(np.repeat(days.to_numpy(), referrals))
+    starts = starts + pd.to_timedelta(rng.random(len(starts)), "D")
+    for case, start in enumerate(starts, start=int(cases["case"].max()) + 1):
+        follow(rng, case, "mash", start, until, rows)
+    future_cases = pd.DataFrame(rows, columns=["case", "stage", "start", "end", "next"])
+    spells = [pd.DataFrame({
+        "team": staff["team"], "start": pd.to_datetime(staff["start_date"]),
+        "end": staff["true_end"], "nq": staff["newly_qualified"] == "yes",
+    })]  # fmt: skip
+    later = []
+    for spell in staff[staff["true_end"] > snap].itertuples():
+        perm_hazard = PERMANENT_HAZARD_BY_TEAM.get(spell.team, PERMANENT_HAZARD)
+        t = spell.true_end.normalize()
+        while t <= until:
+            contract = "permanent" if rng.random() < PERMANENT_FILL_SHARE else "agency"
+            mean, cv = PERMANENT_FILL if contract == "permanent" else AGENCY_FILL
+            t = (t + pd.Timedelta(days=float(gamma(rng, mean, cv)))).normalize()
+            hazard = perm_hazard if contract == "permanent" else AGENCY_HAZARD
+            end = t + pd.Timedelta(days=rng.exponential(365.25 / hazard))
+            nq = contract == "permanent" and rng.random() < NQ_SHARE
+            later.append({"team": spell.team, "start": t, "end": end, "nq": nq})
+            t = end.normalize()
+    spells.append(pd.DataFrame(later))
+    return pd.concat([cases, future_cases], ignore_index=True), pd.concat(spells, ignore_index=True)
+
+
+def write_truth(cases: pd.DataFrame, staff: pd.DataFrame) -> None:
+    """Each team's unallocated cases on every day from the extract start to
+    :data:`FUTURE_END`, and by week (Monday to Sunday: the largest and the mean daily count);
+    ``after_snapshot`` marks the demo's future, which no input file holds.
+
+    A case is open on day d if it entered its stage on or before d and left after d (as in the
+    snapshot). A worker in post on day d carries up to the team's caseload cap less sickness,
+    rounded (the newly qualified a lower cap in their first year), as the model's workers do;
+    ramp-up after starting is ignored. Unallocated = open cases beyond that capacity, at least 0.
+    The front door is left out: the demo's cases start at referral, not at contact.
+    """
+    days = pd.date_range(EXTRACT_START, FUTURE_END, freq="D")
+    grid = days.to_numpy()
+    rows = []
+    for team in CASELOAD_CAP:
+        held = cases[cases["stage"].map(STAGE_TEAMS) == team]
+        opened = np.searchsorted(np.sort(held["start"].to_numpy()), grid, side="right")
+        closed = np.searchsorted(np.sort(held["end"].to_numpy()), grid, side="right")
+        open_cases = opened - closed
+        keep = 1 - SICKNESS_SHARE.get(team, SICKNESS_DEFAULT)
+        capacity = np.zeros(len(days), dtype=int)
+        for spell in staff[staff["team"] == team].itertuples():
+            on = (days >= spell.start) & (days < spell.end)
+            nq = spell.nq & (days < spell.start + pd.Timedelta(days=NQ_DAYS))
+            full, low = round(CASELOAD_CAP[team] * keep), round(NQ_CASELOAD_CAP[team] * keep)
+            capacity += np.where(on, np.where(nq, low, full), 0)
+        rows.append(pd.DataFrame({
+            "date": days.strftime("%Y-%m-%d"), "after_snapshot": days > pd.Timestamp(SNAPSHOT),
+            "team": team, "open_cases": open_cases,
+            "capacity_cases": capacity, "unallocated_cases": np.maximum(open_cases - capacity, 0),
+        }))  # fmt: skip
+    daily = pd.concat(rows, ignore_index=True)
+    TRUTH.mkdir(exist_ok=True)
+    daily.to_csv(TRUTH / "unallocated_daily.csv", index=False)
+    dates = pd.to_datetime(daily["date"])
+    weekly = (
+        daily.assign(
+            week_start=(dates - pd.to_timedelta(dates.dt.day_of_week, "D")).dt.strftime("%Y-%m-%d")
+        )
+        .groupby(["week_start", "team"], sort=False)
+        .agg(
+            after_snapshot=("after_snapshot", "any"),
+            max_unallocated=("unallocated_cases", "max"),
+            mean_unallocated=("unallocated_cases", "mean"),
+            days=("unallocated_cases", "size"),
+        )
+        .reset_index()
+    )
+    weekly.to_csv(TRUTH / "unallocated_weekly.csv", index=False, float_format="%.2f")
 
 
 def main() -> None:
@@ -270,9 +381,11 @@ def main() -> None:
     (OUT / "ssda903").mkdir(parents=True, exist_ok=True)
     demand, referral_days = make_demand(rng)
     demand.to_csv(OUT / "demand.csv", index=False)
-    write_cases(rng, make_cases(rng, referral_days))
-    make_staff(rng)
-    print(f"wrote {OUT}")
+    cases = make_cases(rng, referral_days)
+    write_cases(rng, cases)
+    staff = make_staff(rng)
+    write_truth(*the_future(cases, staff))
+    print(f"wrote {OUT} and {TRUTH}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,11 @@ class LazyGroup(Main):
             "optimise_command",
             "Find the cheapest plan meeting a service target; its cost-risk frontier.",
         ),
+        "outlook": (
+            "demandsim.outlook.cli",
+            "outlook_command",
+            "The early warning from a council's latest data: backlog risk by team and week.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

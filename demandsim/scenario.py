@@ -370,6 +370,12 @@ class Team(Frozen):
         None, description="Overrides workforce.permanent.turnover_per_year for this team."
     )
     capacity_cases: Annotated[int, Strict(), Field(ge=1)] | None = None
+    agency_requested_on_day_one: Count = Field(
+        0,
+        description="Agency workers above establishment asked for on the first day: each "
+        "starts after workforce.agency.fill_days if the market fills it (workforce.agency."
+        "fill_share) and stays as agency_policy.extra_engagement_days says (demandsim outlook).",
+    )
 
     @model_validator(mode="after")
     def _filled_posts(self) -> Team:

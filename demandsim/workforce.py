@@ -112,6 +112,8 @@ class Staffing:
                     self._recruit_permanent(post)
                 else:
                     self._post_vacated(post)
+            for _ in range(spec.agency_requested_on_day_one):
+                self.request_extra(team)
             self.policy.begin(team)
 
     def _new_worker(self, team: TeamState, contract: Contract, post: Post | None) -> Worker:

@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from demandsim.cli import main
-from demandsim.report import CHARTS, COMPARE_SECTIONS, REPORT_HTML, SECTIONS
+from demandsim.report import CHARTS, COMPARE_SECTIONS, OUTLOOK_SECTIONS, REPORT_HTML, SECTIONS
 from demandsim.scenario_files import DEFAULT_SCENARIO
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def single_run(tmp_path: Path) -> Path:
@@ -48,13 +50,26 @@ def optimised(tmp_path: Path) -> Path:
     return out
 
 
+def outlook(tmp_path: Path) -> Path:
+    out = tmp_path / "outlook"
+    args = ["outlook", str(ROOT / "calibration" / "demo"), "--weeks", "4", "-n", "2"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 SURGE = Path(__file__).resolve().parents[1] / "scenarios" / "autumn-2014-surge.toml"
 OPTIMISE_SECTIONS = (COMPARE_SECTIONS[0], "plan", *COMPARE_SECTIONS[1:])
 
 
 @pytest.mark.parametrize(
     ("make", "sections"),
-    [(single_run, SECTIONS), (comparison, COMPARE_SECTIONS), (optimised, OPTIMISE_SECTIONS)],
+    [
+        (single_run, SECTIONS),
+        (comparison, COMPARE_SECTIONS),
+        (optimised, OPTIMISE_SECTIONS),
+        (outlook, OUTLOOK_SECTIONS),
+    ],
 )
 def test_report_loads_offline_with_no_errors_and_every_image_renders(
     browser, tmp_path, make, sections
@@ -84,5 +99,15 @@ def test_report_loads_offline_with_no_errors_and_every_image_renders(
         "return [document.documentElement.scrollWidth, window.innerWidth]"
     )
     assert overflow[0] <= overflow[1], overflow
+    if make is outlook:  # the traffic lights are coloured cells, each with its letter
+        lights = browser.execute_script(
+            "return Array.from(document.querySelectorAll('table.lights td[class^=light-]'))"
+            ".map(td => [td.className, td.textContent, getComputedStyle(td).backgroundColor])"
+        )
+        assert len(lights) == 4 * 5
+        colours = {"light-green": "rgb(217, 240, 217)", "light-amber": "rgb(251, 229, 182)",
+                   "light-red": "rgb(244, 194, 194)"}  # fmt: skip
+        for name, text, colour in lights:
+            assert colours[name] == colour and text[0] == name[6].upper(), (name, text)
     shot = tmp_path / f"{out.name}.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 Writer = Callable[[Path], None]
+#: more tables from the stored replications before they are removed (``demandsim outlook``):
+#: called with the store and the seeds; returns files to write and text to put first in the summary
+Finishing = Callable[[BatchStore, tuple[int, ...]], tuple[dict[str, Writer], str]]
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ def replicate(
     options: BatchOptions,
     resume: bool = False,
     overwrite: bool = False,
+    finishing: Finishing | None = None,
 ) -> BatchOutcome:
     """``demandsim run SCENARIO -n N``: N replications of one scenario."""
     plan = Plan("run", {_key(scenario.name): scenario}, options.seeds())
@@ -109,7 +113,7 @@ def replicate(
     def extras(kpis: pd.DataFrame, summary: pd.DataFrame) -> tuple[dict, dict, str]:
         return {}, {}, report.format_run(summary, scenario, list(plan.seeds))
 
-    return _execute(plan, out, options, resume, overwrite, extras)
+    return _execute(plan, out, options, resume, overwrite, extras, finishing=finishing)
 
 
 def compare(
@@ -192,6 +196,7 @@ def _execute(
     overwrite: bool,
     extras: Callable[[pd.DataFrame, pd.DataFrame], tuple[dict[str, Writer], dict, str]],
     closing: str = "",
+    finishing: Finishing | None = None,
 ) -> BatchOutcome:
     now = dt.datetime.now(dt.UTC)
     record = plan.record()
@@ -224,6 +229,10 @@ def _execute(
     kpis = store.replication_kpis(keys, seeds)
     summary = kpi_summary(kpis)
     extra_files, tables, text = extras(kpis, summary)
+    if finishing is not None:
+        more, first = finishing(store, plan.seeds)
+        extra_files.update(more)
+        text = f"{first}\n\n{text}"
     daily, monthly = zip(
         *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
     )

@@ -26,7 +26,7 @@ from demandsim import plots
 from demandsim.batch.plots import sweep_curve
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
 from demandsim.report.charts import ChartPainter
-from demandsim.report.html import COMPARE_SECTIONS, SECTIONS, render_html
+from demandsim.report.html import COMPARE_SECTIONS, OUTLOOK_SECTIONS, SECTIONS, render_html
 from demandsim.report.inputs import DIFFERENCES, ReportInputs, load_inputs
 from demandsim.report.text import format_budget
 from demandsim.report.workbook import write_workbook
@@ -35,6 +35,7 @@ __all__ = [
     "CHARTS",
     "COMPARE_SECTIONS",
     "DIFFERENCES",
+    "OUTLOOK_SECTIONS",
     "REPORT_HTML",
     "SECTIONS",
     "WORKBOOK",
@@ -79,6 +80,10 @@ def chart_makers(inputs: ReportInputs) -> dict[str, Callable[[], Figure]]:
         ),
         "children": partial(plots.stocks_chart, monthly, _stocks(first), n),
     }
+    if inputs.outlook is not None:
+        from demandsim.outlook.plots import backlog_panels
+
+        charts["outlook_backlog"] = partial(backlog_panels, inputs.outlook)
     if len(keys) == 1:
         charts["costs_by_year"] = partial(
             plots.costs_by_year_chart, inputs.only(inputs.budget, keys[0])

@@ -26,6 +26,7 @@ SECTIONS = (
     "brief", "headline", "backlog", "staffing", "children", "costs", "parameters", "provenance",
 )  # fmt: skip
 COMPARE_SECTIONS = (*SECTIONS[:6], "differences", *SECTIONS[6:])
+OUTLOOK_SECTIONS = (SECTIONS[0], "outlook", *SECTIONS[1:])
 
 #: the page template (layout and style) of every report, shipped in the package
 TEMPLATE = REPORT_TEMPLATE
@@ -183,6 +184,10 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
         chart = img("optimise_frontier", "Annual cost against the chance of missing the target")
         sections.insert(1, ("plan", "The least-cost plan meeting the target",
                             plan_section(inputs, chart)))  # fmt: skip
+    if inputs.outlook is not None:
+        sections.insert(1, ("outlook", "Early warning: the chance each team passes its threshold",
+                            outlook_section(inputs, img("outlook_backlog", "Unallocated cases by "
+                                                        "team and week, with thresholds"))))  # fmt: skip
     if len(keys) > 1:
         sections.append(
             ("differences", "Paired differences from " + keys[0],
@@ -238,3 +243,56 @@ def _provenance(manifest: dict) -> str:
         f"<table>{rows}</table><p class='note'>The resolved scenarios are above, and in the "
         "folder's scenario TOML files.</p>"
     )
+
+
+def outlook_section(inputs: ReportInputs, chart: str) -> str:
+    """The traffic-light table (a row per week, a column per team; each cell its light's letter
+    and the chance, coloured), the act-today table and the weekly backlog chart."""
+    from demandsim.outlook.weekly import LETTER, _short
+
+    weekly = inputs.outlook
+    assert weekly is not None
+    teams = list(dict.fromkeys(weekly["team"]))
+    by = weekly.set_index(["team", "week"])
+    head = "".join(f"<th>{html.escape(_short(t))}</th>" for t in teams)
+    limits = "".join(f"<td>{int(by.loc[(t, 1), 'threshold_cases'])}</td>" for t in teams)
+    rows = [f"<tr><th>week</th><th>starting</th>{head}</tr>",
+            f"<tr><td></td><td>threshold (cases)</td>{limits}</tr>"]  # fmt: skip
+    for week in sorted(weekly["week"].unique()):
+        cells = []
+        for team in teams:
+            row = by.loc[(team, week)]
+            light = str(row["light"])
+            text = f"{LETTER[light]} {100 * row['chance_over_threshold']:.0f}%"
+            cells.append(f"<td class='light-{light}' title='{light}'>{text}</td>")
+        start = html.escape(str(by.loc[(teams[0], week), "week_start"]))
+        rows.append(f"<tr><td>{week}</td><td>{start}</td>{''.join(cells)}</tr>")
+    n = int(weekly["replications"].max())
+    intro = (
+        f"<p class='note'>The chance, over {n} replications started from the council's snapshot, "
+        "that the team's unallocated cases pass its threshold on some day of the week. "
+        "G green, A amber, R red (the letters say the same without colour).</p>"
+    )
+    table = f"<div class='table-wrap'><table class='lights'>{''.join(rows)}</table></div>"
+    act = inputs.act_today
+    if act is None or act.empty:
+        acted = "<p class='note'>Act today: no team reaches the level; no request is needed.</p>"
+    else:
+        shown = act[["search", "team", "agency_requested", "today_worst_chance", "worst_chance",
+                     "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp",
+                     "extra_cost_high_gbp"]].copy()  # fmt: skip
+        shown["team"] = shown["team"].map(_short)
+        level, week = float(act["level"].iloc[0]), int(act["first_week_judged"].iloc[0])
+        acted = (
+            f"<h3>Act today</h3><p class='note'>Agency workers above establishment asked for "
+            f"today, on the same seeds: the chance in the worst week from week {week} (when a "
+            f"worker asked for today is working) must be below {level:.0%}. The chosen row is the "
+            "least request that meets it; the extra cost is the paired difference in the "
+            "service's total cost over the weeks ahead, with its 95% interval.</p>"
+            + _table(
+                shown,
+                money=["extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp"],
+                shares=["today_worst_chance", "worst_chance"],
+            )
+        )
+    return intro + table + acted + chart

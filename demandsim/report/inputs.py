@@ -53,6 +53,8 @@ class ReportInputs:
     optimise_plans: pd.DataFrame | None = None  # optimise: every plan tried (optimise_plans.csv)
     optimise_confirmation: pd.DataFrame | None = None  # optimise: today and the plan, fresh seeds
     optimise: dict | None = None  # optimise: optimise.json (the target and how the search ran)
+    outlook: pd.DataFrame | None = None  # outlook: chance and backlog by team and week
+    act_today: pd.DataFrame | None = None  # outlook: the agency requests tried
 
     @property
     def scenarios(self) -> list[str]:
@@ -172,5 +174,7 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         optimise=json.loads((folder / "optimise.json").read_text())
         if (folder / "optimise.json").exists()
         else None,
+        outlook=optional("outlook_weekly.csv"),
+        act_today=optional("outlook_act_today.csv"),
         **tables,
     )

@@ -1,0 +1,260 @@
+"""What if we act today: the least agency request now that keeps the warning below a level.
+
+Covers: for each team whose chance of passing its threshold reaches the level in some judged
+week, the least number of agency workers above establishment to ask for on day one
+(``teams.<team>.agency_requested_on_day_one``: they start after the council's own agency fill
+time, from its vacancy log, if the market fills them) that brings the chance below the level in
+every judged week; then every team's request together, checked on the same seeds; and what each
+costs (the paired difference in the service's total cost over the weeks ahead).
+
+Scenario: every candidate runs on the same seeds (common random numbers), so two requests see the
+same children and the same leavers and differ only by the request. The search doubles the
+request until the level is met (1, 2, 4, ...) and then bisects, so the answer is the least
+request that meets the level among those between the last that failed and the first that met:
+with the chance non-increasing in the request (which the tests check on a grid) that is the
+least of all.
+
+Assumptions: weeks before :func:`~demandsim.outlook.settings.first_week_judged` are not judged:
+no worker asked for today can be working by then. A team's request is searched with every other
+team as it is; teams affect each other (a full team blocks transfers in), which is why the
+requests together are checked again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from demandsim.batch.replicate import end_with_parent
+from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
+from demandsim.outlook.weekly import WEEK_DAYS
+from demandsim.replication import simulate
+from demandsim.scenario import Scenario
+from demandsim.scenario_files import apply_overrides
+
+TOGETHER = "every team's request together"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One replication, reduced to what the search needs: small enough to pass between processes."""
+
+    seed: int
+    weekly_max: np.ndarray  # (weeks, teams in scenario order): the week's largest unallocated count
+    weekly_mean: np.ndarray  # (weeks, teams): the week's mean daily unallocated count
+    cost_gbp: float  # the service's total cost over the forecast
+
+
+def judge(scenario: Scenario, seed: int, weeks: int) -> Judged:
+    rep = simulate(scenario, seed)
+    teams = len(scenario.teams)
+    daily = rep.daily[: weeks * WEEK_DAYS, :teams, DAILY_NAMES.index("unallocated_cases")]
+    weekly = daily.reshape(weeks, WEEK_DAYS, teams)
+    kpis = rep.kpis
+    cost = kpis.loc[(kpis["team"] == SERVICE) & (kpis["measure"] == TOTAL_COST), "value"].sum()
+    return Judged(seed, weekly.max(axis=1), weekly.astype(float).mean(axis=1), float(cost))
+
+
+class Runner:
+    """Runs a scenario on a fixed tuple of seeds, in this process or on ``jobs`` processes."""
+
+    def __init__(self, seeds: Iterable[int], weeks: int, jobs: int = 1) -> None:
+        self.seeds, self.weeks = tuple(seeds), weeks
+        self.pool = (
+            ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
+            if jobs > 1
+            else None
+        )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def run(self, scenario: Scenario) -> list[Judged]:
+        n = len(self.seeds)
+        if self.pool is None:
+            return [judge(scenario, s, self.weeks) for s in self.seeds]
+        return list(self.pool.map(judge, [scenario] * n, self.seeds, [self.weeks] * n))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A request (agency workers by team) and its replications on the search seeds."""
+
+    requests: dict[str, int]
+    judged: tuple[Judged, ...]
+
+    def chances(self, team_index: int, threshold: int) -> np.ndarray:
+        """By week: the share of replications whose week's largest count is above ``threshold``."""
+        over = np.stack([j.weekly_max[:, team_index] > threshold for j in self.judged])
+        return over.mean(axis=0)
+
+    def cost_gbp(self) -> np.ndarray:
+        return np.array([j.cost_gbp for j in self.judged])
+
+
+@dataclass
+class Search:
+    """Every candidate evaluated, by its requests; the seeds and the rule they were judged by."""
+
+    base: Scenario
+    thresholds: dict[str, int]
+    first_week: int
+    level: float
+    most: int
+    runner: Runner
+    say: Callable[[str], None] = lambda _: None
+
+    def __post_init__(self) -> None:
+        self.tried: dict[tuple, Candidate] = {}
+        self.teams = list(self.base.teams)
+
+    def evaluate(self, requests: dict[str, int]) -> Candidate:
+        key = tuple(sorted((t, k) for t, k in requests.items() if k))
+        if key not in self.tried:
+            sets = [f"teams.{t}.agency_requested_on_day_one={k}" for t, k in key]
+            scenario = apply_overrides(self.base, sets)
+            self.tried[key] = Candidate(dict(key), tuple(self.runner.run(scenario)))
+        return self.tried[key]
+
+    def worst(self, candidate: Candidate, team: str) -> float:
+        """The largest chance over the judged weeks."""
+        chances = candidate.chances(self.teams.index(team), self.thresholds[team])
+        return float(chances[self.first_week - 1 :].max())
+
+    def meets(self, candidate: Candidate, team: str) -> bool:
+        return self.worst(candidate, team) < self.level
+
+    def least(self, team: str) -> int | None:
+        """The least request for ``team`` meeting the level (None: not within ``most``)."""
+        ok = lambda k: self.meets(self.evaluate({team: k}), team)  # noqa: E731
+        if ok(0):
+            return 0
+        low, high = 0, 1
+        while not ok(high):
+            if high >= self.most:
+                return None
+            low, high = high, min(2 * high, self.most)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if ok(mid) else (mid, high)
+        self.say(f"act today: {team} needs {high} agency worker{'s' if high != 1 else ''}")
+        return high
+
+
+def act_today(search: Search) -> tuple[dict[str, int | None], pd.DataFrame]:
+    """Each team's least request (None where none within ``most`` meets the level), and the
+    table of every candidate tried, with the requests together last."""
+    base = search.evaluate({})
+    chosen: dict[str, int | None] = {}
+    for team in search.thresholds:
+        if not search.meets(base, team):
+            chosen[team] = search.least(team)
+    together = {t: k for t, k in chosen.items() if k}
+    if len(together) > 1:
+        search.evaluate(together)
+    return chosen, candidates_table(search, chosen)
+
+
+def candidates_table(search: Search, chosen: dict[str, int | None]) -> pd.DataFrame:
+    """One row per candidate and team asked for: the request, the worst judged week's chance,
+    whether it meets the level, whether it is the answer, and the paired extra cost with its
+    95% interval. The requests together are one row per team, under :data:`TOGETHER`."""
+    base = search.evaluate({})
+    together = {t: k for t, k in chosen.items() if k}
+    rows = []
+    for key, cand in search.tried.items():
+        if not key:
+            continue
+        several = len(key) > 1
+        extra = cand.cost_gbp() - base.cost_gbp()
+        mean, low, high = _interval(extra)
+        for team, k in cand.requests.items():
+            rows.append(
+                {
+                    "search": TOGETHER if several else team,
+                    "team": team,
+                    "agency_requested": k,
+                    "worst_chance": search.worst(cand, team),
+                    "today_worst_chance": search.worst(base, team),
+                    "meets_level": search.meets(cand, team),
+                    "chosen": (cand.requests == together) if several else (chosen.get(team) == k),
+                    "extra_cost_gbp": mean,
+                    "extra_cost_low_gbp": low,
+                    "extra_cost_high_gbp": high,
+                }
+            )
+    table = pd.DataFrame(rows, columns=[
+        "search", "team", "agency_requested", "worst_chance", "today_worst_chance",
+        "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp",
+    ])  # fmt: skip
+    seeds = search.runner.seeds
+    table = table.assign(
+        level=search.level,
+        first_week_judged=search.first_week,
+        first_seed=seeds[0],
+        replications=len(seeds),
+    )
+    last = table["search"] == TOGETHER
+    return pd.concat(
+        [table[~last].sort_values(["team", "agency_requested"]), table[last]], ignore_index=True
+    )
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval."""
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2 or float(values.std()) == 0.0:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def act_text(
+    table: pd.DataFrame,
+    chosen: dict[str, int | None],
+    level: float,
+    first_week: int,
+    fill_days: float,
+) -> str:
+    """What to ask for today, per team, and what it costs."""
+    from demandsim.headline import money
+    from demandsim.outlook.weekly import _short
+
+    head = (
+        f"Act today: the least agency request now that keeps the chance below {level:.0%} in "
+        f"every week from week {first_week} (mean agency fill time {fill_days:.0f} days)"
+    )
+    if not chosen:
+        return f"{head}\n  no team reaches {level:.0%} in those weeks: no request is needed"
+    lines = [head]
+    for team, k in chosen.items():
+        rows = table[(table["search"] == team) & (table["team"] == team)]
+        today = rows["today_worst_chance"].iloc[0] if len(rows) else float("nan")
+        if k is None:
+            lines.append(f"  {_short(team)}: {today:.0%} today; no request of up to "
+                         f"{int(rows['agency_requested'].max())} meets it")  # fmt: skip
+            continue
+        row = rows[rows["agency_requested"] == k].iloc[0]
+        lines.append(
+            f"  {_short(team)}: ask for {k} agency worker{'s' if k != 1 else ''}: worst week "
+            f"{today:.0%} -> {row['worst_chance']:.0%}; extra cost {money(row['extra_cost_gbp'])} "
+            f"(95% CI {money(row['extra_cost_low_gbp'])} to {money(row['extra_cost_high_gbp'])})"
+        )
+    together = table[table["search"] == TOGETHER]
+    if len(together):
+        ok = bool(together["meets_level"].all())
+        lines.append(
+            f"  together: {'meets' if ok else 'does NOT meet'} the level in every team "
+            f"(worst {together['worst_chance'].max():.0%}); extra cost "
+            f"{money(together['extra_cost_gbp'].iloc[0])}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""The ``demandsim outlook`` command: a thin shell over :mod:`.command` and :mod:`.backtest`.
+
+It imports only the settings' checks at load time, so ``--help`` and a bad option answer at
+once; the error form is the CLI's (``Error: SOURCE: KEY: ...``, exit code 2).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from demandsim.cli_checks import MAX_JOBS, MAX_SEED, BadInput, OutputFolder
+from demandsim.outlook.settings import OutlookError, load_settings, parse_threshold
+
+
+@click.command("outlook")
+@click.argument("data_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of thresholds, lights and the act-today level (docs/outlook.md).")  # fmt: skip
+@click.option("--weeks", type=int, default=None,
+              help="Weeks ahead, 4 to 26 (default: the settings file's, else 26).")  # fmt: skip
+@click.option("--threshold", "thresholds", multiple=True, metavar="TEAM=CASES",
+              help="A team's threshold of unallocated cases (repeatable; over the file's).")  # fmt: skip
+@click.option("--level", type=float, default=None,
+              help="Act today keeps the chance below this, 0 to 1 (default: the red light's).")  # fmt: skip
+@click.option("-n", "--replications", type=click.IntRange(2, 10_000), default=100,
+              show_default=True, help="Replications (the same seeds for every request tried).")  # fmt: skip
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="First seed.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=1, show_default=True,
+              help="Local worker processes.")  # fmt: skip
+@click.option("--backtest", "truth", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Back-test the warning at past dates against this daily truth CSV "
+              "(calibration/demo_truth/unallocated_daily.csv) instead of warning from today.")  # fmt: skip
+@click.option("--every", type=click.IntRange(1, 52), default=4, show_default=True,
+              help="With --backtest: weeks between issue dates.")  # fmt: skip
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --backtest: the first issue date (default: two years into the demand data).")  # fmt: skip
+@click.option("--out", type=OutputFolder(), default=None,
+              help="Results folder (default: reports/output/outlook-DATA-TIMESTAMP).")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
+@click.option("--no-report", "report", is_flag=True, default=True, flag_value=False,
+              help="Write the tables only: no HTML report, workbook or charts.")  # fmt: skip
+def outlook_command(
+    data_dir, settings_file, weeks, thresholds, level, replications, seed, jobs, truth, every,
+    first, out, overwrite, report,
+):  # fmt: skip
+    """The early warning from a council's latest data in DATA_DIR (the formats of
+    docs/calibration.md): the chance each team's unallocated cases pass its threshold in each
+    of the next weeks, the expected backlog with its band, and the least agency request today
+    that keeps the chance below a level, with its cost."""
+    try:
+        settings = load_settings(
+            settings_file, weeks=weeks, level=level,
+            thresholds=dict(parse_threshold(t) for t in thresholds),
+        )  # fmt: skip
+    except OutlookError as exc:
+        raise BadInput(str(exc)) from None
+    from demandsim.calibration.inputs import InputError
+    from demandsim.outlook.command import default_out
+    from demandsim.results_store import OutputExistsError
+
+    source = settings_file or "--threshold"
+    out = out or default_out(data_dir)
+
+    def say(text: str) -> None:
+        click.echo(f"demandsim: {text}", err=True)
+
+    try:
+        if truth is not None:
+            from demandsim.outlook.backtest import backtest
+
+            result = backtest(
+                data_dir, truth, out, settings, settings_source=source, every_weeks=every,
+                first=first.date() if first else None, replications=replications,
+                first_seed=seed, jobs=jobs, overwrite=overwrite, say=say,
+            )  # fmt: skip
+        else:
+            from demandsim.outlook.command import outlook
+
+            result = outlook(
+                data_dir, out, settings, settings_source=source, replications=replications,
+                first_seed=seed, jobs=jobs, report=report, overwrite=overwrite,
+                colour=sys.stdout.isatty(), say=say,
+            )  # fmt: skip
+    except (OutlookError, InputError, OutputExistsError) as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(result.text)
+    click.echo(f"\nResults written to {result.folder}/")
+    if (result.folder / "report.html").exists():
+        click.echo(f"Report: {result.folder / 'report.html'}")

@@ -1,0 +1,299 @@
+"""``demandsim outlook``: the weekly chances and bands recomputed from the stored replications
+and from the model itself, the printed table and the report against the stored table, the
+act-today answer (monotone in the request, the least that meets the level, on the same seeds),
+the back-test's cut of the data (it never reads the future) and its scoring, and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from demandsim.calibration.inputs import read_folder
+from demandsim.cli import main
+from demandsim.measures import DAILY_NAMES
+from demandsim.outlook.act import Runner, Search
+from demandsim.outlook.asof import as_of, outlook_scenario
+from demandsim.outlook.backtest import by_issue_date, score_weeks, scores
+from demandsim.outlook.settings import OutlookSettings, first_week_judged, load_settings
+from demandsim.outlook.weekly import LETTER
+from demandsim.replication import simulate
+from demandsim.results_store import scenario_record
+from demandsim.scenario_files import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "calibration" / "demo"
+WEEKS = 8
+N = 6
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("outlook") / "demo"
+    args = ["outlook", str(DEMO), "--weeks", str(WEEKS), "-n", str(N), "--seed", "3",
+            "--threshold", "front_door=2", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out, result.stdout
+
+
+def test_weekly_chances_and_bands_are_recomputed_from_the_stored_replications(run):
+    out, _ = run
+    stored = pd.read_csv(out / "outlook_weekly.csv")
+    reps = pd.read_parquet(out / "outlook_weekly_by_replication.parquet")
+    assert sorted(reps["replication"].unique()) == list(range(3, 3 + N))
+    assert len(reps) == N * WEEKS * stored["team"].nunique()
+    for row in stored.itertuples():
+        g = reps[(reps["team"] == row.team) & (reps["week"] == row.week)]
+        assert len(g) == N == row.replications
+        assert row.chance_over_threshold == pytest.approx(
+            (g["max_unallocated"] > row.threshold_cases).mean()
+        )
+        assert row.mean_unallocated == pytest.approx(g["mean_unallocated"].mean(), abs=1e-5)
+        for q, col in ((10, "p10_unallocated"), (50, "p50_unallocated"), (90, "p90_unallocated")):
+            assert getattr(row, col) == pytest.approx(
+                np.percentile(g["mean_unallocated"], q), abs=1e-5
+            )
+        light = (
+            "red"
+            if row.chance_over_threshold >= 0.3
+            else "amber"
+            if row.chance_over_threshold >= 0.1
+            else "green"
+        )
+        assert row.light == light
+    assert stored.loc[stored["team"] == "front_door", "threshold_cases"].eq(2).all()
+
+
+def test_each_stored_week_is_the_model_replication_reduced(run):
+    """The per-replication weeks are the daily unallocated cube of that seed, re-simulated from
+    the resolved scenario in the folder, cut into weeks."""
+    out, _ = run
+    scenario = load_scenario(out / "scenarios" / "outlook.toml")
+    reps = pd.read_parquet(out / "outlook_weekly_by_replication.parquet")
+    seed = 4
+    daily = simulate(scenario, seed).daily[: WEEKS * 7, :, DAILY_NAMES.index("unallocated_cases")]
+    teams = list(scenario.teams)
+    mine = reps[reps["replication"] == seed]
+    for row in mine.itertuples():
+        week = daily[(row.week - 1) * 7 : row.week * 7, teams.index(row.team)]
+        assert row.max_unallocated == week.max()
+        assert row.mean_unallocated == pytest.approx(week.mean(), abs=1e-5)
+        assert row.week_start == pd.Timestamp(scenario.start_date) + pd.Timedelta(
+            days=7 * (row.week - 1)
+        )
+
+
+def test_the_printed_table_and_the_report_show_the_stored_chances(run):
+    out, stdout = run
+    stored = pd.read_csv(out / "outlook_weekly.csv")
+    teams = list(dict.fromkeys(stored["team"]))
+    printed = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(\d{4}-\d\d-\d\d)((?:\s+[GAR]\s+\d+)+)\s*$", line)
+        if m:
+            printed[int(m[1])] = re.findall(r"([GAR])\s+(\d+)", m[3])
+    assert sorted(printed) == list(range(1, WEEKS + 1))
+    html = (out / "report.html").read_text()
+    cells = re.findall(r"<td class='light-(\w+)' title='\w+'>([GAR]) (\d+)%</td>", html)
+    assert len(cells) == WEEKS * len(teams)
+    for row in stored.itertuples():
+        letter, shown = printed[row.week][teams.index(row.team)]
+        assert letter == LETTER[row.light]
+        assert int(shown) == round(100 * row.chance_over_threshold)
+        light, letter, shown = cells[(row.week - 1) * len(teams) + teams.index(row.team)]
+        assert (light, letter) == (row.light, LETTER[row.light])
+        assert int(shown) == round(100 * row.chance_over_threshold)
+    assert (out / "charts" / "outlook_backlog.png").stat().st_size > 10_000
+    record = json.loads((out / "outlook.json").read_text())
+    assert record["thresholds"]["front_door"] == 2
+
+
+def test_act_today_table_agrees_with_the_weekly_table_on_the_same_seeds(run):
+    out, stdout = run
+    act = pd.read_csv(out / "outlook_act_today.csv")
+    weekly = pd.read_csv(out / "outlook_weekly.csv")
+    assert "Act today" in stdout
+    first = int(json.loads((out / "outlook.json").read_text())["first_week_judged"])
+    assert "front_door" in set(act["team"])  # the end of term in week 8 passes 2 cases
+    for team, rows in act.groupby("team"):
+        judged = weekly[(weekly["team"] == team) & (weekly["week"] >= first)]
+        assert rows["today_worst_chance"].iloc[0] == pytest.approx(
+            judged["chance_over_threshold"].max()
+        )
+    assert (act["first_seed"] == 3).all() and (act["replications"] == N).all()
+
+
+@pytest.fixture(scope="module")
+def search(run) -> Search:
+    """The demo's calibrated scenario (as the run resolved it), its end of term in week 8."""
+    scenario = load_scenario(run[0] / "scenarios" / "outlook.toml")
+    thresholds = {"front_door": 3, "assessment": 18, "cin": 55, "cic": 15, "after_care": 8}
+    runner = Runner(range(6), WEEKS)
+    return Search(scenario, thresholds, first_week_judged(scenario), 0.3, 12, runner)
+
+
+def test_the_chance_falls_as_more_agency_workers_are_asked_for(search):
+    """On the same seeds, each extra worker asked for never raises the worst week's chance by
+    more than one replication's share, and enough of them bring it down."""
+    worst = [search.worst(search.evaluate({"front_door": k}), "front_door") for k in range(5)]
+    assert worst[0] >= search.level > worst[-1]
+    assert all(b <= a + 1 / 6 + 1e-12 for a, b in itertools.pairwise(worst)), worst
+
+
+def test_the_answer_is_the_least_request_that_meets_the_level_on_the_same_seeds(search):
+    chosen = search.least("front_door")
+    assert chosen is not None and chosen >= 1
+    assert search.meets(search.evaluate({"front_door": chosen}), "front_door")
+    assert not search.meets(search.evaluate({"front_door": chosen - 1}), "front_door")
+    scan = next(
+        k for k in range(13) if search.meets(search.evaluate({"front_door": k}), "front_door")
+    )
+    assert chosen == scan
+    seeds = {c.judged[i].seed for c in search.tried.values() for i in range(len(c.judged))}
+    assert seeds == set(range(6))  # every candidate on the same seeds
+    costs = search.evaluate({"front_door": chosen}).cost_gbp() - search.evaluate({}).cost_gbp()
+    assert costs.mean() > 0  # agency workers are paid
+
+
+def perturb_after(data, day: dt.date):
+    """The same data with everything after ``day`` changed: later rows dropped and invented,
+    later ends moved, later next stages and fill routes swapped, sickness of running spells
+    changed, later demand multiplied."""
+    when = pd.Timestamp(day)
+    later = pd.Timedelta(days=17)
+    demand = data.demand.copy()
+    demand.loc[demand["date"] > when, "contacts"] *= 10
+    staff = data.staff.copy()
+    running = staff["end_date"].isna() | (staff["end_date"] > when)
+    staff.loc[running, "sickness_days"] += 50
+    staff.loc[staff["end_date"] > when, "end_date"] += later
+    vacancies = data.vacancies.copy()
+    vac_later = vacancies["filled_date"] > when
+    vacancies.loc[vac_later, "filled_by"] = "agency"
+    vacancies.loc[vac_later, "filled_date"] += later
+    episodes = data.episodes.copy()
+    ep_later = episodes["end_date"] > when
+    episodes.loc[ep_later, "next_stage"] = "closed"
+    episodes.loc[ep_later, "end_date"] += later
+    invented = episodes.iloc[:50].assign(
+        start_date=when + later, end_date=pd.NaT, next_stage=np.nan
+    )
+    episodes = pd.concat([episodes[episodes["start_date"] <= when + later], invented])
+    episodes = episodes.astype(data.episodes.dtypes.to_dict())
+    ssda = data.ssda903.copy()
+    ssda.loc[ssda["DEC"] > when, "REC"] = "E4A"
+    ssda = ssda[ssda["DECOM"] <= when + pd.Timedelta(days=3)]
+    return dataclasses.replace(data, demand=demand, staff=staff, vacancies=vacancies,
+                               episodes=episodes, ssda903=ssda, snapshot_cases=None,
+                               snapshot_staff=None)  # fmt: skip
+
+
+def test_the_backtest_never_reads_the_future(baseline):
+    data = read_folder(DEMO)
+    day = dt.date(2023, 9, 4)
+    cut, other = as_of(data, day), as_of(perturb_after(data, day), day)
+    for field in ("demand", "staff", "vacancies", "episodes", "ssda903", "snapshot_cases"):
+        a, b = getattr(cut, field), getattr(other, field)
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), obj=field)
+        for column in a.select_dtypes("datetime"):
+            assert (a[column].dropna() <= pd.Timestamp(day)).all(), (field, column)
+    assert cut.snapshot_date == day
+    a, _ = outlook_scenario(cut, baseline, 4)
+    b, _ = outlook_scenario(other, baseline, 4)
+    assert scenario_record(a) == scenario_record(b)
+    assert a.start_date == day
+
+
+def test_backtest_scores_count_hits_misses_and_false_alarms():
+    settings = OutlookSettings()
+    day = dt.date(2024, 1, 1)
+    truth_rows = []
+    for team, values in {
+        "a": [0] * 7 + [9] * 7,
+        "b": [0] * 14,
+        "c": [0] * 14,
+        "d": [9] * 14,
+    }.items():
+        for i, v in enumerate(values):
+            truth_rows.append(
+                {
+                    "date": pd.Timestamp(day) + pd.Timedelta(days=i),
+                    "team": team,
+                    "unallocated_cases": v,
+                }
+            )
+    truth = pd.DataFrame(truth_rows)
+    chances = {"a": [0.1, 0.5], "b": [0.0, 0.4], "c": [0.0, 0.0], "d": [0.9, 0.9]}
+    forecast = pd.DataFrame(
+        [{"issue_date": day, "team": t, "week": w + 1, "threshold_cases": 5, "chance_over_threshold": c[w],
+          "mean_unallocated": 1.0, "p10_unallocated": 0.0, "p90_unallocated": 2.0}
+         for t, c in chances.items() for w in range(2)]
+    )  # fmt: skip
+    weekly = score_weeks(forecast, truth, settings)
+    dates = by_issue_date(weekly)
+    assert dict(zip(dates["team"], dates["outcome"], strict=True)) == {
+        "a": "hit",
+        "b": "false alarm",
+        "c": "quiet",
+        "d": "already over",
+    }
+    table = scores(weekly, dates).set_index("team")
+    assert table.loc[
+        "all", ["hits", "false_alarms", "quiet", "already_over", "real_rises"]
+    ].tolist() == [1, 1, 1, 1, 1]
+    truth_over = np.array([0, 1, 0, 0, 0, 0, 1, 1], dtype=float)
+    chance = np.array([0.1, 0.5, 0.0, 0.4, 0.0, 0.0, 0.9, 0.9])
+    assert table.loc["all", "brier"] == pytest.approx(((chance - truth_over) ** 2).mean())
+    assert table.loc["all", "band_coverage"] == pytest.approx(weekly["in_band"].mean())
+
+
+def test_bad_input_gets_the_cli_error_form(tmp_path):
+    runner = CliRunner()
+    settings = tmp_path / "outlook.toml"
+    cases = [
+        (["--weeks", "3"], "--weeks: expected a whole number of weeks from 4 to 26; got 3"),
+        (["--weeks", "27"], "--weeks: expected a whole number of weeks from 4 to 26; got 27"),
+        (["--level", "1.5"], "--level: expected a chance from 0 to 1; got 1.5"),
+        (["--threshold", "cin=-3"], "--threshold: expected TEAM=CASES"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(main, ["outlook", str(DEMO), *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2, result.output
+        assert f"Error: {message}" in result.stderr
+    settings.write_text("[lights]\nred_from = 1.2\n")
+    result = runner.invoke(main, ["outlook", str(DEMO), "--settings", str(settings)])
+    assert result.exit_code == 2
+    assert f"{settings}: lights.red_from: Input should be less than or equal to 1" in result.stderr
+    settings.write_text("weeks = 30\n")
+    result = runner.invoke(main, ["outlook", str(DEMO), "--settings", str(settings)])
+    assert result.exit_code == 2 and f"{settings}: weeks:" in result.stderr
+    settings.write_text("[thresholds]\nmash = 10\n")
+    result = runner.invoke(main, ["outlook", str(DEMO), "--settings", str(settings), "--weeks", "4",
+                                  "-n", "2", "--out", str(tmp_path / "y")])  # fmt: skip
+    assert result.exit_code == 2
+    assert f"{settings}: thresholds.mash: not a staffed team" in result.stderr
+    assert not (tmp_path / "y").exists()
+
+
+def test_a_folder_without_open_cases_is_refused(tmp_path):
+    folder = tmp_path / "council"
+    folder.mkdir()
+    (folder / "vacancies.csv").write_text((DEMO / "vacancies.csv").read_text())
+    result = CliRunner().invoke(main, ["outlook", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"Error: {folder}: the outlook starts from the council's open cases" in result.stderr
+
+
+def test_settings_file_and_options_combine():
+    settings = load_settings(None, weeks=8, level=0.2, thresholds={"cin": 40})
+    assert (settings.weeks, settings.level, settings.thresholds) == (8, 0.2, {"cin": 40})
+    assert OutlookSettings().level == OutlookSettings().lights.red_from
