@@ -3,8 +3,8 @@ engine alone, and ``demandsim --help``.
 
 Prints, as medians of ``--repeat`` interleaved runs (wall and CPU seconds): the engine
 (``Model.run`` of the scenario), the whole command in this process (simulate, reduce, tables,
-bands, report, workbook), where the command's time goes, and the ratio command / engine (the aim
-is at most 2). Then the wall time of ``demandsim --help`` in a fresh process (the aim is under
+bands, report, workbook; CPU includes the chart painters it forks), the ratio command / engine
+(the aim is at most 2), and the same with ``--no-report`` (tables only). Then the wall time of ``demandsim --help`` in a fresh process (the aim is under
 0.5 s). Not a test: run it by hand.
 
     python benchmarks/bench_run.py                       # default scenario, 5 years
@@ -14,6 +14,7 @@ is at most 2). Then the wall time of ``demandsim --help`` in a fresh process (th
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,9 +31,16 @@ from demandsim.scenario_files import load_scenario
 
 
 def timed(call) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
+    """Wall and CPU seconds of ``call()``; CPU includes the processes it started and waited for
+    (the report's chart painters)."""
+    wall, cpu = time.perf_counter(), time.process_time() + _children_cpu()
     call()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.process_time() + _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main_() -> None:
@@ -42,7 +50,7 @@ def main_() -> None:
     args = parser.parse_args()
     scenario = load_scenario(None, [f"years={args.years}"])
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    engine, command = [], []
+    engine, command, bare = [], [], []
     try:
         for i in range(args.repeat + 1):  # the first of each is an untimed warm-up
             e = timed(lambda: Model(scenario, 0).run())
@@ -53,9 +61,16 @@ def main_() -> None:
                     catch_exceptions=False,
                 )
             )  # fmt: skip
+            b = timed(
+                lambda out=out: CliRunner().invoke(
+                    main, ["run", "--years", str(args.years), "--no-report", "--out", f"{out}-t"],
+                    catch_exceptions=False,
+                )
+            )  # fmt: skip
             if i:
                 engine.append(e)
                 command.append(c)
+                bare.append(b)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     e_wall = statistics.median(w for w, _ in engine)
@@ -66,6 +81,10 @@ def main_() -> None:
     print(f"  engine (Model.run)            {e_wall:6.2f} s wall  {e_cpu:6.2f} s CPU")
     print(f"  demandsim run (with report)   {c_wall:6.2f} s wall  {c_cpu:6.2f} s CPU")
     print(f"  ratio run / engine            {c_wall / e_wall:6.2f} wall  {c_cpu / e_cpu:6.2f} CPU")
+    b_wall = statistics.median(w for w, _ in bare)
+    b_cpu = statistics.median(c for _, c in bare)
+    print(f"  demandsim run --no-report     {b_wall:6.2f} s wall  {b_cpu:6.2f} s CPU")
+    print(f"  ratio --no-report / engine    {b_wall / e_wall:6.2f} wall  {b_cpu / e_cpu:6.2f} CPU")
     helps = []
     for _ in range(args.repeat):
         start = time.perf_counter()
