@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from demandsim.cli_checks import MAX_JOBS
+from demandsim.cli_checks import MAX_JOBS, OutputFolder
 
 
 @click.command()
@@ -26,7 +26,7 @@ from demandsim.cli_checks import MAX_JOBS
 )
 @click.option(
     "--out-root",
-    type=click.Path(file_okay=False),
+    type=OutputFolder(holds_runs=True),
     default="reports/output",
     show_default=True,
     help="Folder the runs' results folders go in.",
