@@ -251,7 +251,7 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
     from selenium.common.exceptions import NoSuchElementException
     from selenium.common.exceptions import StaleElementReferenceException as StaleElement
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import WebDriverWait
 
     from demandsim.batch.store import INCOMPLETE, MANIFEST
@@ -263,10 +263,9 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
         wait_for(browser, "#base", 30).click()  # the drop-downs' code loads after the page
         search = wait_for(browser, "input.dash-dropdown-search", 10)
         search.send_keys("camden")
-        shown = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text]
-        assert shown == ["council: Camden (published tables)"]
-        search.send_keys(Keys.ENTER)
-        wait_for(browser, "#preparing progress", 10)  # calibrating, in the background
+        options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text]
+        assert [o.text for o in options] == ["council: Camden (published tables)"]
+        options[0].click()
         WebDriverWait(browser, 60, ignored_exceptions=[NoSuchElementException, StaleElement]).until(
             lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0"
         )  # the council's scenario starts from the published stocks, with no warm-up
@@ -293,8 +292,9 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
         type_into(browser.find_element(By.ID, "replications"), "400")
         for run_id in (2, 3, 4):
             browser.find_element(By.ID, "run").click()
-            wait_for(browser, "#queued", 20)
-            assert f"Run {run_id} queued" in browser.find_element(By.ID, "queued").text
+            WebDriverWait(browser, 20, ignored_exceptions=[StaleElement]).until(
+                seen.text_to_be_present_in_element((By.ID, "queued"), f"Run {run_id} queued")
+            )
         wait_for(browser, "#run-2[data-state='running']", 30)
         click(browser, "#run-3 button")
         wait_for(browser, "#run-3[data-state='cancelled']", 10)
@@ -338,5 +338,45 @@ def test_out_root_must_be_a_writable_folder(tmp_path):
     for root in (afile, afile / "runs"):
         result = CliRunner().invoke(main, ["serve", "--out-root", str(root), "--no-browser"])
         assert result.exit_code == 2, result.output
-        assert "Invalid value for '--out-root': expected a writable folder" in result.output
+        assert "Invalid value for --out-root: expected a writable folder" in result.output
         assert str(root) in result.output
+
+
+def test_results_folders_offer_their_stored_scenarios(baseline, tmp_path):
+    from demandsim.serve.sources import results_scenarios
+
+    for name, complete in (("done", True), ("interrupted", False)):
+        folder = tmp_path / name
+        (folder / "scenarios").mkdir(parents=True)
+        write_scenario_toml(baseline, folder / "scenarios" / "baseline.toml")
+        if complete:
+            (folder / "manifest.json").write_text("{}")
+    found = results_scenarios(tmp_path)
+    assert list(found) == ["results: done / baseline"]
+    again = load_scenario(found["results: done / baseline"])
+    assert again.model_dump(exclude={"source_dir"}) == baseline.model_dump(exclude={"source_dir"})
+
+
+def test_a_council_is_calibrated_in_the_background_once(tmp_path):
+    from demandsim.serve.sources import Councils, Preparing
+
+    councils = Councils(tmp_path)
+    try:
+        first = councils.get("202", 2024)  # Camden, by its code
+        assert isinstance(first, Preparing) and not first.error
+        assert first.what == "Camden, year ending 31 March 2024"
+        end = time.monotonic() + 60
+        while isinstance(found := councils.get("202", 2024), Preparing):
+            assert not found.error and time.monotonic() < end
+            time.sleep(0.1)
+        assert found.start_date.isoformat() == "2024-04-01"
+        refused = councils.get("202", 2012)
+        while isinstance(refused, Preparing) and not refused.error:
+            time.sleep(0.1)
+            refused = councils.get("202", 2012)
+        assert "reported first for the year ending 31 March 2013" in refused.error
+    finally:
+        councils.stop()
+    again = Councils(tmp_path)  # a new server finds the calibration on disk
+    assert again.get("202", 2024).model_dump() == found.model_dump()
+    assert [p.name for p in (tmp_path / "councils").iterdir()] == ["camden-202-2024"]

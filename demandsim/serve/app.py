@@ -338,14 +338,15 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
     )
     def _form(source: str, year: int, _n, shown: str | None):
         key = f"{source}@{year or 'latest'}" if source.startswith(COUNCIL) else source
-        if key == shown or (ctx.triggered_id == "tick" and shown is not None):
+        asked = {"base.value", "year.value"} & set(ctx.triggered_prop_ids)
+        if key == shown or (not asked and shown is not None):
             return no_update, no_update  # the form is this one's, or the page is not waiting
         try:
             key, found = start(source, year)
-        except ScenarioError as exc:
-            return html.Pre(str(exc), className="error", id="start-error"), None
+        except ScenarioError as exc:  # shown until another starting point is picked
+            return html.Pre(str(exc), className="error", id="start-error"), FAILED
         if isinstance(found, Preparing):
-            return _preparing(found), None
+            return _preparing(found), FAILED if found.error else None
         return lever_form(found), key
 
     @app.callback(

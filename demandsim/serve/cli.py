@@ -67,8 +67,9 @@ def serve(host: str, port: int, out_root: str, scenarios_dir: str, jobs: int | N
     if browser:
         webbrowser.open(explorer.url)
     try:
-        explorer.serve_forever()
+        explorer.serve_forever()  # until Ctrl-C
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
     finally:
-        explorer.stop()
+        explorer.stop()  # the run in hand is cancelled and its workers ended
+    click.echo("stopped")
