@@ -382,7 +382,7 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
             return no_update  # a button drawn afresh, not pressed
         run_id = ctx.triggered_id["run"]
         if not runs.cancel(run_id):
-            return html.P(f"Run {run_id} had already finished.", id="cancelled")
+            return html.P(f"Run {run_id} had finished its replications.", id="cancelled")
         return html.P(f"Run {run_id} cancelled.", id="cancelled")
 
     @app.callback(
@@ -409,7 +409,11 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
     @app.callback(Output("results", "children"), Input("shown-run", "data"))
     def _results(run_id):
         run = runs.get(run_id) if run_id else None
-        return results_view(run) if run is not None else []
+        if run is None:
+            return []
+        view = results_view(run)
+        run.shown.set()  # the report and workbook may start now
+        return view
 
     @app.server.route("/runs/<int:run_id>/<name>")
     def _download(run_id: int, name: str):

@@ -3,8 +3,8 @@
 Covers: a queue of comparisons (the edited scenario against its base, on the same seeds), each
 run by :func:`demandsim.batch.commands.compare` on every core into a normal results folder, with
 its progress (replications done of all) kept for the page to poll; cancelling a queued or
-running comparison; and the report and workbook, built after the tables by a second thread so
-the page shows the headline as soon as the tables are stored.
+running comparison; and the report and workbook, built by a second thread once the page has
+read the tables (so the headline and charts are not slowed by them).
 
 Assumptions: one comparison at a time uses every core, so queued runs wait their turn rather
 than share the cores; the web server's own threads only read a run's state, which the worker
@@ -30,6 +30,8 @@ from demandsim.scenario import Scenario
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 #: the report and workbook of a done run: being built, ready, or failed (``report_error``)
 BUILDING, READY = "building", "ready"
+#: how long the report waits for the page to read a finished run's results, in seconds
+SHOW_SECONDS = 5.0
 #: where replications are kept between runs, in the runs' folder
 CACHE = ".replications"
 
@@ -57,6 +59,8 @@ class Run:
     report_error: str = ""
     reported: float | None = None  # when the report and workbook were written
     stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+    #: set once the page has read the results (the report waits for it, up to SHOW_SECONDS)
+    shown: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
     @property
     def seconds(self) -> float | None:
@@ -125,10 +129,11 @@ class RunQueue:
 
     def cancel(self, run_id: int) -> bool:
         """Cancel a queued run (it will not start) or a running one (its workers are ended and
-        its folder left incomplete); False if it had already finished."""
+        its folder left incomplete); False if it had finished its replications (the tables
+        take seconds and are then complete)."""
         with self._lock:
             run = self._runs.get(run_id)
-            if run is None or run.state not in (QUEUED, RUNNING):
+            if run is None or run.state not in (QUEUED, RUNNING) or run.simulated is not None:
                 return False
             run.stop.set()
             if run.state == QUEUED:
@@ -194,6 +199,7 @@ class RunQueue:
 
         while (run_id := self._reports.get()) is not None:
             run = self.get(run_id)
+            run.shown.wait(SHOW_SECONDS)  # the page's headline and charts first, then this
             try:
                 write_report(run.folder)
             except Exception as exc:  # the page says so; the tables and headline stand
