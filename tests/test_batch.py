@@ -435,3 +435,14 @@ def test_a_stopped_batch_ends_its_workers_and_is_left_as_interrupted(short, tmp_
     assert not (tmp_path / "stopped" / MANIFEST).exists()
     kept = list((tmp_path / "stopped").glob("replications/*/seed-*.kpis.parquet"))
     assert 1 <= len(kept) < 4
+
+
+def test_a_batch_whose_replications_are_all_cached_runs_none(short, tmp_path):
+    from demandsim.batch.cache import ReplicationCache
+
+    options = BatchOptions(replications=1, jobs=1, report=False, cache=ReplicationCache(tmp_path))
+    commands.replicate(short, tmp_path / "first", options)
+    commands.replicate(short, tmp_path / "again", options)
+    manifest = json.loads((tmp_path / "again" / MANIFEST).read_text())
+    assert manifest["replications_this_session"] == 0
+    assert_same_tables(tmp_path / "first", tmp_path / "again")

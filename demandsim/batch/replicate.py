@@ -132,7 +132,7 @@ def _results(
 ) -> Iterator[tuple[str, Replication]]:
     check_executor(executor, scheduler, jobs)
     if not todo:
-        return iter(())
+        return (task for task in ())  # a generator, so it can be closed like the others
     if executor == "dask":
         return _dask(scenarios, todo, scheduler)
     jobs = min(available_cores() if jobs is None else jobs, len(todo))
