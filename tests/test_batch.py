@@ -384,9 +384,9 @@ def test_executor_options_are_checked_before_anything_runs(options, message, tmp
 def test_cached_replications_give_the_tables_a_fresh_run_gives(short, tmp_path):
     """A comparison whose base comes from the cache simulates only the other scenario, and
     writes the same tables as one that simulates both."""
-    from demandsim.batch.cache import ReplicationCache
+    from demandsim.batch.cache import ReplicationCache, scenario_hash
 
-    cache = ReplicationCache(tmp_path / "cache")
+    cache = ReplicationCache(tmp_path / "cache", only=[short])  # as the explorer: bases only
     quick = apply_overrides(short, ["workforce.agency.fill_days.mean_days=3"])
     slow = apply_overrides(short, ["workforce.agency.fill_days.mean_days=60"])
     cached = BatchOptions(replications=2, jobs=1, report=False, cache=cache)
@@ -399,6 +399,7 @@ def test_cached_replications_give_the_tables_a_fresh_run_gives(short, tmp_path):
         for name in ("first", "second", "fresh")
     }
     assert ran == {"first": 4, "second": 2, "fresh": 4}
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [scenario_hash(short)]
     names = (*TABLES, "monthly_bands", "paired_differences", "monthly_differences")
     assert_same_tables(tmp_path / "second", tmp_path / "fresh", names)
     summary = (tmp_path / "second" / "summary.txt").read_text()

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from demandsim.batch.store import BatchStore
@@ -60,10 +61,14 @@ def _link(source: Path, target: Path) -> None:
 
 
 class ReplicationCache:
-    """A folder of replications shared by batches, by scenario hash and seed."""
+    """A folder of replications shared by batches, by scenario hash and seed.
 
-    def __init__(self, root: str | Path) -> None:
+    ``only``: keep replications of these scenarios alone (the web explorer keeps its bases,
+    which every edit is compared with, not each edit); default every scenario."""
+
+    def __init__(self, root: str | Path, only: Iterable[Scenario] | None = None) -> None:
         self.root = Path(root)
+        self.only = None if only is None else {scenario_hash(s) for s in only}
 
     def _files(self, scenario: Scenario, seed: int) -> tuple[Path, Path]:
         folder = self.root / scenario_hash(scenario)
@@ -85,6 +90,8 @@ class ReplicationCache:
 
     def keep(self, store: BatchStore, key: str, scenario: Scenario, seed: int) -> None:
         """Add the replication ``store`` holds under ``key`` and ``seed`` to the cache."""
+        if self.only is not None and scenario_hash(scenario) not in self.only:
+            return
         targets = self._files(scenario, seed)
         targets[0].parent.mkdir(parents=True, exist_ok=True)
         for source, target in zip(store.replication_files(key, seed), targets, strict=True):

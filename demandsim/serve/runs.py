@@ -9,8 +9,9 @@ read the tables (so the headline and charts are not slowed by them).
 Assumptions: one comparison at a time uses every core, so queued runs wait their turn rather
 than share the cores; the web server's own threads only read a run's state, which the worker
 replaces field by field under a lock. Replications are kept between runs in the runs' folder
-(:mod:`demandsim.batch.cache`), so the base of a comparison is simulated once for a horizon and
-seeds, and only the edited scenario runs after that. A cancelled run's folder is left as an
+(:mod:`demandsim.batch.cache`; the bases only, so the folder grows with the starting points and
+horizons used, not with every edit), so the base of a comparison is simulated once for a horizon
+and seeds, and only the edited scenario runs after that. A cancelled run's folder is left as an
 interrupted batch leaves it (``INCOMPLETE``, with the replications it finished).
 """
 
@@ -159,7 +160,6 @@ class RunQueue:
         from demandsim.batch.commands import BatchOptions, compare
         from demandsim.batch.replicate import Cancelled
 
-        cache = ReplicationCache(self.out_root / CACHE)
         while (run_id := self._todo.get()) is not None:
             with self._lock:
                 run = self._runs[run_id]
@@ -178,7 +178,7 @@ class RunQueue:
                 progress=False,
                 report=False,  # built after, by the reporter: the tables are all the page needs
                 on_progress=progress,
-                cache=cache,
+                cache=ReplicationCache(self.out_root / CACHE, only=[run.base]),
                 stop=run.stop,
             )
             try:
