@@ -226,7 +226,7 @@ def test_run_from_the_page_shows_what_compare_gives(browser, baseline, tmp_path)
     host, port = explorer.url.removeprefix("http://").rstrip("/").split(":")
     with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=2):
         pass
-    assert not explorer.runs._thread.is_alive()
+    assert not explorer.runs._thread.is_alive() and not explorer.runs._reporter.is_alive()
 
 
 def click(driver, css: str, timeout: float = 20) -> None:
