@@ -380,3 +380,17 @@ def test_a_council_is_calibrated_in_the_background_once(tmp_path):
     again = Councils(tmp_path)  # a new server finds the calibration on disk
     assert again.get("202", 2024).model_dump() == found.model_dump()
     assert [p.name for p in (tmp_path / "councils").iterdir()] == ["camden-202-2024"]
+
+
+def test_every_council_of_the_published_tables_is_offered_once():
+    from demandsim.calibration.published import councils
+    from demandsim.serve.sources import COUNCIL, council_choices
+
+    offered = council_choices()
+    table = councils()
+    assert sorted(v.removeprefix(COUNCIL) for v in offered.values()) == sorted(table["old_la_code"])
+    dorsets = [label for label in offered if label.startswith("council: Dorset ")]
+    assert dorsets == [  # two councils of one name, told apart by their years
+        "council: Dorset (published tables, reported 2013-2019)",
+        "council: Dorset (published tables, reported 2020-2025)",
+    ]
