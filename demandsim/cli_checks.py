@@ -91,6 +91,10 @@ class OutputFolder(click.ParamType):
 
     name = "folder"
 
+    def __init__(self, holds_runs: bool = False) -> None:
+        #: results folders are made inside it (``serve --out-root``): it must take new folders
+        self.holds_runs = holds_runs
+
     def convert(self, value, param, ctx):
         if value is None:
             return None
@@ -99,9 +103,12 @@ class OutputFolder(click.ParamType):
         if not text.strip() or "\0" in text:
             self.fail(f"expected a folder name; got {text!r}", param, ctx)
         problem = folder_problem(Path(text))
+        if problem is None and self.holds_runs:
+            problem = folder_problem(Path(text) / "run")
         if problem:
+            what = "a writable folder" if self.holds_runs else "a folder that can be created"
             raise click.BadParameter(
-                f"expected a folder that can be created; got {text!r}: {problem}",
+                f"expected {what}; got {text!r}: {problem}",
                 ctx=ctx,
                 param_hint=option,
             )

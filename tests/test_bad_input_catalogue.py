@@ -350,6 +350,9 @@ for name, argv, expect in [
     ("neighbours-abolished", ["neighbours", "--la", "Cumbria", "--year", "2024", "--out", "out"], ["--la 'Cumbria'", "abolished", "Cumberland"]),
     ("neighbours-no-neighbours", ["neighbours", "--la", "928", "--year", "2019", "--out", "out"], ["--la '928'", "no statistical neighbours"]),
     ("neighbours-out-file", ["neighbours", "--la", "Kent", "--out", "f.txt"], ["--out", "not a folder"]),
+    ("serve-out-root-file", ["serve", "--out-root", "f.txt", "--no-browser"], ["--out-root", "writable folder", "not a folder"]),
+    ("serve-out-root-proc", ["serve", "--out-root", "/proc", "--no-browser"], ["--out-root", "writable folder", "cannot be made"]),
+    ("serve-port", ["serve", "--port", "70000", "--no-browser"], ["--port", "70000"]),
 ]:  # fmt: skip
     files = {
         "good.toml": GOOD,

@@ -379,3 +379,71 @@ def test_executor_options_are_checked_before_anything_runs(options, message, tmp
     assert result.exit_code != 0
     assert message in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cached_replications_give_the_tables_a_fresh_run_gives(short, tmp_path):
+    """A comparison whose base comes from the cache simulates only the other scenario, and
+    writes the same tables as one that simulates both."""
+    from demandsim.batch.cache import ReplicationCache, scenario_hash
+
+    cache = ReplicationCache(tmp_path / "cache", only=[short])  # as the explorer: bases only
+    quick = apply_overrides(short, ["workforce.agency.fill_days.mean_days=3"])
+    slow = apply_overrides(short, ["workforce.agency.fill_days.mean_days=60"])
+    cached = BatchOptions(replications=2, jobs=1, report=False, cache=cache)
+    commands.compare([short, quick], tmp_path / "first", cached)
+    commands.compare([short, slow], tmp_path / "second", cached)
+    fresh = BatchOptions(replications=2, jobs=1, report=False)
+    commands.compare([short, slow], tmp_path / "fresh", fresh)
+    ran = {
+        name: json.loads((tmp_path / name / MANIFEST).read_text())["replications_this_session"]
+        for name in ("first", "second", "fresh")
+    }
+    assert ran == {"first": 4, "second": 2, "fresh": 4}
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [scenario_hash(short)]
+    names = (*TABLES, "monthly_bands", "paired_differences", "monthly_differences")
+    assert_same_tables(tmp_path / "second", tmp_path / "fresh", names)
+    summary = (tmp_path / "second" / "summary.txt").read_text()
+    assert summary == (tmp_path / "fresh" / "summary.txt").read_text()
+
+
+def test_the_cache_key_is_what_a_replication_depends_on(short, monkeypatch):
+    from demandsim.batch import cache
+
+    key = cache.scenario_hash(short)
+    renamed = short.model_copy(update={"name": "other", "description": "words"})
+    assert cache.scenario_hash(renamed) == key  # the engine never reads them
+    assert cache.scenario_hash(apply_overrides(short, ["teams.cin.posts=93"])) != key
+    assert cache.scenario_hash(short.model_copy(update={"source_dir": "/elsewhere"})) != key
+    monkeypatch.setattr(cache, "engine_fingerprint", lambda: "other code")
+    assert cache.scenario_hash(short) != key
+
+
+def test_a_stopped_batch_ends_its_workers_and_is_left_as_interrupted(short, tmp_path):
+    import multiprocessing
+    import threading
+
+    stop = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 1:
+            stop.set()
+
+    options = BatchOptions(replications=4, jobs=2, on_progress=progress, stop=stop)
+    with pytest.raises(replicate.Cancelled):
+        commands.replicate(short, tmp_path / "stopped", options)
+    assert multiprocessing.active_children() == []
+    assert (tmp_path / "stopped" / INCOMPLETE).exists()
+    assert not (tmp_path / "stopped" / MANIFEST).exists()
+    kept = list((tmp_path / "stopped").glob("replications/*/seed-*.kpis.parquet"))
+    assert 1 <= len(kept) < 4
+
+
+def test_a_batch_whose_replications_are_all_cached_runs_none(short, tmp_path):
+    from demandsim.batch.cache import ReplicationCache
+
+    options = BatchOptions(replications=1, jobs=1, report=False, cache=ReplicationCache(tmp_path))
+    commands.replicate(short, tmp_path / "first", options)
+    commands.replicate(short, tmp_path / "again", options)
+    manifest = json.loads((tmp_path / "again" / MANIFEST).read_text())
+    assert manifest["replications_this_session"] == 0
+    assert_same_tables(tmp_path / "first", tmp_path / "again")

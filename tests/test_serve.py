@@ -195,9 +195,15 @@ def test_run_from_the_page_shows_what_compare_gives(browser, baseline, tmp_path)
         # the charts drew, the downloads are the folder's files, and nothing came from outside
         assert browser.find_elements(By.CSS_SELECTOR, "#unallocated-chart .main-svg")
         assert browser.find_elements(By.CSS_SELECTOR, "#cost-chart .main-svg")
+        # the report and workbook are built after the headline; their links appear when ready
+        assert wait_for(browser, "#downloads p[data-report]", 5).get_attribute("data-report") in (
+            "building",
+            "ready",
+        )
+        wait_for(browser, "#downloads p[data-report='ready']", 120)
         links = {
             a.text: a.get_attribute("href")
-            for a in browser.find_elements(By.CSS_SELECTOR, "#results a")
+            for a in browser.find_elements(By.CSS_SELECTOR, "#downloads a")
         }
         import urllib.request
 
@@ -220,4 +226,169 @@ def test_run_from_the_page_shows_what_compare_gives(browser, baseline, tmp_path)
     host, port = explorer.url.removeprefix("http://").rstrip("/").split(":")
     with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=2):
         pass
-    assert not explorer.runs._thread.is_alive()
+    assert not explorer.runs._thread.is_alive() and not explorer.runs._reporter.is_alive()
+
+
+def click(driver, css: str, timeout: float = 20) -> None:
+    """Click an element of the runs table, which the page redraws every second."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, css).click() or True
+    )
+
+
+def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path):
+    """Start from Camden, found by typing in *Start from*: the form is the scenario ``demandsim
+    calibrate --la Camden`` writes, and a run from it shows its headline. Then three long runs:
+    the queued one is cancelled before it starts, the running one is stopped (workers ended,
+    folder left incomplete), the queue moves on to the next, and cancelling that leaves nothing
+    running."""
+    import multiprocessing
+
+    from selenium.common.exceptions import NoSuchElementException
+    from selenium.common.exceptions import StaleElementReferenceException as StaleElement
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from demandsim.batch.store import INCOMPLETE, MANIFEST
+    from demandsim.serve.server import Explorer
+
+    explorer = Explorer(tmp_path / "output", port=0, jobs=2).start()
+    try:
+        browser.get(explorer.url)
+        wait_for(browser, "#base", 30).click()  # the drop-downs' code loads after the page
+        search = wait_for(browser, "input.dash-dropdown-search", 10)
+        search.send_keys("camden")
+        options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text]
+        assert [o.text for o in options] == ["council: Camden (published tables)"]
+        options[0].click()
+        WebDriverWait(browser, 60, ignored_exceptions=[NoSuchElementException, StaleElement]).until(
+            lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0"
+        )  # the council's scenario starts from the published stocks, with no warm-up
+
+        # the form shows the scenario the command line calibrates, lever by lever
+        cli = CliRunner().invoke(
+            main, ["calibrate", "--la", "Camden", "--out", str(tmp_path / "cli")]
+        )
+        assert cli.exit_code == 0, cli.output
+        calibrated = load_scenario(tmp_path / "cli" / "scenario.toml")
+        for key, value in form_values(calibrated).items():
+            assert lever_input_or_choice(browser, key) == value, key
+
+        type_into(lever_input(browser, "years"), "0.5")
+        type_into(browser.find_element(By.ID, "replications"), "2")
+        browser.find_element(By.ID, "run").click()
+        wait_for(browser, "#headline[data-run='1'] li", 120)
+        run = explorer.runs.get(1)
+        assert run.state == "done" and run.base.name.startswith("calibrated-camden"), run.error
+        shown = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#headline li")]
+        assert shown == load_inputs(run.folder).brief
+
+        # three long runs: 2 runs, 3 and 4 wait
+        type_into(browser.find_element(By.ID, "replications"), "400")
+        for run_id in (2, 3, 4):
+            browser.find_element(By.ID, "run").click()
+            WebDriverWait(browser, 20, ignored_exceptions=[StaleElement]).until(
+                seen.text_to_be_present_in_element((By.ID, "queued"), f"Run {run_id} queued")
+            )
+        wait_for(browser, "#run-2[data-state='running']", 30)
+        click(browser, "#run-3 button")
+        wait_for(browser, "#run-3[data-state='cancelled']", 10)
+        click(browser, "#run-2 button")
+        wait_for(browser, "#run-2[data-state='cancelled']", 10)
+        wait_for(browser, "#run-4[data-state='running']", 30)  # the queue moves on
+        click(browser, "#run-4 button")
+        wait_for(browser, "#run-4[data-state='cancelled']", 10)
+
+        states = {r.id: r.state for r in explorer.runs.runs()}
+        assert states == {1: "done", 2: "cancelled", 3: "cancelled", 4: "cancelled"}
+        assert multiprocessing.active_children() == []  # the workers were ended
+        for run_id in (2, 4):  # left as an interrupted batch: resumable, not complete
+            folder = explorer.runs.get(run_id).folder
+            assert (folder / INCOMPLETE).exists() and not (folder / MANIFEST).exists()
+        assert not explorer.runs.get(3).folder.exists()  # never started
+        time.sleep(1.5)  # nothing starts afterwards, and the page still shows run 1
+        assert {r.id: r.state for r in explorer.runs.runs()} == states
+        assert browser.find_elements(By.CSS_SELECTOR, "#headline[data-run='1'] li")
+    finally:
+        explorer.stop()
+
+
+def lever_input_or_choice(driver, key: str) -> str:
+    """What the form shows for a lever: a text box's value, or a drop-down's chosen value."""
+    from selenium.webdriver.common.by import By
+
+    from demandsim.serve.levers import REQUEST_ON
+
+    row = driver.find_element(By.XPATH, f"//tr[td/code[text()='{key}']]")
+    text = row.find_elements(By.CSS_SELECTOR, "input.dash-input-element")
+    if text:
+        return text[0].get_attribute("value")
+    words = row.find_element(By.CSS_SELECTOR, ".dash-dropdown-value").text
+    return {v: k for k, v in REQUEST_ON.items()}[words]
+
+
+def test_out_root_must_be_a_writable_folder(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for root in (afile, afile / "runs"):
+        result = CliRunner().invoke(main, ["serve", "--out-root", str(root), "--no-browser"])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for --out-root: expected a writable folder" in result.output
+        assert str(root) in result.output
+
+
+def test_results_folders_offer_their_stored_scenarios(baseline, tmp_path):
+    from demandsim.serve.sources import results_scenarios
+
+    for name, complete in (("done", True), ("interrupted", False)):
+        folder = tmp_path / name
+        (folder / "scenarios").mkdir(parents=True)
+        write_scenario_toml(baseline, folder / "scenarios" / "baseline.toml")
+        if complete:
+            (folder / "manifest.json").write_text("{}")
+    found = results_scenarios(tmp_path)
+    assert list(found) == ["results: done / baseline"]
+    again = load_scenario(found["results: done / baseline"])
+    assert again.model_dump(exclude={"source_dir"}) == baseline.model_dump(exclude={"source_dir"})
+
+
+def test_a_council_is_calibrated_in_the_background_once(tmp_path):
+    from demandsim.serve.sources import Councils, Preparing
+
+    councils = Councils(tmp_path)
+    try:
+        first = councils.get("202", 2024)  # Camden, by its code
+        assert isinstance(first, Preparing) and not first.error
+        assert first.what == "Camden, year ending 31 March 2024"
+        end = time.monotonic() + 60
+        while isinstance(found := councils.get("202", 2024), Preparing):
+            assert not found.error and time.monotonic() < end
+            time.sleep(0.1)
+        assert found.start_date.isoformat() == "2024-04-01"
+        refused = councils.get("202", 2012)
+        while isinstance(refused, Preparing) and not refused.error:
+            time.sleep(0.1)
+            refused = councils.get("202", 2012)
+        assert "reported first for the year ending 31 March 2013" in refused.error
+    finally:
+        councils.stop()
+    again = Councils(tmp_path)  # a new server finds the calibration on disk
+    assert again.get("202", 2024).model_dump() == found.model_dump()
+    assert [p.name for p in (tmp_path / "councils").iterdir()] == ["camden-202-2024"]
+
+
+def test_every_council_of_the_published_tables_is_offered_once():
+    from demandsim.calibration.published import councils
+    from demandsim.serve.sources import COUNCIL, council_choices
+
+    offered = council_choices()
+    table = councils()
+    assert sorted(v.removeprefix(COUNCIL) for v in offered.values()) == sorted(table["old_la_code"])
+    dorsets = [label for label in offered if label.startswith("council: Dorset ")]
+    # two councils of one name (the county to 2019, the unitary since), told apart by their years
+    assert len(dorsets) == 2 and all(", reported 20" in label for label in dorsets), dorsets

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,7 @@ from demandsim.batch.aggregate import (
     monthly_differences,
     series_bands,
 )
+from demandsim.batch.cache import ReplicationCache
 from demandsim.batch.compare import paired_differences
 from demandsim.batch.plots import sweep_curve
 from demandsim.batch.replicate import (
@@ -79,6 +81,10 @@ class BatchOptions:
     report: bool = True  # the HTML report, workbook and charts
     #: called with (replications done, replications in all) as each is stored
     on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    #: replications shared between batches (:mod:`demandsim.batch.cache`): not run twice
+    cache: ReplicationCache | None = field(default=None, compare=False)
+    #: set it to stop the batch (:class:`~demandsim.batch.replicate.Cancelled` is raised)
+    stop: threading.Event | None = field(default=None, compare=False)
 
     def seeds(self) -> tuple[int, ...]:
         """The seeds to run, after checking every option (before any folder is made)."""
@@ -222,6 +228,8 @@ def _execute(
         options.scheduler,
         options.progress,
         options.on_progress,
+        options.cache,
+        options.stop,
     )
     say("summarising the replications: KPIs, daily and monthly bands, costs")
     keys = list(plan.scenarios)

@@ -18,6 +18,7 @@ the parent handles by ending them at once rather than waiting for their replicat
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -33,6 +34,7 @@ from typing import Any, Literal
 import pandas as pd
 from tqdm import tqdm
 
+from demandsim.batch.cache import ReplicationCache
 from demandsim.batch.store import BatchStore
 from demandsim.parameter_draws import simulate_drawn
 from demandsim.replication import Replication
@@ -80,6 +82,8 @@ def run_plan(
     scheduler: str | None = None,
     progress: bool | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    cache: ReplicationCache | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run every replication of ``plan`` that ``store`` does not hold yet; returns how many ran.
 
@@ -88,9 +92,14 @@ def run_plan(
     ``progress``: show a progress bar (default: only when stderr is a terminal).
     ``on_progress``: called with (replications done, replications in all) at the start and as
     each one is stored (the web explorer's progress bar).
+    ``cache``: replications it holds are taken from it, and each one run is added to it.
+    ``stop``: when set, the workers are ended and :class:`Cancelled` is raised (the folder keeps
+    the replications stored so far, as after an interruption).
     """
     tasks = plan.tasks()
     todo = [task for task in tasks if not store.has(*task)]
+    if cache is not None:
+        todo = [(k, seed) for k, seed in todo if not cache.fill(store, k, plan.scenarios[k], seed)]
     bar = _Bar(
         total=len(tasks),
         initial=len(tasks) - len(todo),
@@ -102,9 +111,14 @@ def run_plan(
     done = len(tasks) - len(todo)
     if on_progress is not None:
         on_progress(done, len(tasks))
-    with bar:
-        for key, rep in _results(plan.scenarios, todo, jobs, executor, scheduler):
+    results = _results(plan.scenarios, todo, jobs, executor, scheduler, stop)
+    with bar, contextlib.closing(results):
+        for key, rep in results:
             store.save(key, rep)
+            if cache is not None:
+                cache.keep(store, key, plan.scenarios[key], rep.seed)
+            if stop is not None and stop.is_set():
+                raise Cancelled("stopped")
             bar.update()
             done += 1
             if on_progress is not None:
@@ -125,16 +139,17 @@ def _results(
     jobs: int | None,
     executor: Executor,
     scheduler: str | None,
+    stop: threading.Event | None = None,
 ) -> Iterator[tuple[str, Replication]]:
     check_executor(executor, scheduler, jobs)
     if not todo:
-        return iter(())
+        return (task for task in ())  # a generator, so it can be closed like the others
     if executor == "dask":
         return _dask(scenarios, todo, scheduler)
     jobs = min(available_cores() if jobs is None else jobs, len(todo))
     if jobs == 1:  # one worker (or one replication): no pool to start
         return ((key, simulate_drawn(scenarios[key], seed)) for key, seed in todo)
-    return _processes(scenarios, todo, jobs)
+    return _processes(scenarios, todo, jobs, stop)
 
 
 def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
@@ -157,6 +172,12 @@ def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> No
         ) from None
 
 
+class Cancelled(Exception):
+    """The batch was stopped before all its replications were in."""
+
+
+#: how often a local batch that can be stopped looks whether it has been, in seconds
+STOP_POLL_SECONDS = 0.2
 _WORKER_SCENARIOS: dict[str, Scenario] = {}
 #: how often a worker checks that the batch's process is still alive, in seconds
 WATCH_PARENT_SECONDS = 0.5
@@ -214,11 +235,12 @@ def _simulate_task(key: str, seed: int) -> Replication:
 
 
 def _processes(
-    scenarios: dict[str, Scenario], todo: list[Task], jobs: int
+    scenarios: dict[str, Scenario], todo: list[Task], jobs: int, stop: threading.Event | None
 ) -> Iterator[tuple[str, Replication]]:
     """A local process pool; each worker gets the scenarios once, then (key, seed) tasks.
 
-    At most ``2 * jobs`` tasks are in flight, so finished results never pile up in memory."""
+    At most ``2 * jobs`` tasks are in flight, so finished results never pile up in memory.
+    ``stop`` is looked at every :data:`STOP_POLL_SECONDS` while the workers are busy."""
     pool = ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(scenarios, os.getpid())
     )
@@ -232,7 +254,9 @@ def _processes(
                     break
             if not pending:
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, None if stop is None else STOP_POLL_SECONDS, FIRST_COMPLETED)
+            if stop is not None and stop.is_set():
+                raise Cancelled("stopped")
             for future in done:
                 yield pending.pop(future), future.result()
     except BaseException:  # Ctrl-C or an error: end the workers now, not after their tasks

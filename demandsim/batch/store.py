@@ -113,16 +113,17 @@ class BatchStore:
         return store
 
     # ----------------------------------------------------------------- replications
-    def _rep_paths(self, key: str, seed: int) -> tuple[Path, Path]:
+    def replication_files(self, key: str, seed: int) -> tuple[Path, Path]:
+        """Where one replication is kept: its daily series and its KPI file."""
         folder = self.root / REPLICATIONS / key
         return folder / f"seed-{seed:06d}.npy", folder / f"seed-{seed:06d}.kpis.parquet"
 
     def has(self, key: str, seed: int) -> bool:
-        return self._rep_paths(key, seed)[1].exists()
+        return self.replication_files(key, seed)[1].exists()
 
     def save(self, key: str, rep: Replication) -> None:
         """Keep one replication: daily series first, then the KPI file that marks it done."""
-        daily_path, kpi_path = self._rep_paths(key, rep.seed)
+        daily_path, kpi_path = self.replication_files(key, rep.seed)
         daily_path.parent.mkdir(parents=True, exist_ok=True)
 
         def save_daily(tmp: Path) -> None:
@@ -138,7 +139,7 @@ class BatchStore:
         frames = []
         for key in keys:
             for seed in sorted(seeds):
-                frame = pd.read_parquet(self._rep_paths(key, seed)[1])
+                frame = pd.read_parquet(self.replication_files(key, seed)[1])
                 frame.insert(0, "replication", seed)
                 frame.insert(0, "scenario", key)
                 frames.append(frame)
@@ -154,7 +155,7 @@ class BatchStore:
         seeds = sorted(seeds)
         out: np.ndarray | None = None
         for i, seed in enumerate(seeds):
-            path = self._rep_paths(key, seed)[0]
+            path = self.replication_files(key, seed)[0]
             with path.open("rb") as fh:
                 shape, dtype = _npy_header(fh, path)
                 if out is None:

@@ -1,34 +1,54 @@
 """The scenario explorer: a Dash app over the levers, the run queue and the results folders.
 
-Covers: the page (start from a scenario, change its levers, run a comparison against it, watch
-the queue), and what a finished run shows, all read back from its results folder with
+Covers: the page (start from a built-in scenario, a scenario file, a results folder or a council
+of the published tables; change its levers; run a comparison against it; watch or cancel the
+queue), and what a finished run shows, all read back from its results folder with
 :func:`~demandsim.report.inputs.load_inputs`, so the page shows what report.html shows: the
 headline in words, monthly unallocated cases by team with 10th-90th percentile bands, cost by
 financial year against budget, and the paired differences with their 95% intervals.
 
 Assumptions: Dash serves its own JavaScript and Plotly's from the installed packages
 (``serve_locally``), so the page needs nothing from the internet; the page polls the queue once
-a second, so a long run never blocks a request.
+a second, so a long run never blocks a request. The headline, differences and charts are read
+from the stored tables as soon as they are written; the report and workbook are built after, and
+their links appear when they are ready.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import flask
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
-from plotly.subplots import make_subplots
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from demandsim.cli_checks import MAX_REPLICATIONS, MAX_SEED
 from demandsim.headline import money
 from demandsim.measures import SERVICE, is_money, label, team_label
 from demandsim.report.inputs import ReportInputs, load_inputs
-from demandsim.resources import BUILTIN, builtin_names
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import ScenarioError, load_scenario
 from demandsim.serve.levers import REQUEST_ON, edited_scenario, form_values, levers
-from demandsim.serve.runs import DONE, FAILED, QUEUED, Run, RunQueue
+from demandsim.serve.runs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    QUEUED,
+    READY,
+    RUNNING,
+    Run,
+    RunQueue,
+)
+from demandsim.serve.sources import (
+    COUNCIL,
+    Councils,
+    Preparing,
+    council_choices,
+    published_years,
+    results_scenarios,
+    scenario_files,
+)
 
 BAND = ("p10", "p90")
 COLOURS = ("#1f4e79", "#c0504d")
@@ -40,16 +60,6 @@ th { border-bottom: 1px solid #999; } code { font-size: 0.8em; color: #555; }
 .lever input, .lever select { width: 9em; } fieldset { margin-bottom: 0.8rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
-
-
-def scenario_sources(scenarios_dir: Path | None) -> dict[str, str]:
-    """Where a run may start: label -> what :func:`load_scenario` reads (built-ins, then the
-    TOML files of ``scenarios_dir``)."""
-    found = {f"{name} (built-in)": BUILTIN + name for name in builtin_names()}
-    if scenarios_dir is not None and scenarios_dir.is_dir():
-        for path in sorted(scenarios_dir.glob("*.toml")):
-            found[f"{scenarios_dir.name}/{path.name}"] = str(path.resolve())
-    return found
 
 
 def lever_form(scenario: Scenario) -> list:
@@ -82,32 +92,50 @@ def lever_form(scenario: Scenario) -> list:
     return [html.Fieldset([html.Legend(group), html.Table(rows)]) for group, rows in groups.items()]
 
 
-def unallocated_figure(inputs: ReportInputs) -> go.Figure:
+def unallocated_figure(inputs: ReportInputs) -> dict:
     """Monthly unallocated cases by team: the median month and its 10th-90th percentile band
-    across replications, one panel per team, both scenarios."""
+    across replications, one panel per team (sharing the months), both scenarios.
+
+    A plain figure dictionary: Plotly's figure objects check every property as it is set, which
+    took seconds for this chart, and the page draws the same thing from the dictionary."""
     rows = inputs.monthly[inputs.monthly["measure"] == "unallocated_cases"]
     teams = [t for t in dict.fromkeys(rows["team"]) if t != SERVICE] + [SERVICE]
     teams = [t for t in teams if t in set(rows["team"])]
-    fig = make_subplots(rows=len(teams), cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        subplot_titles=[team_label(t) for t in teams])  # fmt: skip
+    gap = 0.03
+    tall = (1 - gap * (len(teams) - 1)) / len(teams)
+    data: list[dict] = []
+    layout: dict = {
+        "height": 180 * len(teams) + 80,
+        "margin": {"t": 40, "b": 30, "l": 50, "r": 10},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        "annotations": [],
+    }
     for i, team in enumerate(teams, start=1):
+        axis = "" if i == 1 else str(i)
+        top = 1 - (i - 1) * (tall + gap)
+        layout[f"xaxis{axis}"] = {"anchor": f"y{axis}", "showticklabels": i == len(teams),
+                                  **({"matches": "x"} if i > 1 else {})}  # fmt: skip
+        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "domain": [top - tall, top],
+                                  "rangemode": "tozero",
+                                  "title": {"text": "cases", "font": {"size": 10}}}  # fmt: skip
+        layout["annotations"].append({"text": team_label(team), "showarrow": False,
+                                      "x": 0.5, "xref": "paper", "xanchor": "center",
+                                      "y": top, "yref": "paper", "yanchor": "bottom"})  # fmt: skip
         for j, key in enumerate(inputs.scenarios):
             part = rows[(rows["team"] == team) & (rows["scenario"] == key)]
             colour = COLOURS[j % len(COLOURS)]
-            months = list(part["month"])
-            fig.add_trace(go.Scatter(
-                x=months + months[::-1], y=list(part[BAND[1]]) + list(part[BAND[0]])[::-1],
-                fill="toself", fillcolor=colour, opacity=0.2, line={"width": 0},
-                hoverinfo="skip", showlegend=False, legendgroup=key,
-            ), row=i, col=1)  # fmt: skip
-            fig.add_trace(go.Scatter(
-                x=months, y=part["p50"], name=f"{key} (median, band P10-P90)",
-                line={"color": colour}, legendgroup=key, showlegend=i == 1,
-            ), row=i, col=1)  # fmt: skip
-    fig.update_layout(height=180 * len(teams) + 80, margin={"t": 40, "b": 30, "l": 50, "r": 10},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})  # fmt: skip
-    fig.update_yaxes(rangemode="tozero", title_text="cases", title_font={"size": 10})
-    return fig
+            months = [str(m)[:10] for m in part["month"]]
+            panel = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": key}
+            data.append({
+                "type": "scatter", "x": months + months[::-1],
+                "y": [*part[BAND[1]], *part[BAND[0]][::-1]], "fill": "toself",
+                "fillcolor": colour, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
+                "showlegend": False, **panel,
+            })  # fmt: skip
+            data.append({"type": "scatter", "x": months, "y": list(part["p50"]),
+                         "name": f"{key} (median, band P10-P90)", "line": {"color": colour},
+                         "showlegend": i == 1, **panel})  # fmt: skip
+    return {"data": data, "layout": layout}
 
 
 def cost_figure(inputs: ReportInputs) -> go.Figure:
@@ -159,23 +187,17 @@ def difference_table(inputs: ReportInputs) -> html.Table | None:
 
 
 def results_view(run: Run) -> list:
-    """What a finished run shows, read from its results folder."""
+    """What a finished run shows, read from its results folder (the downloads are beside it,
+    in :func:`downloads`, as the report and workbook come after)."""
     inputs = load_inputs(run.folder)
-    links = [
-        html.A("report.html", href=f"/runs/{run.id}/report.html", target="_blank"),
-        " | ",
-        html.A("costs_and_staffing.xlsx", href=f"/runs/{run.id}/costs_and_staffing.xlsx"),
-        " | ",
-        html.A("edited scenario (.toml)", href=f"/runs/{run.id}/scenario.toml"),
-        html.Span(f"  results folder: {run.folder}", className="muted"),
-    ]
     table = difference_table(inputs)
     return [
         html.H2(f"Run {run.id}: {run.edited.name} against {run.base.name}"),
-        html.P(links),
         html.P("Changes: " + (", ".join(run.changes) or "none"), className="muted"),
         html.H3("In brief"),
-        html.Ul([html.Li(line) for line in inputs.brief], id="headline"),
+        html.Ul(
+            [html.Li(line) for line in inputs.brief], id="headline", **{"data-run": str(run.id)}
+        ),
         html.H3("Differences from the base (95% intervals on the same seeds)"),
         table if table is not None else html.P("No differences stored."),
         html.H3("Unallocated cases by team, by month"),
@@ -185,6 +207,25 @@ def results_view(run: Run) -> list:
     ]
 
 
+def downloads(run: Run) -> html.P:
+    """Links to a done run's files: the edited scenario at once, the report and workbook once
+    they are built (until then, a line saying they are being built)."""
+    scenario = html.A("edited scenario (.toml)", href=f"/runs/{run.id}/scenario.toml")
+    folder = html.Span(f"  results folder: {run.folder}", className="muted")
+    if run.report == READY:
+        report = [
+            html.A("report.html", href=f"/runs/{run.id}/report.html", target="_blank"),
+            " | ",
+            html.A("costs_and_staffing.xlsx", href=f"/runs/{run.id}/costs_and_staffing.xlsx"),
+        ]
+    elif run.report == FAILED:
+        report = [html.Span(f"report and workbook failed: {run.report_error}", className="error")]
+    else:
+        report = [html.Span("report.html and costs_and_staffing.xlsx: being built...",
+                            className="muted")]  # fmt: skip
+    return html.P([*report, " | ", scenario, folder], **{"data-report": run.report})
+
+
 def _run_row(run: Run) -> html.Tr:
     if run.state == DONE:
         status = f"done in {run.seconds:.0f} s"
@@ -192,100 +233,187 @@ def _run_row(run: Run) -> html.Tr:
         status = html.Span(run.error, className="error")
     elif run.state == QUEUED:
         status = "queued"
+    elif run.state == CANCELLED:
+        status = f"cancelled; {run.done} of {run.total} replications kept in {run.folder.name}"
     else:
         status = f"{run.done} of {run.total} replications"
+    cancel = (
+        html.Button("Cancel", id={"type": "cancel", "run": run.id}, n_clicks=0)
+        if run.state in (QUEUED, RUNNING)
+        else ""
+    )
     return html.Tr(
         [html.Td(str(run.id)), html.Td(run.edited.name),
          html.Td(", ".join(run.changes) or "no changes", className="muted"),
          html.Td(html.Progress(value=str(run.done), max=str(max(run.total, 1)))),
-         html.Td(status)],
+         html.Td(status), html.Td(cancel)],
         id=f"run-{run.id}", **{"data-state": run.state},
     )  # fmt: skip
 
 
-def make_app(runs: RunQueue, scenarios_dir: Path | None = None) -> Dash:
+def _preparing(state: Preparing) -> html.Div:
+    """A council being calibrated from the published tables (or why it could not be)."""
+    if state.error:
+        return html.Div(html.Pre(state.error, className="error", id="start-error"))
+    seconds = time.monotonic() - state.started
+    return html.Div(
+        [html.P(f"Building the scenario for {state.what} from the DfE published tables, as "
+                f"demandsim calibrate --la does ({seconds:.0f} s; it takes a few seconds)..."),
+         html.Progress()],
+        id="preparing",
+    )  # fmt: skip
+
+
+def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = None) -> Dash:
     """The explorer as a Dash app (its Flask server is ``app.server``)."""
-    sources = scenario_sources(scenarios_dir)
-    cache: dict[str, Scenario] = {}
+    files = scenario_files(scenarios_dir)
+    loaded: dict[str, Scenario] = {}  # form key -> its scenario
 
-    def base_of(source: str) -> Scenario:
-        if source not in cache:
-            cache[source] = load_scenario(source)
-        return cache[source]
+    def start(source: str, year: int | None) -> tuple[str, Scenario | Preparing]:
+        """The form's key for a starting point, and its scenario (or its calibration's state)."""
+        key = f"{source}@{year or 'latest'}" if source.startswith(COUNCIL) else source
+        if key not in loaded:
+            if source.startswith(COUNCIL):
+                found = councils.get(source.removeprefix(COUNCIL), year)
+                if isinstance(found, Preparing):
+                    return key, found
+                loaded[key] = found
+            else:
+                loaded[key] = load_scenario(source)
+        return key, loaded[key]
 
-    first = next(iter(sources.values()))
+    first = next(iter(files.values()))
+    _, scenario = start(first, None)
     app = Dash(__name__, title="demandsim explorer", serve_locally=True, update_title=None)
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
-    app.layout = html.Div([
-        html.H1("demandsim: scenario explorer"),
-        html.P("Change the levers, run, and compare against the scenario you started from. "
-               "Every run is a results folder with its report and workbook.", className="muted"),
-        html.Label(["Start from: ", dcc.Dropdown(
-            id="base", options=[{"label": k, "value": v} for k, v in sources.items()],
-            value=first, clearable=False, style={"width": "30em"})]),
-        html.Div(id="form", children=lever_form(base_of(first))),
-        html.Table([html.Tr([
-            html.Td("Replications"), html.Td(dcc.Input(id="replications", type="text", value="20")),
-            html.Td("First seed"), html.Td(dcc.Input(id="seed", type="text", value="0")),
-            html.Td(html.Button("Run", id="run", n_clicks=0)),
-        ])]),
-        html.Div(id="message"),
-        html.H2("Runs"),
-        html.Table(id="runs"),
-        dcc.Interval(id="tick", interval=1000),
-        dcc.Store(id="shown-run"),
-        html.Div(id="results"),
-    ])  # fmt: skip
 
-    @app.callback(Output("form", "children"), Input("base", "value"), prevent_initial_call=True)
-    def _form(source: str):
-        return lever_form(base_of(source))
+    def layout() -> html.Div:  # a function: the results folders are listed afresh on each visit
+        sources = {**files, **results_scenarios(runs.out_root), **council_choices()}
+        years = [{"label": "latest it reported", "value": 0}] + [
+            {"label": str(y), "value": y} for y in published_years()
+        ]
+        return html.Div([
+            html.H1("demandsim: scenario explorer"),
+            html.P("Change the levers, run, and compare against the scenario you started from. "
+                   "Every run is a results folder with its report and workbook.",
+                   className="muted"),
+            html.Table([html.Tr([
+                html.Td("Start from"),
+                html.Td(dcc.Dropdown(
+                    id="base", options=[{"label": k, "value": v} for k, v in sources.items()],
+                    value=first, clearable=False, searchable=True, style={"width": "40em"})),
+            ]), html.Tr([
+                html.Td("Councils: published tables of the year ending 31 March"),
+                html.Td(dcc.Dropdown(id="year", options=years, value=0, clearable=False,
+                                     style={"width": "14em"})),
+            ])]),
+            html.Div(id="form", children=lever_form(scenario)),
+            dcc.Store(id="form-for", data=first),
+            html.Table([html.Tr([
+                html.Td("Replications"),
+                html.Td(dcc.Input(id="replications", type="text", value="20")),
+                html.Td("First seed"), html.Td(dcc.Input(id="seed", type="text", value="0")),
+                html.Td(html.Button("Run", id="run", n_clicks=0)),
+            ])]),
+            html.Div(id="message"),
+            html.H2("Runs"),
+            html.Table(id="runs"),
+            dcc.Interval(id="tick", interval=1000),
+            dcc.Store(id="shown-run"),
+            dcc.Store(id="shown-report"),
+            html.Div(id="downloads"),
+            html.Div(id="results"),
+        ])  # fmt: skip
+
+    app.layout = layout
+
+    @app.callback(
+        Output("form", "children"),
+        Output("form-for", "data"),
+        Input("base", "value"),
+        Input("year", "value"),
+        Input("tick", "n_intervals"),
+        State("form-for", "data"),
+        prevent_initial_call=True,
+    )
+    def _form(source: str, year: int, _n, shown: str | None):
+        key = f"{source}@{year or 'latest'}" if source.startswith(COUNCIL) else source
+        asked = {"base.value", "year.value"} & set(ctx.triggered_prop_ids)
+        if key == shown or (not asked and shown is not None):
+            return no_update, no_update  # the form is this one's, or the page is not waiting
+        try:
+            key, found = start(source, year)
+        except ScenarioError as exc:  # shown until another starting point is picked
+            return html.Pre(str(exc), className="error", id="start-error"), FAILED
+        if isinstance(found, Preparing):
+            return _preparing(found), FAILED if found.error else None
+        return lever_form(found), key
 
     @app.callback(
         Output("message", "children"),
         Input("run", "n_clicks"),
-        State("base", "value"),
+        State("form-for", "data"),
         State({"type": "lever", "key": ALL}, "value"),
         State({"type": "lever", "key": ALL}, "id"),
         State("replications", "value"),
         State("seed", "value"),
         prevent_initial_call=True,
     )
-    def _run(_clicks, source, values, ids, replications, seed):
+    def _run(_clicks, key, values, ids, replications, seed):
         try:
+            if key not in loaded:
+                raise ScenarioError("Start from: the scenario is not ready yet; wait for its form")
             n = _whole(replications, "Replications", 1, MAX_REPLICATIONS)
             first_seed = _whole(seed, "First seed", 0, MAX_SEED)
-            base = base_of(source)
             form = {ident["key"]: value for ident, value in zip(ids, values, strict=True)}
-            base, edited, changes = edited_scenario(base, form)
+            base, edited, changes = edited_scenario(loaded[key], form)
         except ScenarioError as exc:
             return html.Pre(str(exc), className="error", id="form-error")
         run = runs.submit(base, edited, changes, n, first_seed)
         return html.P(f"Run {run.id} queued: {n} replications of each scenario.", id="queued")
 
     @app.callback(
+        Output("message", "children", allow_duplicate=True),
+        Input({"type": "cancel", "run": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancel(_clicks):
+        if not ctx.triggered_id or not ctx.triggered[0]["value"]:
+            return no_update  # a button drawn afresh, not pressed
+        run_id = ctx.triggered_id["run"]
+        if not runs.cancel(run_id):
+            return html.P(f"Run {run_id} had finished its replications.", id="cancelled")
+        return html.P(f"Run {run_id} cancelled.", id="cancelled")
+
+    @app.callback(
         Output("runs", "children"),
         Output("shown-run", "data"),
+        Output("downloads", "children"),
+        Output("shown-report", "data"),
         Input("tick", "n_intervals"),
         State("shown-run", "data"),
+        State("shown-report", "data"),
     )
-    def _tick(_n, shown):
+    def _tick(_n, shown, shown_report):
         all_runs = runs.runs()
-        head = html.Tr([html.Th(h) for h in ("run", "scenario", "changes", "progress", "")])
-        latest = max((r.id for r in all_runs if r.state == DONE), default=None)
-        return [head, *[_run_row(r) for r in reversed(all_runs)]], (
-            latest if latest != shown else no_update
+        head = html.Tr([html.Th(h) for h in ("run", "scenario", "changes", "progress", "", "")])
+        latest = max((r for r in all_runs if r.state == DONE), default=None, key=lambda r: r.id)
+        report = None if latest is None else [latest.id, latest.report]
+        return (
+            [head, *[_run_row(r) for r in reversed(all_runs)]],
+            no_update if latest is None or latest.id == shown else latest.id,
+            no_update if report == shown_report else downloads(latest),
+            no_update if report == shown_report else report,
         )
 
     @app.callback(Output("results", "children"), Input("shown-run", "data"))
     def _results(run_id):
         run = runs.get(run_id) if run_id else None
-        return results_view(run) if run is not None else []
-
-    files = {
-        "report.html": ("report.html", False),
-        "costs_and_staffing.xlsx": ("costs_and_staffing.xlsx", True),
-    }
+        if run is None:
+            return []
+        view = results_view(run)
+        run.shown.set()  # the report and workbook may start now
+        return view
 
     @app.server.route("/runs/<int:run_id>/<name>")
     def _download(run_id: int, name: str):
@@ -295,10 +423,11 @@ def make_app(runs: RunQueue, scenarios_dir: Path | None = None) -> Dash:
         if name == "scenario.toml":
             return flask.send_file(run.edited_toml.resolve(), as_attachment=True,
                                    download_name=f"{run.edited.name}.toml")  # fmt: skip
-        if name not in files:
+        if name not in ("report.html", "costs_and_staffing.xlsx"):
             flask.abort(404)
-        stored, attach = files[name]
-        return flask.send_file((run.folder / stored).resolve(), as_attachment=attach)
+        if run.report != READY:
+            return f"{name} of run {run.id} is being built; try again in a few seconds", 503
+        return flask.send_file((run.folder / name).resolve(), as_attachment=name.endswith("x"))
 
     return app
 

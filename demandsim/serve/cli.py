@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from demandsim.cli_checks import MAX_JOBS
+from demandsim.cli_checks import MAX_JOBS, OutputFolder
 
 
 @click.command()
@@ -26,7 +26,7 @@ from demandsim.cli_checks import MAX_JOBS
 )
 @click.option(
     "--out-root",
-    type=click.Path(file_okay=False),
+    type=OutputFolder(holds_runs=True),
     default="reports/output",
     show_default=True,
     help="Folder the runs' results folders go in.",
@@ -67,8 +67,9 @@ def serve(host: str, port: int, out_root: str, scenarios_dir: str, jobs: int | N
     if browser:
         webbrowser.open(explorer.url)
     try:
-        explorer.serve_forever()
+        explorer.serve_forever()  # until Ctrl-C
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
     finally:
-        explorer.stop()
+        explorer.stop()  # the run in hand is cancelled and its workers ended
+    click.echo("stopped")

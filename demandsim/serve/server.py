@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 from demandsim.serve.app import make_app
 from demandsim.serve.runs import RunQueue
+from demandsim.serve.sources import Councils
 
 
 class Explorer:
@@ -24,7 +25,8 @@ class Explorer:
         jobs: int | None = None,
     ) -> None:
         self.runs = RunQueue(out_root, jobs)
-        self.app = make_app(self.runs, scenarios_dir)
+        self.councils = Councils(out_root)
+        self.app = make_app(self.runs, self.councils, scenarios_dir)
         self._server = make_server(host, port, self.app.server, threaded=True)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         self._thread: threading.Thread | None = None
@@ -44,9 +46,11 @@ class Explorer:
         return self
 
     def stop(self) -> None:
-        """Stop answering requests, close the socket, and end the run queue's thread."""
+        """Stop answering requests, close the socket, cancel the runs (their workers are ended),
+        and end the queue's and the calibrations' threads."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(10)
         self._server.server_close()
         self.runs.stop()
+        self.councils.stop()
