@@ -353,12 +353,32 @@ for name, argv, expect in [
     ("serve-out-root-file", ["serve", "--out-root", "f.txt", "--no-browser"], ["--out-root", "writable folder", "not a folder"]),
     ("serve-out-root-proc", ["serve", "--out-root", "/proc", "--no-browser"], ["--out-root", "writable folder", "cannot be made"]),
     ("serve-port", ["serve", "--port", "70000", "--no-browser"], ["--port", "70000"]),
+    ("outlook-nothing", ["outlook", "--out", "out"], ["DATA_DIR or --la", "got neither"]),
+    ("outlook-both", ["outlook", "data", "--la", "Kent", "--out", "out"], ["DATA_DIR or --la", "got both"]),
+    ("outlook-unknown-la", ["outlook", "--la", "Narnia", "--out", "out"], ["--la 'Narnia'", "no English council"]),
+    ("outlook-la-year", ["outlook", "--la", "Kent", "--year", "2030", "--out", "out"], ["--year 2030", "2013 to 2025"]),
+    ("outlook-year-without-la", ["outlook", "data", "--year", "2024", "--out", "out"], ["--year", "only with --la"]),
+    ("outlook-la-backtest", ["outlook", "--la", "Kent", "--backtest", "f.txt", "--out", "out"], ["--backtest", "DATA_DIR"]),
+    ("outlook-unknown-team", ["outlook", "--la", "Kent", "--threshold", "mash=10", "--out", "out"],
+     ["--threshold: thresholds.mash", "not a staffed team", "'cin'"]),
+    ("outlook-unknown-team-file", ["outlook", "data", "--settings", "outlook.toml", "--out", "out"],
+     ["outlook.toml: thresholds.mash", "not a staffed team"]),
+    ("outlook-level", ["outlook", "--la", "Kent", "--level", "1.5", "--out", "out"], ["--level", "from 0 to 1", "1.5"]),
+    ("outlook-red-from", ["outlook", "data", "--settings", "lights.toml", "--out", "out"],
+     ["lights.toml: lights.red_from", "less than or equal to 1"]),
+    ("outlook-weeks-3", ["outlook", "--la", "Kent", "--weeks", "3", "--out", "out"], ["--weeks", "from 4 to 26", "got 3"]),
+    ("outlook-weeks-27", ["outlook", "data", "--weeks", "27", "--out", "out"], ["--weeks", "from 4 to 26", "got 27"]),
+    ("outlook-no-open-cases", ["outlook", "council", "--out", "out"], ["council: the outlook starts from the council's open cases"]),
 ]:  # fmt: skip
     files = {
         "good.toml": GOOD,
         "bad.toml": GOOD + "[teams.cin]\nposts = -3\n",
         "f.txt": "x",
         "data/x.txt": "x",
+        "outlook.toml": "[thresholds]\nmash = 10\n",
+        "lights.toml": "[lights]\nred_from = 1.2\n",
+        "council/vacancies.csv": "vacancy_id,team,opened_date,filled_date,filled_by\n"
+        "V1,cin,2024-01-02,2024-02-01,agency\n",
     }
     add("cli", Case(name, argv, expect, files))
 

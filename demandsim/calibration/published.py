@@ -346,10 +346,10 @@ def latest_year() -> int:
 def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Calibration:
     """A partial scenario for the council called ``name`` from the year ending 31 March ``year``."""
     year = year or latest_year()
-    code, la_name = find_council(name, year)
     first, last = 2013, latest_year()
-    if not first <= year <= last:
+    if not first <= year <= last:  # before the council, which would be "abolished" in 2030
         raise PublishedDataError(f"--year {year}: the tables cover {first} to {last}")
+    code, la_name = find_council(name, year)
     figs = gather(code, year)
     needed = (
         "referrals",

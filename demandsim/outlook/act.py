@@ -35,11 +35,17 @@ from scipy import stats
 from demandsim.batch.replicate import end_with_parent
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.outlook.weekly import WEEK_DAYS
-from demandsim.replication import simulate
+from demandsim.parameter_draws import simulate_drawn
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import apply_overrides
 
 TOGETHER = "every team's request together"
+#: the columns of the table of candidates (then :data:`EXTRA_COLUMNS`, the same in every row)
+COLUMNS = [
+    "search", "team", "agency_requested", "worst_chance", "today_worst_chance",
+    "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp",
+]  # fmt: skip
+EXTRA_COLUMNS = ["level", "first_week_judged", "first_seed", "replications"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,10 @@ class Judged:
 
 
 def judge(scenario: Scenario, seed: int, weeks: int) -> Judged:
-    rep = simulate(scenario, seed)
+    """Replication ``seed`` as a batch runs it: with its own draw of the parameters when the
+    scenario's ``[uncertainty]`` is on (a published-tables calibration), so each request is
+    judged on the replications the weekly table shows."""
+    rep = simulate_drawn(scenario, seed)
     teams = len(scenario.teams)
     daily = rep.daily[: weeks * WEEK_DAYS, :teams, DAILY_NAMES.index("unallocated_cases")]
     weekly = daily.reshape(weeks, WEEK_DAYS, teams)
@@ -151,7 +160,10 @@ class Search:
 
 def act_today(search: Search) -> tuple[dict[str, int | None], pd.DataFrame]:
     """Each team's least request (None where none within ``most`` meets the level), and the
-    table of every candidate tried, with the requests together last."""
+    table of every candidate tried, with the requests together last. Nothing is tried when no
+    week is judged (a worker asked for today would start after the outlook's last week)."""
+    if search.first_week > search.runner.weeks:
+        return {}, pd.DataFrame(columns=[*COLUMNS, *EXTRA_COLUMNS])
     base = search.evaluate({})
     chosen: dict[str, int | None] = {}
     for team in search.thresholds:
@@ -191,10 +203,7 @@ def candidates_table(search: Search, chosen: dict[str, int | None]) -> pd.DataFr
                     "extra_cost_high_gbp": high,
                 }
             )
-    table = pd.DataFrame(rows, columns=[
-        "search", "team", "agency_requested", "worst_chance", "today_worst_chance",
-        "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp",
-    ])  # fmt: skip
+    table = pd.DataFrame(rows, columns=COLUMNS)
     seeds = search.runner.seeds
     table = table.assign(
         level=search.level,
@@ -224,8 +233,10 @@ def act_text(
     level: float,
     first_week: int,
     fill_days: float,
+    weeks: int | None = None,
 ) -> str:
-    """What to ask for today, per team, and what it costs."""
+    """What to ask for today, per team, and what it costs (or, when ``first_week`` is after
+    the ``weeks`` ahead, that no week can be judged)."""
     from demandsim.headline import money
     from demandsim.outlook.weekly import _short
 
@@ -233,6 +244,12 @@ def act_text(
         f"Act today: the least agency request now that keeps the chance below {level:.0%} in "
         f"every week from week {first_week} (mean agency fill time {fill_days:.0f} days)"
     )
+    if weeks is not None and first_week > weeks:
+        return (
+            f"Act today: not judged. An agency worker asked for today is working, on average, "
+            f"from week {first_week} (mean agency fill time {fill_days:.0f} days, then ramp-up), "
+            f"after the {weeks} weeks of this outlook; run it for {first_week} weeks or more."
+        )
     if not chosen:
         return f"{head}\n  no team reaches {level:.0%} in those weeks: no request is needed"
     lines = [head]

@@ -107,7 +107,14 @@ def outlook_scenario(
     """The calibrated scenario for ``weeks`` weeks from the data's snapshot date, and the
     calibration's notes."""
     cal = calibrate_council(data, baseline, seed=seed, samples=2)
-    params = dict(cal.parameters)
+    description = f"Calibrated to {data.folder} as of {cal.parameters['start_date']}."
+    return forecast_scenario(cal.parameters, description, weeks), cal.notes
+
+
+def forecast_scenario(parameters: dict, description: str, weeks: int) -> Scenario:
+    """The baseline with a calibration's ``parameters`` laid over it, for ``weeks`` weeks from
+    its start date (no predictive sample paths of demand: see the module's notes)."""
+    params = dict(parameters)
     if "demand" in params:
         params["demand"] = {k: v for k, v in params["demand"].items() if k != "intensity_file"}
     params["years"] = weeks * 7 / DAYS_PER_YEAR
@@ -118,11 +125,10 @@ def outlook_scenario(
             tomli_w.dumps(
                 {
                     "name": "outlook",
-                    "description": f"Calibrated to {data.folder} as of {params['start_date']}.",
+                    "description": description,
                     "extends": "builtin:baseline",
                     "calibration": "parameters.toml",
                 }
             )
         )
-        scenario = load_scenario(folder / "scenario.toml")
-    return scenario, cal.notes
+        return load_scenario(folder / "scenario.toml")

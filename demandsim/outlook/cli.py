@@ -15,7 +15,12 @@ from demandsim.outlook.settings import OutlookError, load_settings, parse_thresh
 
 
 @click.command("outlook")
-@click.argument("data_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--la", default=None, metavar="NAME",
+              help="Instead of DATA_DIR: a council of the DfE published tables (name or code), "
+              "started from its stocks at 31 March as demandsim calibrate --la builds it.")  # fmt: skip
+@click.option("--year", type=click.IntRange(1990, 2100), default=None,
+              help="With --la: year ending 31 March of the published figures (default: latest).")  # fmt: skip
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False), default=None,
               help="TOML file of thresholds, lights and the act-today level (docs/outlook.md).")  # fmt: skip
 @click.option("--weeks", type=int, default=None,
@@ -43,26 +48,46 @@ from demandsim.outlook.settings import OutlookError, load_settings, parse_thresh
 @click.option("--no-report", "report", is_flag=True, default=True, flag_value=False,
               help="Write the tables only: no HTML report, workbook or charts.")  # fmt: skip
 def outlook_command(
-    data_dir, settings_file, weeks, thresholds, level, replications, seed, jobs, truth, every,
+    data_dir, la, year, settings_file, weeks, thresholds, level, replications, seed, jobs, truth, every,
     first, out, overwrite, report,
 ):  # fmt: skip
     """The early warning from a council's latest data in DATA_DIR (the formats of
-    docs/calibration.md): the chance each team's unallocated cases pass its threshold in each
-    of the next weeks, the expected backlog with its band, and the least agency request today
-    that keeps the chance below a level, with its cost."""
+    docs/calibration.md), or from the DfE published tables with --la NAME: the chance each
+    team's unallocated cases pass its threshold in each of the next weeks, the expected backlog
+    with its band, and the least agency request today that keeps the chance below a level, with
+    its cost."""
+    if (data_dir is None) == (la is None):
+        got = "neither" if la is None else f"both ({data_dir} and --la {la!r})"
+        raise BadInput(
+            "DATA_DIR or --la: expected one of them, a council's data folder or a council of "
+            f"the DfE published tables; got {got}"
+        )
+    if la is None and year is not None:
+        raise BadInput(f"--year: only with --la (the published tables' year); got --year {year}")
+    if la is not None and truth is not None:
+        raise BadInput(
+            "--backtest: expected a council's data folder (DATA_DIR) to cut back to past dates; "
+            "the published tables have no daily history to issue the warning from"
+        )
+    source = settings_file or "--threshold"
     try:
         settings = load_settings(
             settings_file, weeks=weeks, level=level,
             thresholds=dict(parse_threshold(t) for t in thresholds),
         )  # fmt: skip
+        if settings.thresholds:  # every council's scenario has the baseline's teams
+            from demandsim.outlook.settings import thresholds_for
+            from demandsim.scenario_files import load_scenario
+
+            thresholds_for(settings, load_scenario(), source)
     except OutlookError as exc:
         raise BadInput(str(exc)) from None
     from demandsim.calibration.inputs import InputError
+    from demandsim.calibration.published import PublishedDataError
     from demandsim.outlook.command import default_out
     from demandsim.results_store import OutputExistsError
 
-    source = settings_file or "--threshold"
-    out = out or default_out(data_dir)
+    out = out or default_out(data_dir or la)
 
     def say(text: str) -> None:
         click.echo(f"demandsim: {text}", err=True)
@@ -76,6 +101,14 @@ def outlook_command(
                 first=first.date() if first else None, replications=replications,
                 first_seed=seed, jobs=jobs, overwrite=overwrite, say=say,
             )  # fmt: skip
+        elif la is not None:
+            from demandsim.outlook.command import outlook_published
+
+            result = outlook_published(
+                la, year, out, settings, settings_source=source, replications=replications,
+                first_seed=seed, jobs=jobs, report=report, overwrite=overwrite,
+                colour=sys.stdout.isatty(), say=say,
+            )  # fmt: skip
         else:
             from demandsim.outlook.command import outlook
 
@@ -84,7 +117,7 @@ def outlook_command(
                 first_seed=seed, jobs=jobs, report=report, overwrite=overwrite,
                 colour=sys.stdout.isatty(), say=say,
             )  # fmt: skip
-    except (OutlookError, InputError, OutputExistsError) as exc:
+    except (OutlookError, InputError, PublishedDataError, OutputExistsError) as exc:
         raise BadInput(str(exc)) from None
     click.echo(result.text)
     click.echo(f"\nResults written to {result.folder}/")

@@ -52,6 +52,10 @@ ACT_TODAY = "outlook_act_today.csv"
 SETTINGS = "outlook.json"
 
 
+#: what an outlook from a council's own data folder starts from
+FROM_SNAPSHOT = "the council's snapshot of open cases and staff"
+
+
 @dataclass
 class OutlookOutcome:
     folder: Path
@@ -104,6 +108,62 @@ def outlook(
     )  # fmt: skip
 
 
+def published_limits(la_name: str, year: int, fill_days: float) -> list[str]:
+    """What an outlook from the DfE published tables cannot know, said in its output."""
+    return [
+        f"Started from the DfE published tables for {la_name} (year ending 31 March {year}), "
+        f"not from the council's own data: the outlook runs from 1 April {year}, not today.",
+        "Open cases are the published stocks at 31 March; the tables do not say how many were "
+        "waiting unallocated, so each is allocated on day one as far as the team has room.",
+        "Staff are the calibration's sizing of each team from the published FTE, vacancy and "
+        "agency rates (see demandsim calibrate --la), not the workers in post with their "
+        "caseloads and start dates.",
+        f"The agency fill time ({fill_days:.0f} days on average) and the pattern of demand "
+        "through the year are the baseline's, not the council's: a council's own vacancy log "
+        "and demand series (a data folder) give its own.",
+    ]
+
+
+def outlook_published(
+    la: str,
+    year: int | None,
+    out: str | Path,
+    settings: OutlookSettings,
+    *,
+    settings_source: str = "outlook settings",
+    replications: int = 100,
+    first_seed: int = 0,
+    jobs: int = 1,
+    report: bool = True,
+    overwrite: bool = False,
+    colour: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> OutlookOutcome:
+    """The early warning for a council of the DfE published tables: the scenario ``demandsim
+    calibrate --la LA --year YEAR`` builds (stocks at 31 March, teams sized from the published
+    workforce), run from 1 April for the weeks ahead. Thresholds are checked against it before
+    anything runs; :func:`published_limits` says what it cannot know."""
+    from demandsim.calibration.published import calibrate_published, find_council, latest_year
+    from demandsim.outlook.asof import forecast_scenario
+    from demandsim.scenario_files import load_scenario
+
+    year = year or latest_year()
+    say(f"calibrating to the DfE published tables for {la}, year ending 31 March {year}")
+    cal = calibrate_published(la, year, load_scenario())
+    _, la_name = find_council(la, year)
+    description = (
+        f"Calibrated to the DfE published tables for {la_name}, year ending 31 March {year}."
+    )
+    scenario = forecast_scenario(cal.parameters, description, settings.weeks)
+    fill = scenario.workforce.agency.fill_days.mean_days
+    return outlook_from_scenario(
+        scenario, out, settings, settings_source=settings_source, replications=replications,
+        first_seed=first_seed, jobs=jobs, report=report, overwrite=overwrite, colour=colour,
+        say=say, starts_from=f"the DfE published stocks at 31 March {year} for {la_name}",
+        limits=published_limits(la_name, year, fill),
+    )  # fmt: skip
+
+
 def outlook_from_scenario(
     scenario: Scenario,
     out: str | Path,
@@ -117,8 +177,11 @@ def outlook_from_scenario(
     overwrite: bool = False,
     colour: bool = False,
     say: Callable[[str], None] = lambda _: None,
+    starts_from: str = FROM_SNAPSHOT,
+    limits: list[str] | None = None,
 ) -> OutlookOutcome:
-    """The outlook of a scenario that starts from the council's snapshot (see :func:`outlook`)."""
+    """The outlook of a scenario that starts from the council's snapshot (see :func:`outlook`),
+    or from what ``starts_from`` says, with the ``limits`` of that start shown in its output."""
     thresholds = thresholds_for(settings, scenario, settings_source)
     first_week = first_week_judged(scenario)
     seeds = tuple(range(first_seed, first_seed + replications))
@@ -131,7 +194,10 @@ def outlook_from_scenario(
     finally:
         runner.close()
     fill = scenario.workforce.agency.fill_days.mean_days
-    act = act_text(act_table, chosen, settings.level, first_week, fill)
+    act = act_text(act_table, chosen, settings.level, first_week, fill, settings.weeks)
+    caveat = (
+        "\n".join(["What this outlook cannot know:", *(f"- {x}" for x in limits)]) if limits else ""
+    )
     found: dict[str, pd.DataFrame] = {}
     shown: list[str] = []
 
@@ -146,9 +212,15 @@ def outlook_from_scenario(
         )
         weekly = weekly_outlook(by_rep, thresholds, settings)
         found.update(weekly=weekly, by_replication=by_rep)
-        text = "\n\n".join([lights_text(weekly, settings), backlog_text(weekly), act])
+        text = "\n\n".join(
+            filter(None, [lights_text(weekly, settings), backlog_text(weekly), act, caveat])
+        )
         shown.append(
-            "\n\n".join([lights_text(weekly, settings, colour), backlog_text(weekly), act])
+            "\n\n".join(
+                filter(
+                    None, [lights_text(weekly, settings, colour), backlog_text(weekly), act, caveat]
+                )
+            )
         )
         record = {
             "settings": settings.model_dump(mode="json"),
@@ -158,6 +230,8 @@ def outlook_from_scenario(
             "first_week_judged": first_week,
             "agency_fill_days_mean": fill,
             "snapshot_date": str(scenario.start_date),
+            "starts_from": starts_from,
+            "limits": limits or [],
             "act_today": chosen,
         }
         files: dict[str, Writer] = {
@@ -179,6 +253,8 @@ def outlook_from_scenario(
     )
 
 
-def default_out(data_dir: str | Path) -> Path:
+def default_out(source: str | Path) -> Path:
+    """``reports/output/outlook-NAME-TIMESTAMP``: NAME the data folder's, or the council's."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / "output" / f"outlook-{Path(data_dir).name}-{stamp}"
+    name = Path(source).name.replace(" ", "-")
+    return Path("reports") / "output" / f"outlook-{name}-{stamp}"

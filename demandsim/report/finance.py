@@ -473,6 +473,13 @@ SHEETS = {
     "P90 and how often the scenario is higher or lower.",
     "Cost by replication": "Each replication's service-wide cost by financial year and cost "
     "line: the figures the percentiles are taken from.",
+    "Outlook": "demandsim outlook only: per week ahead (a row) and team, the chance that the "
+    "team's unallocated cases pass its threshold (in the heading) on some day of the week, the "
+    "share of replications that do, and its traffic light (green, amber, red).",
+    "Act today": "demandsim outlook only: every agency request tried (workers above "
+    "establishment asked for today, on the same seeds): the chance in the worst judged week "
+    "today and with the request, whether it meets the level, the chosen (least) request, and "
+    "its extra cost over the weeks ahead with its 95% interval.",
 }
 
 DEFINITIONS = [
@@ -667,3 +674,49 @@ def notes_sheet(
                 ),
             )
     return pd.DataFrame(rows)
+
+
+def outlook_sheet(weekly: pd.DataFrame) -> pd.DataFrame:
+    """The outlook's traffic-light table (``outlook_weekly.csv``): a row per week, and per team
+    the chance of passing its threshold (named in the heading) and the light."""
+    teams = list(dict.fromkeys(weekly["team"]))
+    first = weekly[weekly["team"] == teams[0]].sort_values("week")
+    out = pd.DataFrame(
+        {"Week": first["week"].to_numpy(), "Week starting": pd.to_datetime(first["week_start"])}
+    )
+    for team in teams:
+        rows = weekly[weekly["team"] == team].set_index("week").loc[out["Week"]]
+        label = team_label(team)
+        cases = int(rows["threshold_cases"].iloc[0])
+        out[f"{label}: chance over {cases} cases"] = rows["chance_over_threshold"].to_numpy()
+        out[f"{label}: light"] = rows["light"].to_numpy()
+    return out
+
+
+#: ``outlook_act_today.csv``'s columns, with headings for people, in the sheet's order
+ACT_HEADINGS = {
+    "search": "Search",
+    "team": "Team",
+    "agency_requested": "Agency workers asked for",
+    "today_worst_chance": "Worst judged week's chance today",
+    "worst_chance": "Worst judged week's chance with the request",
+    "meets_level": "Meets the level",
+    "chosen": "Chosen",
+    "extra_cost_gbp": "Extra cost",
+    "extra_cost_low_gbp": "Extra cost, 95% interval low",
+    "extra_cost_high_gbp": "Extra cost, 95% interval high",
+    "level": "Level",
+    "first_week_judged": "First week judged",
+}
+ACT_CHANCES = ["Worst judged week's chance today", "Worst judged week's chance with the request",
+               "Level"]  # fmt: skip
+ACT_MONEY = ["Extra cost", "Extra cost, 95% interval low", "Extra cost, 95% interval high"]
+
+
+def act_today_sheet(act: pd.DataFrame) -> pd.DataFrame:
+    """Every agency request the outlook tried (``outlook_act_today.csv``), teams by label."""
+    out = act[list(ACT_HEADINGS)].rename(columns=ACT_HEADINGS)
+    known = set(act["team"])
+    out["Search"] = out["Search"].map(lambda s: team_label(s) if s in known else s)
+    out["Team"] = out["Team"].map(team_label)
+    return out.reset_index(drop=True)

@@ -268,11 +268,16 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
         start = html.escape(str(by.loc[(teams[0], week), "week_start"]))
         rows.append(f"<tr><td>{week}</td><td>{start}</td>{''.join(cells)}</tr>")
     n = int(weekly["replications"].max())
+    record = inputs.outlook_record or {}
+    start = html.escape(record.get("starts_from", "the council's snapshot"))
     intro = (
-        f"<p class='note'>The chance, over {n} replications started from the council's snapshot, "
+        f"<p class='note'>The chance, over {n} replications started from {start}, "
         "that the team's unallocated cases pass its threshold on some day of the week. "
         "G green, A amber, R red (the letters say the same without colour).</p>"
     )
+    if record.get("limits"):
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in record["limits"])
+        intro += f"<p class='note'>What this outlook cannot know:</p><ul class='note'>{items}</ul>"
     table = f"<div class='table-wrap'><table class='lights'>{''.join(rows)}</table></div>"
     act = inputs.act_today
     if act is None or act.empty:

@@ -55,6 +55,7 @@ class ReportInputs:
     optimise: dict | None = None  # optimise: optimise.json (the target and how the search ran)
     outlook: pd.DataFrame | None = None  # outlook: chance and backlog by team and week
     act_today: pd.DataFrame | None = None  # outlook: the agency requests tried
+    outlook_record: dict | None = None  # outlook: outlook.json (what it starts from, its limits)
 
     @property
     def scenarios(self) -> list[str]:
@@ -176,5 +177,8 @@ def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
         else None,
         outlook=optional("outlook_weekly.csv"),
         act_today=optional("outlook_act_today.csv"),
+        outlook_record=json.loads((folder / "outlook.json").read_text())
+        if (folder / "outlook.json").exists()
+        else None,
         **tables,
     )

@@ -103,6 +103,7 @@ def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
                      "Share of replications lower": SHARE_FORMAT},
             by_unit=values(diffs, 5)[:6], label_columns=5,
         )  # fmt: skip
+    out = {**_outlook_sheets(inputs), **out}  # an outlook's own sheets come first
     by_rep = finance.costs_by_replication_sheet(inputs.fy_costs)
     out["Cost by replication"] = Sheet(
         "Each replication's service-wide cost by financial year", by_rep,
@@ -115,6 +116,31 @@ def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
         notes, by_unit=["Value"], label_columns=2,
     )  # fmt: skip
     return {"Notes": notes_sheet, **out}
+
+
+def _outlook_sheets(inputs: ReportInputs) -> dict[str, Sheet]:
+    """``demandsim outlook``'s traffic-light table and act-today table (none for other runs)."""
+    out: dict[str, Sheet] = {}
+    if inputs.outlook is not None:
+        lights = finance.outlook_sheet(inputs.outlook)
+        out["Outlook"] = Sheet(
+            "The early warning: the chance each team's unallocated cases pass its threshold on "
+            "some day of the week (share of replications), and its light", lights,
+            formats={"Week": WHOLE_FORMAT, "Week starting": DATE_FORMAT,
+                     **dict.fromkeys((c for c in lights if ": chance" in c), SHARE_FORMAT)},
+            label_columns=2,
+        )  # fmt: skip
+    if inputs.act_today is not None:
+        act = finance.act_today_sheet(inputs.act_today)
+        out["Act today"] = Sheet(
+            "Act today: each agency request tried on the same seeds, the worst judged week's "
+            "chance, and the extra cost over the weeks ahead (the chosen row is the answer)", act,
+            formats={"Agency workers asked for": WHOLE_FORMAT, "First week judged": WHOLE_FORMAT,
+                     **dict.fromkeys(finance.ACT_CHANCES, SHARE_FORMAT),
+                     **dict.fromkeys(finance.ACT_MONEY, MONEY_FORMAT)},
+            label_columns=3,
+        )  # fmt: skip
+    return out
 
 
 def write_workbook(inputs: ReportInputs, path: Path) -> None:
