@@ -227,7 +227,10 @@ def _decode(raw: bytes, path: Path, where: str) -> str:
         ) from None
 
 
-def _read_toml(path: Path, where: str) -> dict:
+def read_toml(path: Path, where: str) -> dict:
+    """A TOML file's table: a regular UTF-8 text file of at most MAX_FILE_BYTES, or a
+    ScenarioError naming ``where`` and saying what the file is instead (any TOML input the
+    command line reads: scenarios, optimisation targets, outlook settings)."""
     text = _decode(_read_bytes(path, where), path, where)
     try:
         return tomllib.loads(text)
@@ -284,7 +287,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...], reading: _Reading) -> tuple[
         where = f"{path}: scenario file"
         if not path.exists():
             raise ScenarioError(f"{path}: scenario file not found")
-    own = _read_toml(path, where)
+    own = read_toml(path, where)
     allowed = {*Scenario.model_fields, "extends", "calibration"}
     _looks_like_a_scenario(own, path, allowed)
     base_name = own.pop("extends", None)
@@ -313,7 +316,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...], reading: _Reading) -> tuple[
             raise ScenarioError(
                 f"{fitted}: parameter file not found (named by calibration in {path})"
             )
-        params = _read_toml(fitted, f"{path}: calibration")
+        params = read_toml(fitted, f"{path}: calibration")
         if "extends" in params or "calibration" in params:
             raise ScenarioError(f"{fitted}: a parameter file cannot use extends or calibration")
         _looks_like_a_scenario(params, fitted, set(Scenario.model_fields))

@@ -36,8 +36,11 @@ from demandsim.scenario import Scenario
 #: quantiles of the daily and monthly bands, stored as columns p5, p10, p25, p50, p75, p90, p95
 QUANTILES = (0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95)
 BAND_COLUMNS = tuple(f"p{round(100 * q)}" for q in QUANTILES)
-#: bytes of float32 replication data read per block (working memory is about 3x this)
-BLOCK_BYTES = 64 * 2**20
+#: bytes of float32 replication data read per block: working memory is about 3x this (the block,
+#: the quantiles' sorted copy, the bands in float64), so 16 MiB keeps the bands of a batch's
+#: parent to about 50 MiB whatever the replications (a block is at least a month: more above
+#: about 500 replications of 5 years); smaller blocks only add passes
+BLOCK_BYTES = 16 * 2**20
 CONFIDENCE = 0.95
 KPI_KEYS = ["scenario", "team", "measure", "period"]
 
@@ -153,7 +156,7 @@ def series_bands(
     money = np.array([m.is_money for m in DAILY.values()])
     daily_frames, monthly_frames = [], []
     for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
-        stack = store.daily_block(key, seeds, start, stop).astype(np.float64)
+        stack = store.daily_block(key, seeds, start, stop)  # float32: sums are taken in float64
         daily_frames.append(_band_frame(stack, dates[start:stop], teams))
         months = dates[start:stop].to_period("M")
         per_month = []
@@ -161,7 +164,13 @@ def series_bands(
             days = stack[:, months == month]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # nobody in post all month
-                per_month.append(np.where(money, np.nansum(days, axis=1), np.nanmean(days, axis=1)))
+                per_month.append(
+                    np.where(
+                        money,
+                        np.nansum(days, axis=1, dtype=np.float64),
+                        np.nanmean(days, axis=1, dtype=np.float64),
+                    )
+                )
         starts = [m.to_timestamp() for m in dict.fromkeys(months)]
         monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
         del stack
@@ -227,12 +236,13 @@ def monthly_differences(
 
 
 def _band_frame(stack: np.ndarray, when, teams: list[str]) -> pd.DataFrame:
-    """Bands of ``stack`` (replications, times, teams, measures) as a long frame."""
+    """Bands of ``stack`` (replications, times, teams, measures) as a long frame (the quantiles
+    sort ``stack`` as it is, float32 for the daily cubes; the mean is summed in float64)."""
     n_times = stack.shape[1]
     bands = quantiles(stack)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
-        mean = np.nanmean(stack, axis=0)
+        mean = np.nanmean(stack, axis=0, dtype=np.float64)
     frame = pd.DataFrame(
         {
             "when": np.repeat(np.asarray(when), len(teams) * len(DAILY)),

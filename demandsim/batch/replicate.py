@@ -192,6 +192,13 @@ def _init_worker(scenarios: dict[str, Scenario], parent: int | None = None) -> N
     gc.freeze()  # what the worker imported stays: later collections skip it (see _simulate_task)
 
 
+def worker_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """``jobs`` worker processes that end with this one, or None for one job (run in-process)."""
+    if jobs <= 1:
+        return None
+    return ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
+
+
 def end_with_parent(parent: int) -> None:
     """End this process when process ``parent`` ends, however it ends (``kill -9`` included)."""
     if sys.platform.startswith("linux"):

@@ -16,17 +16,15 @@ premium agency contract; the annual cost divides it by the forecast's years.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.replicate import end_with_parent
+from demandsim.batch.replicate import worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.optimise.target import OptimiseFile, lever_space, plan_overrides
 from demandsim.replication import Replication, forecast_dates, simulate, staffed_teams, team_labels
@@ -145,11 +143,7 @@ class Evaluator:
 
     def __init__(self, spec: OptimiseFile, base: Scenario, seeds: Iterable[int], jobs: int = 1):
         self.spec, self.base, self.seeds = spec, base, tuple(seeds)
-        self.pool = (
-            ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
-            if jobs > 1
-            else None
-        )
+        self.pool = worker_pool(jobs)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -14,7 +14,6 @@ assessment team passes 50 in 12 months is below 10%" is ``teams = ["assessment"]
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,7 +21,7 @@ from pydantic import Field, Strict, ValidationError, field_validator, model_vali
 
 from demandsim.measures import DAILY, FORECAST, KPIS, SERVICE
 from demandsim.scenario import Count, Frozen, NonNegative, Number, Positive, Scenario, Text
-from demandsim.scenario_files import ScenarioError, apply_overrides, load_scenario
+from demandsim.scenario_files import ScenarioError, apply_overrides, load_scenario, read_toml
 
 #: daily measures a condition may bound: levels, not money or ratios of other measures
 LEVELS = tuple(name for name, m in DAILY.items() if m.kind == "level")
@@ -160,13 +159,9 @@ def load_target(path: str | Path, years: float | None = None) -> tuple[OptimiseF
     path = Path(path)
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise TargetError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TargetError(f"{where}: cannot read it as UTF-8 text ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetError(f"{where}: not valid TOML: {exc}") from None
+        data = read_toml(path, where)
+    except ScenarioError as exc:
+        raise TargetError(str(exc)) from None
     try:
         spec = OptimiseFile.model_validate(data)
     except ValidationError as exc:

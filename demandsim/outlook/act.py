@@ -23,16 +23,14 @@ requests together are checked again.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from demandsim.batch.replicate import end_with_parent
+from demandsim.batch.replicate import worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.outlook.weekly import WEEK_DAYS
 from demandsim.parameter_draws import simulate_drawn
@@ -76,11 +74,7 @@ class Runner:
 
     def __init__(self, seeds: Iterable[int], weeks: int, jobs: int = 1) -> None:
         self.seeds, self.weeks = tuple(seeds), weeks
-        self.pool = (
-            ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
-            if jobs > 1
-            else None
-        )
+        self.pool = worker_pool(jobs)
 
     def close(self) -> None:
         if self.pool is not None:

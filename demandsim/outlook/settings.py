@@ -12,13 +12,13 @@ Assumptions: a team's default threshold is 5% of its caseload capacity at full e
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from demandsim.scenario import Scenario
+from demandsim.scenario_files import ScenarioError, read_toml
 
 MIN_WEEKS, MAX_WEEKS = 4, 26
 DEFAULT_SHARE_OF_CAPACITY = 0.05
@@ -99,13 +99,9 @@ def load_settings(
     if path is not None:
         where = str(path)
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
-            raise OutlookError(f"{where}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise OutlookError(f"{where}: cannot read it as UTF-8 text ({exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise OutlookError(f"{where}: not valid TOML: {exc}") from None
+            data = read_toml(Path(path), where)
+        except ScenarioError as exc:
+            raise OutlookError(str(exc)) from None
     try:
         settings = OutlookSettings.model_validate(data)
     except ValidationError as exc:
