@@ -40,7 +40,6 @@ class ReportInputs:
     manifest: dict
     scenario_tomls: dict[str, str]
     summary: pd.DataFrame  # kpi_summary: scenario, team, measure, period, n, mean, ...
-    bands: pd.DataFrame  # daily bands
     monthly: pd.DataFrame  # monthly bands
     budget: pd.DataFrame
     percentiles: pd.DataFrame
@@ -128,7 +127,6 @@ def monthly_table(monthly: pd.DataFrame, measures: list[str], stat: str) -> pd.D
 
 FILES = {
     "summary": "kpi_summary.parquet",
-    "bands": "daily_bands.parquet",
     "monthly": "monthly_bands.parquet",
     "budget": "budget_by_financial_year.csv",
     "percentiles": "cost_percentiles.csv",
@@ -139,7 +137,10 @@ FILES = {
 def load_inputs(folder: Path, manifest: dict | None = None) -> ReportInputs:
     """Read a results folder's stored tables back, naming any file that is missing."""
     folder = Path(folder)
-    needed = [*FILES.values()] + ([] if manifest is not None else ["manifest.json"])
+    # the daily bands are not read (the report charts months), but a folder without them is
+    # not a complete results folder
+    needed = [*FILES.values(), "daily_bands.parquet"]
+    needed += [] if manifest is not None else ["manifest.json"]
     missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
