@@ -374,7 +374,7 @@ def test_a_council_is_calibrated_in_the_background_once(tmp_path):
         while isinstance(refused, Preparing) and not refused.error:
             time.sleep(0.1)
             refused = councils.get("202", 2012)
-        assert "reported first for the year ending 31 March 2013" in refused.error
+        assert "--year 2012: the tables cover 2013 to 2025" in refused.error
     finally:
         councils.stop()
     again = Councils(tmp_path)  # a new server finds the calibration on disk
