@@ -4,7 +4,8 @@ Covers:
 - the daily intensity of contacts: monthly volumes (a base annual volume, a growth trend, a
   month-of-year profile, or exact volumes for named months), shared out within each month by
   weekday, school holidays and the end-of-term surge; or, where a calibrated intensity file covers
-  the dates, a predictive sample path from it;
+  the dates, a predictive sample path from it; a ``[demand.surge]`` then multiplies every day
+  of its months by ``1 + percent / 100``;
 - arrival times as a non-homogeneous Poisson process (a Poisson count per day, uniform within it);
 - each case's plan, drawn when it arrives: its source, its route through the stages and how long
   each piece of work takes. Plans never depend on staffing, so case *k* is the same child in every
@@ -104,6 +105,11 @@ def daily_intensity(scenario: Scenario, rng: np.random.Generator | None = None) 
     )
     if daily_override is not None:
         intensity = _override(days, *daily_override, intensity)
+    if d.surge is not None:
+        first, last = (np.datetime64(m, "M") for m in (d.surge.first_month, d.surge.last_month))
+        intensity = np.where(
+            (months >= first) & (months <= last), intensity * (1 + d.surge.percent / 100), intensity
+        )
     return intensity
 
 

@@ -429,6 +429,50 @@ class Workforce(Frozen):
     agency_policy: AgencyPolicy = AgencyPolicy()
 
 
+class Surge(Frozen):
+    """A surge (or, below 0, a lull) in contacts over a range of calendar months.
+
+    Every day from the first day of ``first_month`` to the last day of ``last_month`` has its
+    expected contacts multiplied by ``1 + percent / 100``, on top of everything else that shapes
+    the daily intensity (growth, monthly factors, named months, an intensity file).
+    """
+
+    first_month: Text = Field(description="First month of the surge, 'YYYY-MM' (included).")
+    last_month: Text = Field(description="Last month of the surge, 'YYYY-MM' (included).")
+    percent: Annotated[float, Strict(), Field(gt=-100.0)] = Field(
+        description="Change in expected contacts in those months, in percent (25 = a quarter "
+        "more, -10 = a tenth fewer)."
+    )
+
+    @field_validator("first_month", "last_month")
+    @classmethod
+    def _a_month(cls, v: str) -> str:
+        try:
+            year, _ = _parse_month(v)
+        except ValueError:
+            raise ValueError("expected a month as 'YYYY-MM', such as '2026-10'") from None
+        if not FIRST_START_DATE.year <= year <= LAST_START_DATE.year:
+            raise ValueError(
+                f"expected a month from {FIRST_START_DATE.year} to {LAST_START_DATE.year}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Surge:
+        if _parse_month(self.last_month) < _parse_month(self.first_month):
+            raise KeyedError(
+                f"expected a month no earlier than demand.surge.first_month = {self.first_month!r}",
+                ("last_month",),
+                self.last_month,
+            )
+        return self
+
+    def months(self) -> int:
+        """How many calendar months the surge covers."""
+        (y0, m0), (y1, m1) = _parse_month(self.first_month), _parse_month(self.last_month)
+        return (y1 - y0) * 12 + m1 - m0 + 1
+
+
 class Demand(Frozen):
     """Contacts arrive as a non-homogeneous Poisson process with this daily intensity."""
 
@@ -449,6 +493,11 @@ class Demand(Frozen):
         None,
         description="CSV of daily expected contacts (date, then one column per predictive "
         "sample) written by calibration; replaces the profile above where it has dates.",
+    )
+    surge: Surge | None = Field(
+        None,
+        description="A surge in contacts over a range of months: "
+        "[demand.surge] first_month, last_month, percent.",
     )
 
     @field_validator("monthly_factors")
@@ -753,7 +802,10 @@ class Scenario(Frozen):
         else:
             log = math.log1p(d.growth_per_year)
             profile = (math.exp(log * years_after) - math.exp(-log * years_before)) / log
-        return float(d.contacts_per_year * profile + sum(d.monthly_contacts.values()))
+        total = d.contacts_per_year * profile + sum(d.monthly_contacts.values())
+        if d.surge is not None and d.surge.percent > 0:
+            total *= 1 + d.surge.percent / 100  # as if the surge lasted the whole run
+        return float(total)
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Scenario:

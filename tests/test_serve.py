@@ -20,10 +20,11 @@ from demandsim.headline import as_text
 from demandsim.report.inputs import differences_for_report, load_inputs
 from demandsim.results_store import write_scenario_toml
 from demandsim.scenario_files import ScenarioError, load_scenario
-from demandsim.serve.levers import edited_scenario, form_values, levers, overrides
+from demandsim.serve.levers import edited_scenario, form_values, levers, overrides, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 FILL = "workforce.agency.fill_days"
+SURGE = ("demand.surge.first_month", "demand.surge.last_month", "demand.surge.percent")
 SHORT = {"years": "1", "warmup_days": "30"}  # a short horizon for the browser test
 
 
@@ -38,6 +39,66 @@ def test_form_shows_each_lever_at_the_base_value_with_label_unit_and_key(baselin
     assert "teams.early_help.posts" not in values  # contracted places: no workforce
     for lever in levers(baseline):
         assert lever.label and lever.unit and lever.key in values
+
+
+def test_unit_costs_and_the_surge_are_levers_with_their_keys(baseline):
+    values = form_values(baseline)
+    costs = baseline.costs
+    assert values["costs.permanent_salary_per_year_gbp"] == shown(
+        costs.permanent_salary_per_year_gbp
+    )
+    assert values["costs.agency_day_rate_gbp"] == shown(costs.agency_day_rate_gbp)
+    assert values["costs.recruitment_per_permanent_hire_gbp"] == shown(
+        costs.recruitment_per_permanent_hire_gbp
+    )
+    for kind, weekly in costs.placement_per_week_gbp.items():
+        assert values[f"costs.placement_per_week_gbp.{kind}"] == shown(weekly)
+    assert len(costs.placement_per_week_gbp) == 4
+    # no surge in the base: three empty boxes, and leaving them empty changes nothing
+    for key in SURGE:
+        assert values[key] == ""
+    assert overrides(baseline, values) == []
+    units = {lever.key: lever.unit for lever in levers(baseline)}
+    assert units["costs.agency_day_rate_gbp"] == "£ a billed day"
+    assert units["demand.surge.first_month"] == "YYYY-MM"
+
+
+def test_cost_and_surge_levers_make_the_scenario_the_command_line_makes(baseline):
+    form = {**form_values(baseline), "costs.agency_day_rate_gbp": "500",
+            "costs.placement_per_week_gbp.residential": "7000",
+            SURGE[0]: "2026-10", SURGE[1]: "2027-02", SURGE[2]: "25"}  # fmt: skip
+    _, edited, changes = edited_scenario(baseline, form)
+    cli = load_scenario(None, ["costs.agency_day_rate_gbp=500",
+                               "costs.placement_per_week_gbp.residential=7000",
+                               'demand.surge.first_month="2026-10"',
+                               'demand.surge.last_month="2027-02"',
+                               "demand.surge.percent=25"])  # fmt: skip
+    assert edited.model_dump(exclude={"name", "description"}) == cli.model_dump(
+        exclude={"name", "description"}
+    )
+    assert edited.demand.surge.percent == 25 and edited.costs.agency_day_rate_gbp == 500
+    assert 'demand.surge.first_month="2026-10"' in changes
+    # and the form of the edited scenario shows the surge it has
+    assert form_values(edited)[SURGE[1]] == "2027-02"
+
+
+@pytest.mark.parametrize(
+    ("surge", "expected"),
+    [(("2026-10", "2026-09", "25"), "demand.surge.last_month: expected a month no earlier"),
+     (("Oct 2026", "2027-02", "25"), "demand.surge.first_month: expected a month as 'YYYY-MM'"),
+     (("2026-10", "2027-02", "-100"), "demand.surge.percent: Input should be greater than -100"),
+     (("", "", "25"), "demand.surge.first_month")],
+)  # fmt: skip
+def test_a_bad_surge_is_refused_with_the_command_lines_message(baseline, surge, expected):
+    form = {**form_values(baseline), **dict(zip(SURGE, surge, strict=True))}
+    with pytest.raises(ScenarioError) as refused:
+        edited_scenario(baseline, form)
+    assert expected in str(refused.value)
+    sets = [f"--set={key}={text}" for key, text in zip(SURGE, surge, strict=True) if text]
+    result = CliRunner().invoke(main, ["run", *sets, "--no-report"])
+    assert result.exit_code == 2
+    detail = str(refused.value).splitlines()[1:]
+    assert detail and all(line.strip() in result.output for line in detail), result.output
 
 
 def test_only_changed_levers_become_overrides(baseline):
@@ -392,3 +453,35 @@ def test_every_council_of_the_published_tables_is_offered_once():
     dorsets = [label for label in offered if label.startswith("council: Dorset ")]
     # two councils of one name (the county to 2019, the unitary since), told apart by their years
     assert len(dorsets) == 2 and all(", reported 20" in label for label in dorsets), dorsets
+
+
+def test_staffing_and_children_charts_show_the_folders_monthly_bands(baseline, tmp_path):
+    from demandsim.measures import SERVICE
+    from demandsim.serve.app import children_figure, staffing_figure
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", "-n", "2", "--jobs", "1", "--years", "0.25",
+                                       "--set", "warmup_days=0", "--no-report",
+                                       "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    inputs = load_inputs(out)
+    monthly = inputs.monthly
+
+    def p50(measure, team):
+        rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == team)]
+        return list(rows["p50"])
+
+    staffing = staffing_figure(inputs)
+    medians = [t for t in staffing["data"] if t.get("name", "").endswith("(median, band P10-P90)")]
+    posts = [t for t in staffing["data"] if t.get("name", "").endswith(": posts")]
+    teams = [n for n, t in baseline.teams.items() if not t.is_service] + [SERVICE]
+    assert [t["y"] for t in medians] == [p50("staff_in_post", team) for team in teams]
+    assert [t["y"][0] for t in posts] == [
+        *(baseline.teams[n].posts for n in teams[:-1]),
+        sum(baseline.teams[n].posts for n in teams[:-1]),
+    ]
+    children = children_figure(inputs)
+    medians = [t["y"] for t in children["data"] if "name" in t]
+    assert medians == [p50(m, SERVICE) for m in
+                       ("children_in_need", "child_protection", "children_in_care")]  # fmt: skip
+    assert all(len(m) == 3 and min(m) > 0 for m in medians)

@@ -4,7 +4,8 @@ Covers: the page (start from a built-in scenario, a scenario file, a results fol
 of the published tables; change its levers; run a comparison against it; watch or cancel the
 queue), and what a finished run shows, all read back from its results folder with
 :func:`~demandsim.report.inputs.load_inputs`, so the page shows what report.html shows: the
-headline in words, monthly unallocated cases by team with 10th-90th percentile bands, cost by
+headline in words, monthly unallocated cases by team, staff in post against posts and children in
+need, on a plan and in care, with 10th-90th percentile bands, cost by
 financial year against budget, and the paired differences with their 95% intervals.
 
 Assumptions: Dash serves its own JavaScript and Plotly's from the installed packages
@@ -138,6 +139,86 @@ def unallocated_figure(inputs: ReportInputs) -> dict:
     return {"data": data, "layout": layout}
 
 
+def band_figure(inputs: ReportInputs, panels: list[tuple[str, str, str]], unit: str) -> dict:
+    """Monthly median and 10th-90th percentile band of replications, both scenarios, one panel
+    per ``(title, measure, team)`` (sharing the months); a ``staff_in_post`` panel also shows
+    each scenario's posts in that team (the service: every staffed team) as a dashed line.
+    A plain figure dictionary, as :func:`unallocated_figure`."""
+    monthly = inputs.monthly
+    gap = 0.04
+    tall = (1 - gap * (len(panels) - 1)) / len(panels)
+    data: list[dict] = []
+    layout: dict = {
+        "height": 170 * len(panels) + 80,
+        "margin": {"t": 40, "b": 30, "l": 60, "r": 10},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        "annotations": [],
+    }
+    for i, (title, measure, team) in enumerate(panels, start=1):
+        axis = "" if i == 1 else str(i)
+        top = 1 - (i - 1) * (tall + gap)
+        layout[f"xaxis{axis}"] = {"anchor": f"y{axis}", "showticklabels": i == len(panels),
+                                  **({"matches": "x"} if i > 1 else {})}  # fmt: skip
+        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "domain": [max(0.0, top - tall), top],
+                                  "rangemode": "tozero",
+                                  "title": {"text": unit, "font": {"size": 10}}}  # fmt: skip
+        layout["annotations"].append({"text": title, "showarrow": False,
+                                      "x": 0.5, "xref": "paper", "xanchor": "center",
+                                      "y": top, "yref": "paper", "yanchor": "bottom"})  # fmt: skip
+        rows = monthly[(monthly["measure"] == measure) & (monthly["team"] == team)]
+        for j, key in enumerate(inputs.scenarios):
+            part = rows[rows["scenario"] == key]
+            colour = COLOURS[j % len(COLOURS)]
+            months = [str(m)[:10] for m in part["month"]]
+            panel = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": key}
+            data.append({
+                "type": "scatter", "x": months + months[::-1],
+                "y": [*part[BAND[1]], *part[BAND[0]][::-1]], "fill": "toself",
+                "fillcolor": colour, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
+                "showlegend": False, **panel,
+            })  # fmt: skip
+            data.append({"type": "scatter", "x": months, "y": list(part["p50"]),
+                         "name": f"{key} (median, band P10-P90)", "line": {"color": colour},
+                         "showlegend": i == 1, **panel})  # fmt: skip
+            scenario = inputs.resolved.get(key)
+            if measure == "staff_in_post" and scenario is not None and months:
+                posts = _posts(scenario, team)
+                data.append({"type": "scatter", "x": [months[0], months[-1]],
+                             "y": [posts, posts], "mode": "lines", "name": f"{key}: posts",
+                             "line": {"color": colour, "dash": "dash", "width": 1},
+                             "showlegend": i == 1, **panel})  # fmt: skip
+    return {"data": data, "layout": layout}
+
+
+def _posts(scenario: Scenario, team: str) -> float:
+    staffed = {n: t for n, t in scenario.teams.items() if not t.is_service}
+    if team == SERVICE:
+        return float(sum(t.posts for t in staffed.values()))
+    return float(staffed[team].posts) if team in staffed else 0.0
+
+
+def staffing_figure(inputs: ReportInputs) -> dict:
+    """Staff in post (permanent and agency) against posts, each staffed team and the service."""
+    first = next(iter(inputs.resolved.values()), None)
+    teams = [n for n, t in first.teams.items() if not t.is_service] if first else []
+    present = set(inputs.monthly["team"])
+    panels = [(team_label(t), "staff_in_post", t) for t in [*teams, SERVICE] if t in present]
+    return band_figure(inputs, panels, "staff")
+
+
+#: the children charts: measure and title
+CHILDREN = (
+    ("children_in_need", "Children in need"),
+    ("child_protection", "Children on a child protection plan"),
+    ("children_in_care", "Children in care"),
+)
+
+
+def children_figure(inputs: ReportInputs) -> dict:
+    """Children in need, on a child protection plan and in care, across the service."""
+    return band_figure(inputs, [(title, m, SERVICE) for m, title in CHILDREN], "children")
+
+
 def cost_figure(inputs: ReportInputs) -> go.Figure:
     """Cost by financial year (median and 10th-90th percentile of replications) against the
     budget, for each scenario."""
@@ -202,6 +283,10 @@ def results_view(run: Run) -> list:
         table if table is not None else html.P("No differences stored."),
         html.H3("Unallocated cases by team, by month"),
         dcc.Graph(figure=unallocated_figure(inputs), id="unallocated-chart"),
+        html.H3("Staff in post against posts, by month"),
+        dcc.Graph(figure=staffing_figure(inputs), id="staffing-chart"),
+        html.H3("Children in need, on a plan and in care, by month"),
+        dcc.Graph(figure=children_figure(inputs), id="children-chart"),
         html.H3("Cost by financial year against budget"),
         dcc.Graph(figure=cost_figure(inputs), id="cost-chart"),
     ]

@@ -12,6 +12,7 @@ override (the saved scenario differs from its base only where a person changed s
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,20 @@ REQUEST_ON = {
     "backlog": "only once a team's backlog passes its threshold",
     "never": "never (permanent staff only)",
 }
+
+
+#: placement types, in plain words
+PLACEMENTS = {
+    "in_house_fostering": "in-house fostering",
+    "independent_fostering": "independent fostering agency",
+    "residential": "residential (children's home)",
+    "other": "other placements",
+}
+
+#: the surge's months are text: the form quotes them as the command line would need
+SURGE_MONTHS = ("demand.surge.first_month", "demand.surge.last_month")
+#: levers whose value is text, quoted in the override
+QUOTED = ("workforce.agency_policy.request_on", *SURGE_MONTHS)
 
 
 #: levers of the run, applied to the base as well as the edited scenario
@@ -74,7 +89,22 @@ def levers(scenario: Scenario) -> list[Lever]:
         Lever("workforce.agency_policy.request_on", "Ask for agency cover", "policy",
               "Agency and recruitment", tuple(REQUEST_ON)),
         Lever("demand.growth_per_year", "Demand growth", "share a year (0.03 = 3%)", "Demand"),
+        Lever("demand.surge.first_month", "Surge in contacts: first month", "YYYY-MM",
+              "Demand"),
+        Lever("demand.surge.last_month", "Surge in contacts: last month", "YYYY-MM", "Demand"),
+        Lever("demand.surge.percent", "Surge in contacts: change in those months",
+              "% (25 = a quarter more, -10 = a tenth fewer)", "Demand"),
+        Lever("costs.permanent_salary_per_year_gbp", "Permanent social worker salary",
+              "£ a year (before on-costs)", "Unit costs"),
+        Lever("costs.agency_day_rate_gbp", "Agency social worker day rate", "£ a billed day",
+              "Unit costs"),
+        Lever("costs.recruitment_per_permanent_hire_gbp", "Recruitment cost per permanent hire",
+              "£ a hire", "Unit costs"),
     ]  # fmt: skip
+    for kind in scenario.costs.placement_per_week_gbp:
+        found.append(Lever(f"costs.placement_per_week_gbp.{kind}",
+                           f"Placement cost: {PLACEMENTS.get(kind, kind)}", "£ a child a week",
+                           "Unit costs"))  # fmt: skip
     for name, team in scenario.teams.items():
         if team.is_service:
             continue
@@ -90,7 +120,10 @@ def levers(scenario: Scenario) -> list[Lever]:
 
 
 def shown(value: Any) -> str:
-    """A scenario value as the form shows it: 26.0 as 26, 0.9 as 0.9, text as itself."""
+    """A scenario value as the form shows it: 26.0 as 26, 0.9 as 0.9, text as itself, nothing
+    (no surge) as an empty box."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
@@ -114,7 +147,7 @@ def overrides(base: Scenario, form: Mapping[str, str | None]) -> list[str]:
             raise ScenarioError(f"{key}: not a lever of the explorer")
         text = "" if text is None else str(text).strip()
         if text != known[key]:
-            value = text if key != "workforce.agency_policy.request_on" else f'"{text}"'
+            value = json.dumps(text) if key in QUOTED else text
             out.append(f"{key}={value}")
     return out
 
