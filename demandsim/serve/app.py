@@ -102,41 +102,7 @@ def unallocated_figure(inputs: ReportInputs) -> dict:
     rows = inputs.monthly[inputs.monthly["measure"] == "unallocated_cases"]
     teams = [t for t in dict.fromkeys(rows["team"]) if t != SERVICE] + [SERVICE]
     teams = [t for t in teams if t in set(rows["team"])]
-    gap = 0.03
-    tall = (1 - gap * (len(teams) - 1)) / len(teams)
-    data: list[dict] = []
-    layout: dict = {
-        "height": 180 * len(teams) + 80,
-        "margin": {"t": 40, "b": 30, "l": 50, "r": 10},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"},
-        "annotations": [],
-    }
-    for i, team in enumerate(teams, start=1):
-        axis = "" if i == 1 else str(i)
-        top = 1 - (i - 1) * (tall + gap)
-        layout[f"xaxis{axis}"] = {"anchor": f"y{axis}", "showticklabels": i == len(teams),
-                                  **({"matches": "x"} if i > 1 else {})}  # fmt: skip
-        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "domain": [top - tall, top],
-                                  "rangemode": "tozero",
-                                  "title": {"text": "cases", "font": {"size": 10}}}  # fmt: skip
-        layout["annotations"].append({"text": team_label(team), "showarrow": False,
-                                      "x": 0.5, "xref": "paper", "xanchor": "center",
-                                      "y": top, "yref": "paper", "yanchor": "bottom"})  # fmt: skip
-        for j, key in enumerate(inputs.scenarios):
-            part = rows[(rows["team"] == team) & (rows["scenario"] == key)]
-            colour = COLOURS[j % len(COLOURS)]
-            months = [str(m)[:10] for m in part["month"]]
-            panel = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": key}
-            data.append({
-                "type": "scatter", "x": months + months[::-1],
-                "y": [*part[BAND[1]], *part[BAND[0]][::-1]], "fill": "toself",
-                "fillcolor": colour, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
-                "showlegend": False, **panel,
-            })  # fmt: skip
-            data.append({"type": "scatter", "x": months, "y": list(part["p50"]),
-                         "name": f"{key} (median, band P10-P90)", "line": {"color": colour},
-                         "showlegend": i == 1, **panel})  # fmt: skip
-    return {"data": data, "layout": layout}
+    return band_figure(inputs, [(team_label(t), "unallocated_cases", t) for t in teams], "cases")
 
 
 def band_figure(inputs: ReportInputs, panels: list[tuple[str, str, str]], unit: str) -> dict:
