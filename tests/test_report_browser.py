@@ -58,7 +58,17 @@ def outlook(tmp_path: Path) -> Path:
     return out
 
 
+def neighbours(tmp_path: Path) -> Path:
+    out = tmp_path / "neighbours"
+    args = ["neighbours", "--la", "Kent", "--year", "2024", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
 SURGE = Path(__file__).resolve().parents[1] / "scenarios" / "autumn-2014-surge.toml"
+NEIGHBOURS_SECTIONS = ("summary", "charts-demand", "charts-conversion", "charts-workforce",
+                       "neighbours", "notes", "provenance")  # fmt: skip
 OPTIMISE_SECTIONS = (COMPARE_SECTIONS[0], "plan", *COMPARE_SECTIONS[1:])
 
 
@@ -69,13 +79,15 @@ OPTIMISE_SECTIONS = (COMPARE_SECTIONS[0], "plan", *COMPARE_SECTIONS[1:])
         (comparison, COMPARE_SECTIONS),
         (optimised, OPTIMISE_SECTIONS),
         (outlook, OUTLOOK_SECTIONS),
+        (neighbours, NEIGHBOURS_SECTIONS),
     ],
 )
 def test_report_loads_offline_with_no_errors_and_every_image_renders(
     browser, tmp_path, make, sections
 ):
     out = make(tmp_path)
-    browser.get((out / REPORT_HTML).resolve().as_uri())
+    page = out / ("neighbours.html" if make is neighbours else REPORT_HTML)
+    browser.get(page.resolve().as_uri())
     assert browser.execute_script("return document.readyState") == "complete"
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth,"
