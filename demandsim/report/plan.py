@@ -18,7 +18,7 @@ def plan_section(inputs: ReportInputs, chart: str) -> str:
     target = spec.get("target", {})
     plans, confirmation = inputs.optimise_plans, inputs.optimise_confirmation
     assert plans is not None
-    wanted = target.get("target", {}).get("chance_at_least")
+    wanted = float(target.get("target", {}).get("chance_at_least", float("nan")))
     intro = (
         f"<p class='note'>{html.escape(str(target.get('name', '')))}: "
         f"{html.escape(str(target.get('description', '')))} The target must be met with a chance "
@@ -26,7 +26,7 @@ def plan_section(inputs: ReportInputs, chart: str) -> str:
         f"{_span(spec.get('search_seeds', []))}; the chosen plan (the cheapest that met the "
         "target there) and today's staffing were then run again on fresh seeds "
         f"{_span(spec.get('confirmation_seeds', []))}, so the chance below is not flattered by "
-        "the search's choice. The comparison above is the same fresh run.</p>"
+        "the search's choice. The comparison in the sections below is the same fresh run.</p>"
     )
     parts = [intro]
     if confirmation is not None:
