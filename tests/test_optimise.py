@@ -219,6 +219,11 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
         assert f"{100 * row['chance_high']:.0f}%" in section
         assert _pounds(row["annual_cost_gbp"]) in section
     assert f"{len(plans)} plans" in section
+    frontier_table = section[section.index("Plans on the frontier") :]
+    for row in front.itertuples():  # every frontier plan, with its cost and chance of missing
+        assert _pounds(row.annual_cost_gbp) in frontier_table
+        assert f"{100 * row.miss_chance:.0f}%" in frontier_table
+    assert frontier_table.count("</tr>") == len(front) + 1  # a header and one row per plan
 
 
 def test_no_plan_meeting_the_target_is_said_and_writes_nothing(tmp_path):

@@ -12,7 +12,7 @@ from demandsim.report.inputs import ReportInputs
 def plan_section(inputs: ReportInputs, chart: str) -> str:
     """HTML: what the target asks, today against the plan (cost, and the chance of meeting the
     target with its Wilson interval, on fresh seeds), the frontier chart and table."""
-    from demandsim.optimise.command import lever_label
+    from demandsim.optimise.command import _fmt, lever_label
 
     spec = inputs.optimise or {}
     target = spec.get("target", {})
@@ -54,6 +54,9 @@ def plan_section(inputs: ReportInputs, chart: str) -> str:
         | {"annual_cost_gbp": "annual cost", "miss_chance": "chance of missing"}
     )
     table["chosen"] = table["chosen"].astype(bool).map({True: "chosen", False: ""})
+    for lever in levers:  # yes / no, as the printed plan table says it
+        if plans[lever].dtype == bool:
+            table[lever_label(lever)] = table[lever_label(lever)].map(_fmt)
     parts.append(
         "<h3>Plans on the frontier (search seeds)</h3><p class='note'>No plan tried is both "
         "cheaper and likelier to meet the target than these. Every plan tried is in "
