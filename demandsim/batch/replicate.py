@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import sys
@@ -249,7 +251,10 @@ def _processes(
     At most ``2 * jobs`` tasks are in flight, so finished results never pile up in memory.
     ``stop`` is looked at every :data:`STOP_POLL_SECONDS` while the workers are busy."""
     pool = ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(scenarios, os.getpid())
+        max_workers=jobs,
+        mp_context=_start_method(),
+        initializer=_init_worker,
+        initargs=(scenarios, os.getpid()),
     )
     pending: dict[Future, str] = {}
     queue = iter(todo)
@@ -271,6 +276,16 @@ def _processes(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_method() -> multiprocessing.context.BaseContext | None:
+    """How workers start: forked (the default on Linux: nothing to import again) from a
+    command's main thread; from a server's background thread (the explorer), through a fork
+    server, because a fork copies the locks other threads hold at that moment and a worker can
+    wait on one of them for ever (a run that Cancel could not stop)."""
+    if threading.current_thread() is threading.main_thread():
+        return None
+    return multiprocessing.get_context("forkserver")
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
