@@ -15,11 +15,15 @@ Forecasters:
 
 Bands: the forecast times quantiles of the forecaster's own past log errors at that horizon
 (conformal intervals: only errors of forecasts whose outcome was published in the ``RECENT_YEARS``
-years up to the origin; while fewer than ``MIN_PAST`` exist at horizon h, those of the longest
-shorter horizon h' that has them stand in, widened by sqrt(h / h'); failing that, the year-on-year
-changes of the stocks up to the origin, widened by sqrt(h)); errors from fewer than
-``SIGNED_FROM_YEARS`` outcome years give a symmetric band (quantiles of the absolute errors); a
-band is never narrower than the one a year shorter.
+years up to the origin); errors from fewer than ``SIGNED_FROM_YEARS`` outcome years give a
+symmetric band (quantiles of the absolute errors). Bands from past errors are narrowed by
+``BAND_SHRINK_PER_YEAR`` a year beyond the first. While fewer than ``MIN_PAST`` errors exist at
+horizon h, those of the longest shorter horizon h' that has them stand in, widened by how much
+more the stock's h-year changes up to the origin spread than its h'-year changes (the ratio of
+their median absolute deviations; a random walk's sqrt(h / h') beyond the longest span with
+``MIN_PAST`` changes). Failing that, the band is the stock's h-year changes up to the origin
+(centred; the longest span known, widened by sqrt), not narrowed. A band is never narrower than
+the one a year shorter.
 
 Hold-out: councils are split into halves by a seeded shuffle of their codes; tuning may look at the
 ``tune`` half only, and the reported table is the ``test`` half (``all`` is shown alongside).
@@ -47,8 +51,9 @@ LEVELS = (0.5, 0.8, 0.95)
 MIN_PAST = 30
 #: only past errors whose outcome fell in the last RECENT_YEARS years up to the origin
 RECENT_YEARS: int | None = 3
-#: bands at horizon h are narrowed by (1 - BAND_SHRINK_PER_YEAR * (h - 1)): past errors at long
-#: horizons come from older, noisier years (chosen on the tune half, docs/forecast-skill.md)
+#: bands from past errors at horizon h are narrowed by (1 - BAND_SHRINK_PER_YEAR * (h - 1)): past
+#: errors at long horizons come from older, noisier years (chosen on the tune half,
+#: docs/forecast-skill.md); bands from the stock's changes are not
 BAND_SHRINK_PER_YEAR = 0.05
 #: past errors from fewer outcome years than this give symmetric bands (quantiles of |error|):
 #: one or two years' errors share those years' common shock, whose sign says nothing about the
@@ -224,11 +229,39 @@ def run_skill(
 
 
 def _history_changes(data: pd.DataFrame, last_year: int) -> pd.DataFrame:
-    """Year-on-year log changes of each stock: stock, year (of the later value), change."""
-    stocks = data[[STOCKS[s][0] for s in STOCKS]]
-    change = np.log(stocks).groupby(level="code").diff()
-    change.columns = list(STOCKS)
-    return change.stack().rename("change").rename_axis(["code", "year", "stock"]).reset_index()
+    """Log changes of each stock over 1 to len(HORIZONS) years: stock, year (of the later value),
+    span (years), change."""
+    stocks = np.log(data[[STOCKS[s][0] for s in STOCKS]])
+    parts = []
+    for span in HORIZONS:
+        change = stocks.groupby(level="code").diff(span)
+        change.columns = list(STOCKS)
+        change = change.stack().rename("change").rename_axis(["code", "year", "stock"])
+        parts.append(change.reset_index().assign(span=span))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _spans(changes: pd.DataFrame, stock: str, origin: int) -> dict[int, np.ndarray]:
+    """The stock's changes known at the origin, centred on their median, by span in years."""
+    ch = changes.loc[(changes["stock"] == stock) & (changes["year"] <= origin)]
+    ch = ch.replace([np.inf, -np.inf], np.nan).dropna(subset=["change"])
+    spans = ch["span"] if "span" in ch else pd.Series(1, index=ch.index)
+    out = {}
+    for span, g in ch["change"].groupby(spans):
+        out[int(span)] = g.to_numpy() - g.median()
+    return out
+
+
+def _widening(spans: dict[int, np.ndarray], h: int, shorter: int) -> float:
+    """How much wider h-year outcomes spread than ``shorter``-year ones: the ratio of the stock's
+    h-year to ``shorter``-year changes' median absolute deviation, up to the longest span with
+    MIN_PAST changes; beyond it (or without any), a random walk's sqrt."""
+    measured = [k for k in range(shorter, h + 1) if len(spans.get(k, ())) >= MIN_PAST]
+    if shorter not in measured:
+        return float(np.sqrt(h / shorter))
+    k = max(measured)
+    ratio = np.median(np.abs(spans[k])) / np.median(np.abs(spans[shorter]))
+    return float(ratio * np.sqrt(h / k))
 
 
 def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
@@ -244,7 +277,11 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     }
     groups = table.groupby(["method", "stock", "origin", "horizon"]).groups
     found = {}
+    spans = {}
     for (method, stock, origin, h), idx in sorted(groups.items(), key=lambda kv: kv[0][3]):
+        if (stock, origin) not in spans:
+            spans[(stock, origin)] = _spans(changes, stock, origin)
+        known = spans[(stock, origin)]
         quant = None
         for shorter in range(h, 0, -1):  # the longest horizon with enough past errors, widened
             pool = pools.get((method, stock, shorter))
@@ -255,15 +292,16 @@ def add_bands(table: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
             if len(past) >= MIN_PAST:
                 if pool.loc[recent, "year"].nunique() < SIGNED_FROM_YEARS:
                     half = np.quantile(np.abs(past), np.abs(2 * np.array(qs) - 1))
-                    quant = np.where(np.array(qs) < 0.5, -half, half) * np.sqrt(h / shorter)
+                    quant = np.where(np.array(qs) < 0.5, -half, half)
                 else:
-                    quant = np.quantile(past, qs) * np.sqrt(h / shorter)
+                    quant = np.quantile(past, qs)
+                # errors at long horizons come from older, noisier years: narrowed
+                quant = quant * _widening(known, h, shorter) * (1 - BAND_SHRINK_PER_YEAR * (h - 1))
                 break
-        if quant is None:
-            ch = changes.loc[(changes["stock"] == stock) & (changes["year"] <= origin), "change"]
-            ch = ch.replace([np.inf, -np.inf], np.nan).dropna()
-            quant = np.quantile(ch - ch.median(), qs) * np.sqrt(h)
-        quant = quant * (1 - BAND_SHRINK_PER_YEAR * (h - 1))
+        if quant is None:  # no past errors: the changes over h years (or the longest span known)
+            measured = [k for k in range(1, h + 1) if len(known.get(k, ())) >= MIN_PAST]
+            k = max(measured) if measured else 1
+            quant = np.quantile(known.get(k, np.full(1, np.nan)), qs) * np.sqrt(h / k)
         shorter = found.get((method, stock, origin, h - 1))
         if shorter is not None:  # a band never narrows with the horizon
             quant = np.where(
@@ -329,7 +367,8 @@ def provenance(pooling: fl.Pooling) -> dict:
     return {
         "pooling": asdict(pooling),
         "bands": {"min_past": MIN_PAST, "recent_years": RECENT_YEARS,
-                  "shrink_per_year": BAND_SHRINK_PER_YEAR, "signed_from_years": SIGNED_FROM_YEARS},
+                  "shrink_per_year": BAND_SHRINK_PER_YEAR, "signed_from_years": SIGNED_FROM_YEARS,
+                  "widening": "ratio of the stock's h-year to h'-year changes"},
         "first_origin": FIRST_ORIGIN,
     }  # fmt: skip
 

@@ -125,3 +125,26 @@ def test_bands_are_symmetric_until_errors_span_three_years():
     two, three = bands.loc[2018], bands.loc[2019]  # errors of 2017-2018, of 2017-2019
     assert np.log(two["upper_50"] / 100) == pytest.approx(-np.log(two["lower_50"] / 100))
     assert three["lower_50"] > 100
+
+
+def test_bands_widen_with_the_horizon_as_the_stock_changes_did():
+    """Councils' 1-year changes spread +-0.1 and their 2-year changes +-0.2 (a stock whose changes
+    persist, wider than a random walk's sqrt(2)). Without past errors the h2 band is the 2-year
+    changes, not narrowed; extrapolated from h1 errors (+-0.05) it is widened 2x, then narrowed 5%."""
+    rng = np.random.default_rng(1)
+    sign = np.tile([-1.0, 1.0], 20)
+    rows = [{"code": str(c), "stock": "cla", "origin": 2016, "horizon": 1, "year": 2017,
+             "method": "demandsim", "forecast": 100.0, "actual": 100 * np.exp(0.05 * sign[c])}
+            for c in range(40)]  # fmt: skip
+    rows += [{"code": str(c), "stock": "cla", "origin": o, "horizon": 2, "year": o + 2,
+              "method": "demandsim", "forecast": 100.0, "actual": np.nan}
+             for c in range(40) for o in (2016, 2017)]  # fmt: skip
+    changes = pd.DataFrame({"code": [str(c) for c in range(40)] * 2, "year": 2015,
+                            "stock": "cla", "span": [1] * 40 + [2] * 40,
+                            "change": np.r_[0.1 * sign, 0.2 * sign] + rng.normal(0, 1e-9, 80)})  # fmt: skip
+    bands = skill.add_bands(pd.DataFrame(rows), changes)
+    bands = bands.groupby(["origin", "horizon"]).first()
+    half = np.log(bands["upper_50"] / 100)
+    assert half.loc[(2016, 1)] == pytest.approx(0.1, abs=1e-6)
+    assert half.loc[(2016, 2)] == pytest.approx(0.2, abs=1e-6)  # was 0.1 x sqrt(2) x 0.95
+    assert half.loc[(2017, 2)] == pytest.approx(0.05 * 2 * 0.95, abs=1e-6)
