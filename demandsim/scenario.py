@@ -370,6 +370,13 @@ class Team(Frozen):
         None, description="Overrides workforce.permanent.turnover_per_year for this team."
     )
     capacity_cases: Annotated[int, Strict(), Field(ge=1)] | None = None
+    vacancy_fill_factor: Positive = Field(
+        1.0,
+        description="Multiplies the days to fill this team's vacant posts, by a permanent "
+        "recruit or by agency cover (a hiring freeze, or a shortage in this team's market); "
+        "agency asked for above establishment is not affected. demandsim outlook sets it from "
+        "the team's recent vacancy log.",
+    )
     agency_requested_on_day_one: Count = Field(
         0,
         description="Agency workers above establishment asked for on the first day: each "

@@ -5,7 +5,8 @@ contract; permanent recruitment (vacancy to offer, then notice; campaigns can fa
 agency requests (fill lead time; the market may fail to fill and the request is re-made or not, as
 the staffing policy says); agency cover released when the permanent starter arrives, or kept on
 above establishment; starters ramping up to full capacity; newly qualified workers on a lower cap
-for their first year. *When* agency cover is asked for is the staffing policy's business
+for their first year; a team's ``vacancy_fill_factor`` stretching the days to fill its posts (not
+agency above establishment). *When* agency cover is asked for is the staffing policy's business
 (:mod:`demandsim.policies`).
 
 Assumptions: each post draws from its own random substreams (the n-th leaver draw of a post is
@@ -180,7 +181,7 @@ class Staffing:
         if success is None:
             success = perm.hire_success_share
         u_time, u_ok, u_notice = post.u_recruit(), post.u_recruit(), post.u_recruit()
-        delay = quantile(perm.recruit_days, u_time)
+        delay = quantile(perm.recruit_days, u_time) * post.team.spec.vacancy_fill_factor
         if u_ok < success:
             self.after(delay + quantile(perm.notice_days, u_notice), self._permanent_arrives, post)
         else:
@@ -230,6 +231,8 @@ class Staffing:
         u_time, u_ok = draws.u_agency(), draws.u_agency()
         if u_ok < self.agency.fill_share:
             delay = quantile(self.agency.fill_days, u_time)
+            if post is not None:  # cover for a post, not agency above establishment
+                delay *= team.spec.vacancy_fill_factor
             self.after(delay, self._agency_arrives, post, team, token)
         else:
             self.after(self.agency.retry_days, self._agency_unfilled, post, team)

@@ -180,3 +180,25 @@ def routes_example():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1] / "calibration" / "examples"
+
+
+def test_recent_fill_factors_see_a_team_whose_posts_stopped_filling():
+    """Two teams fill every vacancy in 30 days for two years; then team b's five newest stay
+    open (one is filled, but after the day, so unknown then). b's posts fill more slowly than
+    the council's usual rate, a's no more slowly, and a team with no vacancy lately gets 1."""
+    day = dt.date(2024, 6, 30)
+    rows = []
+    for team in ("a", "b"):
+        for k in range(24):
+            opened = pd.Timestamp(day) - pd.Timedelta(days=730 - 30 * k)
+            rows.append((team, opened, opened + pd.Timedelta(days=30), "agency"))
+    for back in (150, 120, 90, 60, 30):
+        filled = pd.Timestamp(day) + pd.Timedelta(days=5) if back == 150 else pd.NaT
+        rows.append(("b", pd.Timestamp(day) - pd.Timedelta(days=back), filled, "permanent"))
+    rows.append(("c", pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-01"), "agency"))
+    vacancies = pd.DataFrame(rows, columns=["team", "opened_date", "filled_date", "filled_by"])
+    factors = leadtimes.recent_fill_factors(vacancies, day).set_index("team")
+    assert factors.loc["b", "factor"] > 1.5
+    assert factors.loc["a", "factor"] <= 1.0
+    assert factors.loc["c", "factor"] == 1.0
+    assert factors.loc["b", "fills"] == factors.loc["a", "fills"]  # the late fill is not known

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from demandsim.calibration.inputs import read_folder
+from demandsim.calibration.leadtimes import recent_fill_factors
 from demandsim.calibration.published import calibrate_published, find_council, own_figure
 from demandsim.cli import main
 from demandsim.measures import DAILY_NAMES, team_label
@@ -26,7 +27,7 @@ from demandsim.outlook.act import Runner, Search
 from demandsim.outlook.asof import as_of, outlook_scenario
 from demandsim.outlook.backtest import by_issue_date, score_weeks, scores
 from demandsim.outlook.settings import OutlookSettings, first_week_judged, load_settings
-from demandsim.outlook.weekly import LETTER
+from demandsim.outlook.weekly import LETTER, _short
 from demandsim.parameter_draws import simulate_drawn
 from demandsim.replication import simulate
 from demandsim.results_store import scenario_record
@@ -141,6 +142,25 @@ def test_the_printed_table_and_the_report_show_the_stored_chances(run):
     assert (out / "charts" / "outlook_backlog.png").stat().st_size > 10_000
     record = json.loads((out / "outlook.json").read_text())
     assert record["thresholds"]["front_door"] == 2
+
+
+def test_vacancy_fill_factors_are_the_vacancy_logs_and_shown_as_stored(run):
+    """Each team's factor, recomputed from the demo's vacancy log on its snapshot date, is the
+    one the run used (its resolved scenario), recorded (outlook.json), printed and in the report."""
+    out, stdout = run
+    record = json.loads((out / "outlook.json").read_text())
+    scenario = load_scenario(out / "scenarios" / "outlook.toml")
+    data = read_folder(DEMO)
+    expected = recent_fill_factors(data.vacancies, scenario.start_date).set_index("team")["factor"]
+    stored = record["vacancy_fill_factors"]
+    assert set(stored) == set(record["thresholds"])
+    html = (out / "report.html").read_text()
+    for team, factor in stored.items():
+        assert factor == scenario.teams[team].vacancy_fill_factor
+        assert factor == pytest.approx(expected[team], abs=5e-4)
+        shown = f"{_short(team)} {factor:.2f}"
+        assert shown in stdout and shown in html, shown
+    assert stored["cin"] < 1  # the freeze's posts were filled in the autumn: faster than usual
 
 
 def test_act_today_table_agrees_with_the_weekly_table_on_the_same_seeds(run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from demandsim.eventlog import Contract, Kind
 from demandsim.model import Model
@@ -122,3 +123,31 @@ def test_the_backlog_a_policy_sees_is_the_unallocated_cases_in_the_log(baseline)
             (kind == Kind.ENTER) & ~held).sum() - (kind == Kind.ALLOC).sum() + (
             kind == Kind.DEALLOC).sum() - ((kind == Kind.EXIT) & ~held).sum()  # fmt: skip
         assert team.waiting == unallocated, team.name
+
+
+def test_vacancy_fill_factor_stretches_the_fill_of_posts_only(baseline):
+    """Ten posts vacant on day one, no leavers, no permanent hires that succeed: each post's
+    agency cover arrives exactly three times later with the factor 3 (same draws), while the
+    agency workers asked for above establishment arrive as before."""
+    changes = [
+        "teams.assessment.posts=20", "teams.assessment.initial_permanent=10",
+        "teams.assessment.initial_agency=0", "teams.assessment.hire_success_share=0.001",
+        "teams.assessment.agency_requested_on_day_one=2", "teams.assessment.permanent_turnover_per_year=0",
+        "workforce.agency.turnover_per_year=0", "workforce.permanent.turnover_per_year=0",
+        "workforce.agency.fill_share=1.0", "workforce.agency_policy.request_on=vacancy",
+    ]  # fmt: skip
+
+    def starts(factor: float) -> dict[int, list[float]]:
+        scenario = apply_overrides(
+            baseline, [*SHORT, *changes, f"teams.assessment.vacancy_fill_factor={factor}"]
+        )
+        log = Model(scenario, 3).run().frame()
+        team = list(scenario.teams).index("assessment")
+        mine = log[(log["kind"] == Kind.START) & (log["team"] == team) & (log["t"] > 0)]
+        return {c: sorted(mine.loc[mine["value"] == c, "t"]) for c in (Contract.AGENCY, Contract.AGENCY_EXTRA)}  # fmt: skip
+
+    usual, stretched = starts(1.0), starts(3.0)
+    assert len(usual[Contract.AGENCY]) == 10
+    assert stretched[Contract.AGENCY] == pytest.approx([3 * t for t in usual[Contract.AGENCY]])
+    assert len(usual[Contract.AGENCY_EXTRA]) == 2
+    assert stretched[Contract.AGENCY_EXTRA] == usual[Contract.AGENCY_EXTRA]

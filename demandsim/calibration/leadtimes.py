@@ -61,3 +61,39 @@ def fit_lead_times(vacancies: pd.DataFrame, extract_date: dt.date) -> dict:
         "fits": pd.DataFrame(rows),
         "lead_times": table,
     }
+
+
+def recent_fill_factors(
+    vacancies: pd.DataFrame,
+    day: dt.date,
+    window_days: int = COHORT_DAYS,
+    prior_fills: float = MIN_FILLS,
+) -> pd.DataFrame:
+    """How slowly each team's vacancies have been filling lately, against the council's usual
+    rate: per team, the fills and vacancy-days of the last ``window_days`` up to ``day``, the
+    fills expected at the rate of the whole log (fills per vacancy-day, by any route), and
+    ``factor = (expected + prior_fills) / (fills + prior_fills)``: above 1 when the team's
+    posts fill more slowly than usual (a hiring freeze, a shortage), shrunk towards 1 while
+    its counts are small. The outlook stretches the team's days to fill by it
+    (``teams.<team>.vacancy_fill_factor``).
+
+    Assumes a constant fill rate (days open are exposure, fills events), which is rough for
+    lead times with a minimum but the same rough for the team and the council."""
+    columns = ["team", "fills", "vacancy_days", "expected_fills", "factor"]
+    cut = pd.Timestamp(day)
+    table = vacancies.loc[vacancies["opened_date"] <= cut]
+    filled = table["filled_date"].notna() & (table["filled_date"] <= cut)
+    end = table["filled_date"].where(filled, cut)
+    exposure = (end - table["opened_date"]).dt.days.clip(lower=0)
+    if exposure.sum() <= 0:
+        return pd.DataFrame(columns=columns)
+    rate = filled.sum() / exposure.sum()
+    since = cut - pd.Timedelta(days=window_days)
+    recent_days = (end - table["opened_date"].clip(lower=since)).dt.days.clip(lower=0)
+    frame = pd.DataFrame({"team": table["team"], "fills": filled & (end > since),
+                          "vacancy_days": recent_days})  # fmt: skip
+    out = frame.groupby("team", sort=True).sum().reset_index()
+    out["fills"] = out["fills"].astype(int)
+    out["expected_fills"] = out["vacancy_days"] * rate
+    out["factor"] = (out["expected_fills"] + prior_fills) / (out["fills"] + prior_fills)
+    return out[columns]

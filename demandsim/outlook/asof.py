@@ -6,7 +6,10 @@ blanked (to be known later); sickness of a spell still running is blanked (its t
 include days after the day); and the snapshot of open cases and staff is rebuilt from the case
 episodes, the SSDA903 return and the staff spells. :func:`outlook_scenario` calibrates on such
 data with :func:`demandsim.calibration.council.calibrate_council` (Prophet for demand, churn,
-lead times, routes and durations, the warm start) and returns the scenario for the weeks ahead.
+lead times, routes and durations, the warm start), stretches each team's days to fill its posts
+by how slowly its vacancies have filled lately
+(:func:`~demandsim.calibration.leadtimes.recent_fill_factors`: a hiring freeze shows there), and
+returns the scenario for the weeks ahead.
 
 Assumptions: the scenario takes the demand level, trend and seasonality Prophet fits, not its
 predictive sample paths (``intensity.csv``), so the scenario is self-contained and the spread
@@ -26,8 +29,9 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from demandsim.calibration.council import calibrate_council
+from demandsim.calibration.council import calibrate_council, deep_merge
 from demandsim.calibration.inputs import CouncilData
+from demandsim.calibration.leadtimes import COHORT_DAYS, recent_fill_factors
 from demandsim.calibration.outputs import _plain
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import load_scenario
@@ -107,8 +111,19 @@ def outlook_scenario(
     """The calibrated scenario for ``weeks`` weeks from the data's snapshot date, and the
     calibration's notes."""
     cal = calibrate_council(data, baseline, seed=seed, samples=2)
-    description = f"Calibrated to {data.folder} as of {cal.parameters['start_date']}."
-    return forecast_scenario(cal.parameters, description, weeks), cal.notes
+    parameters, notes = cal.parameters, list(cal.notes)
+    if data.vacancies is not None:
+        factors = recent_fill_factors(data.vacancies, parameters["start_date"])
+        staffed = {t for t, spec in baseline.teams.items() if not spec.is_service}
+        teams = {row.team: {"vacancy_fill_factor": round(float(row.factor), 3)}
+                 for row in factors.itertuples() if row.team in staffed}  # fmt: skip
+        parameters = deep_merge(parameters, {"teams": teams})
+        notes.append(
+            f"Vacancy filling: each team's fills in the last {COHORT_DAYS} days against the "
+            "council's usual rate set teams.<team>.vacancy_fill_factor."
+        )
+    description = f"Calibrated to {data.folder} as of {parameters['start_date']}."
+    return forecast_scenario(parameters, description, weeks), notes
 
 
 def forecast_scenario(parameters: dict, description: str, weeks: int) -> Scenario:

@@ -39,6 +39,7 @@ from demandsim.outlook.settings import (
 from demandsim.outlook.weekly import (
     WEEK_DAYS,
     backlog_text,
+    fill_text,
     lights_text,
     weekly_by_replication,
     weekly_outlook,
@@ -198,6 +199,8 @@ def outlook_from_scenario(
     caveat = (
         "\n".join(["What this outlook cannot know:", *(f"- {x}" for x in limits)]) if limits else ""
     )
+    factors = {t: spec.vacancy_fill_factor for t, spec in scenario.teams.items() if t in thresholds}
+    filling = fill_text(factors)
     found: dict[str, pd.DataFrame] = {}
     shown: list[str] = []
 
@@ -212,16 +215,9 @@ def outlook_from_scenario(
         )
         weekly = weekly_outlook(by_rep, thresholds, settings)
         found.update(weekly=weekly, by_replication=by_rep)
-        text = "\n\n".join(
-            filter(None, [lights_text(weekly, settings), backlog_text(weekly), act, caveat])
-        )
-        shown.append(
-            "\n\n".join(
-                filter(
-                    None, [lights_text(weekly, settings, colour), backlog_text(weekly), act, caveat]
-                )
-            )
-        )
+        tail = [backlog_text(weekly), act, filling, caveat]
+        text = "\n\n".join(filter(None, [lights_text(weekly, settings), *tail]))
+        shown.append("\n\n".join(filter(None, [lights_text(weekly, settings, colour), *tail])))
         record = {
             "settings": settings.model_dump(mode="json"),
             "settings_source": settings_source,
@@ -229,6 +225,7 @@ def outlook_from_scenario(
             "level": settings.level,
             "first_week_judged": first_week,
             "agency_fill_days_mean": fill,
+            "vacancy_fill_factors": factors,
             "snapshot_date": str(scenario.start_date),
             "starts_from": starts_from,
             "limits": limits or [],

@@ -152,3 +152,17 @@ def backlog_text(table: pd.DataFrame) -> str:
             cells.append(f"{text:>12}")
         lines.append(f"{_short(team):<{width}}" + "".join(cells))
     return "\n".join(lines)
+
+
+def fill_text(factors: dict[str, float]) -> str:
+    """The pace at which the outlook fills each team's vacant posts against the council's usual
+    (``teams.<team>.vacancy_fill_factor``, from the vacancy log); empty when every factor is 1."""
+    if all(f == 1.0 for f in factors.values()):
+        return ""
+    from demandsim.calibration.leadtimes import COHORT_DAYS  # the window the factors come from
+
+    shown = ", ".join(f"{_short(t)} {f:.2f}" for t, f in factors.items())
+    return (
+        "Days to fill vacant posts, against the council's usual (from each team's vacancies "
+        f"over the last {COHORT_DAYS} days; 2 = twice as slow): {shown}"
+    )

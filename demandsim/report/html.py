@@ -248,7 +248,7 @@ def _provenance(manifest: dict) -> str:
 def outlook_section(inputs: ReportInputs, chart: str) -> str:
     """The traffic-light table (a row per week, a column per team; each cell its light's letter
     and the chance, coloured), the act-today table and the weekly backlog chart."""
-    from demandsim.outlook.weekly import LETTER, _short
+    from demandsim.outlook.weekly import LETTER, _short, fill_text
 
     weekly = inputs.outlook
     assert weekly is not None
@@ -279,6 +279,9 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
         items = "".join(f"<li>{html.escape(x)}</li>" for x in record["limits"])
         intro += f"<p class='note'>What this outlook cannot know:</p><ul class='note'>{items}</ul>"
     table = f"<div class='table-wrap'><table class='lights'>{''.join(rows)}</table></div>"
+    filling = fill_text(record.get("vacancy_fill_factors") or {})
+    if filling:
+        table += f"<p class='note'>{html.escape(filling)}</p>"
     act = inputs.act_today
     if act is None or act.empty:
         acted = "<p class='note'>Act today: no team reaches the level; no request is needed.</p>"
