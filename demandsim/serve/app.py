@@ -277,7 +277,7 @@ def downloads(run: Run) -> html.P:
     return html.P([*report, " | ", scenario, folder], **{"data-report": run.report})
 
 
-def _run_row(run: Run) -> html.Tr:
+def _status(run: Run) -> str | html.Span:
     if run.state == DONE:
         status = f"done in {run.seconds:.0f} s"
     elif run.state == FAILED:
@@ -288,6 +288,12 @@ def _run_row(run: Run) -> html.Tr:
         status = f"cancelled; {run.done} of {run.total} replications kept in {run.folder.name}"
     else:
         status = f"{run.done} of {run.total} replications"
+    return status
+
+
+def _run_row(run: Run) -> html.Tr:
+    """A run's row. Redrawn only when the run's state changes (so a Cancel press never lands on
+    a row being replaced); its progress and status are updated in place in between."""
     cancel = (
         html.Button("Cancel", id={"type": "cancel", "run": run.id}, n_clicks=0)
         if run.state in (QUEUED, RUNNING)
@@ -296,8 +302,9 @@ def _run_row(run: Run) -> html.Tr:
     return html.Tr(
         [html.Td(str(run.id)), html.Td(run.edited.name),
          html.Td(", ".join(run.changes) or "no changes", className="muted"),
-         html.Td(html.Progress(value=str(run.done), max=str(max(run.total, 1)))),
-         html.Td(status), html.Td(cancel)],
+         html.Td(html.Progress(id={"type": "progress", "run": run.id}, value=str(run.done),
+                               max=str(max(run.total, 1)))),
+         html.Td(_status(run), id={"type": "status", "run": run.id}), html.Td(cancel)],
         id=f"run-{run.id}", **{"data-state": run.state},
     )  # fmt: skip
 
@@ -370,6 +377,7 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
             html.H2("Runs"),
             html.Table(id="runs"),
             dcc.Interval(id="tick", interval=1000),
+            dcc.Store(id="runs-drawn"),
             dcc.Store(id="shown-run"),
             dcc.Store(id="shown-report"),
             html.Div(id="downloads"),
@@ -438,23 +446,44 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
 
     @app.callback(
         Output("runs", "children"),
+        Output("runs-drawn", "data"),
         Output("shown-run", "data"),
         Output("downloads", "children"),
         Output("shown-report", "data"),
         Input("tick", "n_intervals"),
         State("shown-run", "data"),
         State("shown-report", "data"),
+        State("runs-drawn", "data"),
     )
-    def _tick(_n, shown, shown_report):
+    def _tick(_n, shown, shown_report, drawn):
         all_runs = runs.runs()
         head = html.Tr([html.Th(h) for h in ("run", "scenario", "changes", "progress", "", "")])
         latest = max((r for r in all_runs if r.state == DONE), default=None, key=lambda r: r.id)
         report = None if latest is None else [latest.id, latest.report]
+        states = [[r.id, r.state] for r in all_runs]
         return (
-            [head, *[_run_row(r) for r in reversed(all_runs)]],
+            no_update if states == drawn else [head, *[_run_row(r) for r in reversed(all_runs)]],
+            no_update if states == drawn else states,
             no_update if latest is None or latest.id == shown else latest.id,
             no_update if report == shown_report else downloads(latest),
             no_update if report == shown_report else report,
+        )
+
+    @app.callback(
+        Output({"type": "status", "run": ALL}, "children"),
+        Output({"type": "progress", "run": ALL}, "value"),
+        Output({"type": "progress", "run": ALL}, "max"),
+        Input("tick", "n_intervals"),
+        State({"type": "status", "run": ALL}, "id"),
+    )
+    def _progress(_n, ids):
+        shown = [runs.get(i["run"]) for i in ids]
+        if any(r is None for r in shown):
+            return no_update, no_update, no_update
+        return (
+            [_status(r) for r in shown],
+            [str(r.done) for r in shown],
+            [str(max(r.total, 1)) for r in shown],
         )
 
     @app.callback(Output("results", "children"), Input("shown-run", "data"))
