@@ -43,24 +43,32 @@ def column(log: Columns, name: str) -> np.ndarray:
     return values if isinstance(values, np.ndarray) else values.to_numpy()
 
 
+def _flag(mask: np.ndarray) -> np.ndarray:
+    """A boolean array as 0/1 ``int8`` (a view: no copy)."""
+    return mask.view(np.int8)
+
+
+def _steps(kind: np.ndarray, up: Kind, down: Kind) -> np.ndarray:
+    """Per row, ``int8``: +1 for an ``up`` event, -1 for a ``down`` event, else 0."""
+    return _flag(kind == up) - _flag(kind == down)
+
+
 def _deltas(log: Columns) -> dict[str, np.ndarray]:
     """For each level, the change each log row makes to it (in the row's team)."""
     kind = column(log, "kind")
-    worker = column(log, "worker")
     value = column(log, "value")
-    held = worker >= 0
-    started = np.where(kind == Kind.START, 1, 0) - np.where(kind == Kind.LEAVE, 1, 0)
+    cases = _steps(kind, Kind.ENTER, Kind.EXIT)
+    staff = _steps(kind, Kind.START, Kind.LEAVE)
     return {
-        "open_cases": (kind == Kind.ENTER).astype(int) - (kind == Kind.EXIT),
-        "allocated_cases": ((kind == Kind.ENTER) & held).astype(int)
-        + (kind == Kind.ALLOC)
-        - (kind == Kind.DEALLOC)
-        - ((kind == Kind.EXIT) & held),
-        "awaiting_transfer_in": (kind == Kind.BLOCK).astype(int) - (kind == Kind.UNBLOCK),
-        "staff_permanent": started * (value == 0),
-        "staff_agency": started * (value > 0),
-        "capacity_cases": np.where(kind == Kind.CAPACITY, value, 0),
-        "vacant_posts": (kind == Kind.VACANCY_OPEN).astype(int) - (kind == Kind.VACANCY_FILLED),
+        "open_cases": cases,
+        # ENTER and EXIT rows with a worker are allocations and deallocations too
+        "allocated_cases": cases * _flag(column(log, "worker") >= 0)
+        + _steps(kind, Kind.ALLOC, Kind.DEALLOC),
+        "awaiting_transfer_in": _steps(kind, Kind.BLOCK, Kind.UNBLOCK),
+        "staff_permanent": staff * _flag(value == 0),
+        "staff_agency": staff * _flag(value > 0),
+        "capacity_cases": value * (kind == Kind.CAPACITY),
+        "vacant_posts": _steps(kind, Kind.VACANCY_OPEN, Kind.VACANCY_FILLED),
     }
 
 
@@ -78,20 +86,24 @@ def daily_means(times: np.ndarray, deltas: np.ndarray, n_days: int) -> np.ndarra
     return np.diff(cumulative)
 
 
-def _grouped_means(
-    times: np.ndarray, groups: np.ndarray, deltas: np.ndarray, n_groups: int, n_days: int
-) -> np.ndarray:
-    """:func:`daily_means` of each group's rows (``groups`` in 0..n_groups-1; others are
-    ignored), as an (n_groups, n_days) array; rows keep their order within a group."""
-    changes = np.flatnonzero(deltas)  # only the rows that change the level
-    times, groups, deltas = times[changes], groups[changes], deltas[changes]
+def _sorted_by(log: Columns, key: str, n_groups: int, names: tuple[str, ...]):
+    """The ``names`` columns of ``log`` with rows sorted by ``key`` (stably, so each group's rows
+    stay in log order), and where each group 0..n_groups-1 starts and ends (rows with other
+    values of ``key`` fall outside every group)."""
+    groups = column(log, key)
     order = np.argsort(groups, kind="stable")
-    times, groups, deltas = times[order], groups[order], deltas[order]
-    bounds = np.searchsorted(groups, np.arange(n_groups + 1))
-    out = np.empty((n_groups, n_days))
-    for g in range(n_groups):
-        a, b = bounds[g], bounds[g + 1]
-        out[g] = daily_means(times[a:b], deltas[a:b], n_days)
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    return {name: column(log, name)[order] for name in names}, bounds
+
+
+def _group_means(times: np.ndarray, deltas: np.ndarray, bounds: np.ndarray, days: int):
+    """(groups, days): :func:`daily_means` of each group's rows, rows sorted by group with
+    group g in ``bounds[g]:bounds[g + 1]``; only the rows that change the level are used."""
+    out = np.empty((len(bounds) - 1, days))
+    for g in range(len(bounds) - 1):
+        times_g, deltas_g = times[bounds[g] : bounds[g + 1]], deltas[bounds[g] : bounds[g + 1]]
+        changes = np.flatnonzero(deltas_g != 0)
+        out[g] = daily_means(times_g[changes], deltas_g[changes], days)
     return out
 
 
@@ -104,9 +116,10 @@ def team_levels(log: Columns, scenario: Scenario) -> np.ndarray:
     """(teams, forecast days, :data:`TEAM_SERIES`): time-weighted daily levels of each team,
     with staff in post, caseload per worker and agency share (NaN under half a worker)."""
     days, teams = n_days(scenario), len(scenario.teams)
-    t, team = column(log, "t"), column(log, "team")
+    by_team, bounds = _sorted_by(log, "team", teams, ("t", "kind", "worker", "value"))
     series = {
-        level: _grouped_means(t, team, delta, teams, days) for level, delta in _deltas(log).items()
+        level: _group_means(by_team["t"], delta, bounds, days)
+        for level, delta in _deltas(by_team).items()
     }
     series["unallocated_cases"] = series["open_cases"] - series["allocated_cases"]
     out = np.empty((len(TEAM_SERIES), teams, days - scenario.warmup_days))
@@ -125,30 +138,32 @@ def team_levels(log: Columns, scenario: Scenario) -> np.ndarray:
     return np.ascontiguousarray(out.transpose(1, 2, 0))
 
 
-def stage_deltas(log: Columns, waiting_to_enter: bool) -> np.ndarray:
-    """The change each row makes to its stage's open cases; with ``waiting_to_enter``, cases
-    waiting to transfer in (decided, but held by the sending team while the receiver is full)
-    count as open in the receiving stage."""
-    kind = column(log, "kind")
-    delta = (kind == Kind.ENTER).astype(np.int8) - (kind == Kind.EXIT)
-    if waiting_to_enter:
-        delta = delta + (kind == Kind.BLOCK) - (kind == Kind.UNBLOCK)
-    return delta
+def stage_levels(log: Columns, scenario: Scenario) -> np.ndarray:
+    """(2, stages, days from the origin): the time-weighted open cases of each stage; then the
+    same counting as open those waiting to transfer in (decided, but held by the sending team
+    while the receiver is full)."""
+    stages = len(scenario.pathway.stages)
+    by_stage, bounds = _sorted_by(log, "stage", stages, ("t", "kind"))
+    kind = by_stage["kind"]
+    cases = _steps(kind, Kind.ENTER, Kind.EXIT)
+    waiting = cases + _steps(kind, Kind.BLOCK, Kind.UNBLOCK)
+    return np.stack(
+        [
+            _group_means(by_stage["t"], cases, bounds, n_days(scenario)),
+            _group_means(by_stage["t"], waiting, bounds, n_days(scenario)),
+        ]
+    )
 
 
 def stage_groups(
-    log: Columns, scenario: Scenario, groups: Mapping[str, tuple[str, ...]], waiting: bool
+    levels: np.ndarray, scenario: Scenario, groups: Mapping[str, tuple[str, ...]], waiting: bool
 ) -> np.ndarray:
-    """(teams, forecast days, groups): the time-weighted open cases of each group's stages (with
-    ``waiting``, also those waiting to transfer in: see :func:`stage_deltas`), each on the team
-    that serves the stage, so the teams add up to the whole group."""
+    """(teams, forecast days, groups): the open cases of each group's stages (with ``waiting``,
+    also those waiting to transfer in) from :func:`stage_levels`, each on the team that serves
+    the stage, so the teams add up to the whole group."""
     names, teams = list(scenario.pathway.stages), list(scenario.teams)
-    days = n_days(scenario)
-    stage = column(log, "stage")
-    per_stage = _grouped_means(
-        column(log, "t"), stage, stage_deltas(log, waiting), len(names), days
-    )
-    values = np.zeros((len(teams), days, len(groups)))
+    per_stage = levels[int(waiting)]
+    values = np.zeros((len(teams), per_stage.shape[1], len(groups)))
     for g, members in enumerate(groups.values()):
         for name in members:
             team = teams.index(scenario.pathway.stages[name].team)
@@ -156,22 +171,24 @@ def stage_groups(
     return values[:, scenario.warmup_days :]
 
 
-def in_care(log: Columns, scenario: Scenario) -> np.ndarray:
+def in_care(levels: np.ndarray, scenario: Scenario) -> np.ndarray:
     """(teams, forecast days): children in care, the open cases of each of
-    ``costs.care_stages`` and those waiting to move into them, on the team serving the stage."""
+    ``costs.care_stages`` and those waiting to move into them, on the team serving the stage
+    (``levels`` from :func:`stage_levels`)."""
     groups = {"children_in_care": scenario.costs.care_stages}
-    return stage_groups(log, scenario, groups, waiting=True)[:, :, 0]
+    return stage_groups(levels, scenario, groups, waiting=True)[:, :, 0]
 
 
-def stocks(log: Columns, scenario: Scenario) -> np.ndarray:
+def stocks(levels: np.ndarray, scenario: Scenario) -> np.ndarray:
     """(teams, forecast days, 2): children in need and children on a child protection plan,
     the open cases of ``pathway.children_in_need_stages`` and
-    ``pathway.child_protection_stages``, on the team serving each stage."""
+    ``pathway.child_protection_stages``, on the team serving each stage (``levels`` from
+    :func:`stage_levels`)."""
     groups = {
         "children_in_need": scenario.pathway.children_in_need_stages,
         "child_protection": scenario.pathway.child_protection_stages,
     }
-    return stage_groups(log, scenario, groups, waiting=False)
+    return stage_groups(levels, scenario, groups, waiting=False)
 
 
 def starters(log: Columns, scenario: Scenario) -> np.ndarray:

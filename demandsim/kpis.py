@@ -77,34 +77,40 @@ def case_tallies(log: daily.Columns, scenario: Scenario) -> pd.DataFrame:
         daily.column(log, name) for name in ("kind", "stage", "case", "t", "worker")
     )
 
-    ref = (kind == Kind.ENTER) & (stage == referral)
-    referred = pd.Series(t[ref], index=case[ref])
-    referred = referred[~referred.index.duplicated(keep="first")]
-    alloc_rows = (stage == assessment) & (
+    referred = np.flatnonzero((kind == Kind.ENTER) & (stage == referral))
+    _, first = np.unique(case[referred], return_index=True)
+    referred = referred[np.sort(first)]  # each case's first referral, in log order
+    referral_t, referred_case = t[referred], case[referred]
+    allocated = (stage == assessment) & (
         (kind == Kind.ALLOC) | ((kind == Kind.ENTER) & (worker >= 0))
     )
-    allocated = pd.Series(t[alloc_rows], index=case[alloc_rows])
-    allocated = allocated[~allocated.index.duplicated(keep="first")]
-    done_rows = (kind == Kind.EXIT) & (stage == assessment)
-    done = pd.Series(t[done_rows], index=case[done_rows])
-    done = done[~done.index.duplicated(keep="first")]
+    allocated_t = _first_time(t, case, allocated, referred_case)
+    assessed_t = _first_time(t, case, (kind == Kind.EXIT) & (stage == assessment), referred_case)
 
-    frame = pd.DataFrame({"referral_t": referred})
-    frame["allocated_t"] = allocated.reindex(frame.index)
-    frame["assessed_t"] = done.reindex(frame.index)
     origin = np.datetime64(scenario.origin_date, "D")
-    frame["referral_date"] = origin + np.floor(frame["referral_t"]).astype(int).to_numpy()
-    frame["days_to_allocation"] = frame["allocated_t"] - frame["referral_t"]
-    finished = frame["assessed_t"].notna().to_numpy()
-    working = np.full(len(frame), np.nan)
+    referral_date = origin + np.floor(referral_t).astype(int)
+    finished = ~np.isnan(assessed_t)
+    working = np.full(len(referred), np.nan)
     if finished.any():
-        end = origin + np.floor(frame["assessed_t"].to_numpy()[finished]).astype(int)
-        working[finished] = working_days_between(frame["referral_date"].to_numpy()[finished], end)
-    frame["assessment_working_days"] = working
-    frame = frame[frame["referral_t"] >= scenario.warmup_days]
-    return frame.reset_index(drop=True)[
-        ["referral_date", "days_to_allocation", "assessment_working_days"]
-    ]
+        end = origin + np.floor(assessed_t[finished]).astype(int)
+        working[finished] = working_days_between(referral_date[finished], end)
+    forecast = referral_t >= scenario.warmup_days
+    return pd.DataFrame(
+        {
+            "referral_date": referral_date[forecast],
+            "days_to_allocation": (allocated_t - referral_t)[forecast],
+            "assessment_working_days": working[forecast],
+        }
+    )
+
+
+def _first_time(t: np.ndarray, case: np.ndarray, rows: np.ndarray, cases: np.ndarray):
+    """The time of each of ``cases``' first row among ``rows`` (NaN if it has none)."""
+    rows = np.flatnonzero(rows)
+    found, first = np.unique(case[rows], return_index=True)
+    at = np.minimum(np.searchsorted(found, cases), max(len(found) - 1, 0))
+    hit = found[at] == cases if len(found) else np.zeros(len(cases), dtype=bool)
+    return np.where(hit, t[rows[first[at]]] if len(found) else np.nan, np.nan)
 
 
 def leaver_counts(log: daily.Columns, scenario: Scenario) -> np.ndarray:

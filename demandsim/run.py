@@ -49,6 +49,7 @@ def arrays_of_log(log: EventLog, scenario: Scenario, seed: int) -> RunArrays:
     """Reduce one replication's event log to its daily arrays and tallies."""
     columns = log.columns()
     levels = daily.team_levels(columns, scenario)
+    stages = daily.stage_levels(columns, scenario)
     started = daily.starters(columns, scenario)
     dates = np.datetime64(scenario.origin_date, "D") + np.arange(
         scenario.warmup_days, daily.n_days(scenario)
@@ -59,14 +60,14 @@ def arrays_of_log(log: EventLog, scenario: Scenario, seed: int) -> RunArrays:
         levels[:, :, daily.TEAM_SERIES.index("staff_agency")],
         started[:, :, 0],
         started[:, :, 1],
-        daily.in_care(columns, scenario),
+        daily.in_care(stages, scenario),
         inflation_factors(dates, scenario.costs, base_year)[None, :],
         scenario.costs,
     )
     return RunArrays(
         seed=seed,
         levels=levels,
-        stocks=daily.stocks(columns, scenario),
+        stocks=daily.stocks(stages, scenario),
         costs=costs,
         timeliness=timeliness(case_tallies(columns, scenario)),
         leavers=leaver_counts(columns, scenario),
