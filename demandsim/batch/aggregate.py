@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -142,10 +142,16 @@ def month_blocks(dates: pd.DatetimeIndex, max_days: int) -> list[tuple[int, int]
 
 
 def series_bands(
-    store: BatchStore, key: str, scenario: Scenario, seeds: list[int]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    store: BatchStore,
+    key: str,
+    scenario: Scenario,
+    seeds: list[int],
+    daily_to: Callable[[pd.DataFrame], None] | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Daily and monthly percentile bands of every daily measure of one scenario, one row per
-    date (or month), team and measure, with the mean across replications.
+    date (or month), team and measure, with the mean across replications. With ``daily_to``,
+    the daily bands are handed to it a block of months at a time (a batch writes them to a file
+    as they are made: they are most of its tables) and None is returned in their place.
 
     Monthly: each replication's mean over the month's days (levels, shares) or sum (money),
     then quantiles across replications; so a monthly band says how the month as a whole may
@@ -157,7 +163,13 @@ def series_bands(
     daily_frames, monthly_frames = [], []
     for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
         stack = store.daily_block(key, seeds, start, stop)  # float32: sums are taken in float64
-        daily_frames.append(_band_frame(stack, dates[start:stop], teams))
+        block = _band_frame(stack, dates[start:stop], teams).rename(columns={"when": "date"})
+        block.insert(0, "scenario", key)
+        if daily_to is None:
+            daily_frames.append(block)
+        else:
+            daily_to(block)
+            del block
         months = dates[start:stop].to_period("M")
         per_month = []
         for month in dict.fromkeys(months):
@@ -174,10 +186,9 @@ def series_bands(
         starts = [m.to_timestamp() for m in dict.fromkeys(months)]
         monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
         del stack
-    daily = pd.concat(daily_frames, ignore_index=True).rename(columns={"when": "date"})
+    daily = pd.concat(daily_frames, ignore_index=True) if daily_to is None else None
     monthly = pd.concat(monthly_frames, ignore_index=True).rename(columns={"when": "month"})
-    for frame in (daily, monthly):
-        frame.insert(0, "scenario", key)
+    monthly.insert(0, "scenario", key)
     return daily, monthly
 
 
