@@ -45,11 +45,18 @@ CONFIDENCE = 0.95
 KPI_KEYS = ["scenario", "team", "measure", "period"]
 
 
-def quantiles(values: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarray:
+def quantiles(
+    values: np.ndarray, qs: tuple[float, ...] = QUANTILES, overwrite: bool = False
+) -> np.ndarray:
     """Quantiles over axis 0, ignoring NaN (linear interpolation, numpy's default method).
+    With ``overwrite``, ``values`` is sorted in place (no copy) and left sorted.
 
     Returns ``(len(qs), *values.shape[1:])``; NaN where a cell has no values."""
-    ordered = np.sort(values, axis=0)  # NaN sorts last
+    if overwrite:
+        values.sort(axis=0)  # NaN sorts last
+        ordered = values
+    else:
+        ordered = np.sort(values, axis=0)
     count = (~np.isnan(values)).sum(axis=0)
     out = np.full((len(qs), *values.shape[1:]), np.nan)
     last = np.maximum(count - 1, 0)
@@ -163,13 +170,6 @@ def series_bands(
     daily_frames, monthly_frames = [], []
     for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
         stack = store.daily_block(key, seeds, start, stop)  # float32: sums are taken in float64
-        block = _band_frame(stack, dates[start:stop], teams).rename(columns={"when": "date"})
-        block.insert(0, "scenario", key)
-        if daily_to is None:
-            daily_frames.append(block)
-        else:
-            daily_to(block)
-            del block
         months = dates[start:stop].to_period("M")
         per_month = []
         for month in dict.fromkeys(months):
@@ -185,7 +185,16 @@ def series_bands(
                 )
         starts = [m.to_timestamp() for m in dict.fromkeys(months)]
         monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
+        # last: the daily bands sort the block in place
+        block = _band_frame(stack, dates[start:stop], teams, overwrite=True)
         del stack
+        block = block.rename(columns={"when": "date"})
+        block.insert(0, "scenario", key)
+        if daily_to is None:
+            daily_frames.append(block)
+        else:
+            daily_to(block)
+            del block
     daily = pd.concat(daily_frames, ignore_index=True) if daily_to is None else None
     monthly = pd.concat(monthly_frames, ignore_index=True).rename(columns={"when": "month"})
     monthly.insert(0, "scenario", key)
@@ -246,14 +255,15 @@ def monthly_differences(
     return out
 
 
-def _band_frame(stack: np.ndarray, when, teams: list[str]) -> pd.DataFrame:
+def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = False) -> pd.DataFrame:
     """Bands of ``stack`` (replications, times, teams, measures) as a long frame (the quantiles
-    sort ``stack`` as it is, float32 for the daily cubes; the mean is summed in float64)."""
+    sort ``stack`` as it is, float32 for the daily cubes, in place with ``overwrite``; the mean
+    is summed in float64, in replication order, before that sort)."""
     n_times = stack.shape[1]
-    bands = quantiles(stack)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
         mean = np.nanmean(stack, axis=0, dtype=np.float64)
+    bands = quantiles(stack, overwrite=overwrite)
     frame = pd.DataFrame(
         {
             "when": np.repeat(np.asarray(when), len(teams) * len(DAILY)),
