@@ -41,6 +41,8 @@ BAND_COLUMNS = tuple(f"p{round(100 * q)}" for q in QUANTILES)
 #: parent to about 50 MiB whatever the replications (a block is at least a month: more above
 #: about 500 replications of 5 years); smaller blocks only add passes
 BLOCK_BYTES = 16 * 2**20
+#: the mean of a block of bands is taken this many days (or months) at a time
+MEAN_TIMES = 31
 CONFIDENCE = 0.95
 KPI_KEYS = ["scenario", "team", "measure", "period"]
 
@@ -260,9 +262,12 @@ def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = Fal
     sort ``stack`` as it is, float32 for the daily cubes, in place with ``overwrite``; the mean
     is summed in float64, in replication order, before that sort)."""
     n_times = stack.shape[1]
+    mean = np.empty(stack.shape[1:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
-        mean = np.nanmean(stack, axis=0, dtype=np.float64)
+        for start in range(0, n_times, MEAN_TIMES):  # nanmean copies what it averages
+            times = slice(start, start + MEAN_TIMES)
+            mean[times] = np.nanmean(stack[:, times], axis=0, dtype=np.float64)
     bands = quantiles(stack, overwrite=overwrite)
     frame = pd.DataFrame(
         {
