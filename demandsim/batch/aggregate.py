@@ -269,17 +269,22 @@ def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = Fal
             times = slice(start, start + MEAN_TIMES)
             mean[times] = np.nanmean(stack[:, times], axis=0, dtype=np.float64)
     bands = quantiles(stack, overwrite=overwrite)
-    frame = pd.DataFrame(
+    team = np.tile(np.repeat(np.arange(len(teams)), len(DAILY)), n_times)
+    return pd.DataFrame(
         {
             "when": np.repeat(np.asarray(when), len(teams) * len(DAILY)),
-            "team": np.tile(np.repeat(teams, len(DAILY)), n_times),
-            "measure": np.tile(DAILY_NAMES, n_times * len(teams)),
+            "team": _labels(teams, team),
+            "measure": _labels(DAILY_NAMES, np.tile(np.arange(len(DAILY)), n_times * len(teams))),
+            **{column: band.reshape(-1) for column, band in zip(BAND_COLUMNS, bands, strict=True)},
+            "mean": mean.reshape(-1),
         }
     )
-    for column, band in zip(BAND_COLUMNS, bands, strict=True):
-        frame[column] = band.reshape(-1)
-    frame["mean"] = mean.reshape(-1)
-    return frame
+
+
+def _labels(names, codes: np.ndarray):
+    """The column of ``names[code]`` for each code, as pandas stores a column of those strings
+    (made from the few names, not from a Python string per row)."""
+    return pd.Series(list(names)).array.take(codes)
 
 
 def costs_by_replication(kpis: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
