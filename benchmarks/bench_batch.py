@@ -39,9 +39,10 @@ from demandsim.scenario_files import apply_overrides, load_scenario
 
 def profile_one(scenario, seeds: range) -> dict[str, float]:
     """Mean seconds per replication in each stage of ``simulate``, in this process: the engine
-    (``Model.run``), the event log to tables (the rest of ``run_replication``) and the batch
-    summaries (the rest of ``simulate``), timed within the same calls."""
-    spent = {"engine": 0.0, "run_replication": 0.0}
+    (``Model.run``), the event log to tables (the rest of ``run_arrays``: drawing the plans,
+    then the log to daily arrays) and the batch summaries (the rest of ``simulate``: KPIs and
+    the cube), timed within the same calls."""
+    spent = {"engine": 0.0, "run_arrays": 0.0}
 
     def timed(name, fn):
         def wrapper(*args, **kwargs):
@@ -52,20 +53,20 @@ def profile_one(scenario, seeds: range) -> dict[str, float]:
 
         return wrapper
 
-    real_run, real_replication = Model.run, summaries.run_replication
+    real_run, real_arrays = Model.run, summaries.run_arrays
     Model.run = timed("engine", real_run)
-    summaries.run_replication = timed("run_replication", real_replication)
+    summaries.run_arrays = timed("run_arrays", real_arrays)
     try:
         t0 = time.perf_counter()
         reps = [summaries.simulate(scenario, seed) for seed in seeds]
         total = time.perf_counter() - t0
     finally:
-        Model.run, summaries.run_replication = real_run, real_replication
+        Model.run, summaries.run_arrays = real_run, real_arrays
     n = len(seeds)
     return {
         "engine": spent["engine"] / n,
-        "tables": (spent["run_replication"] - spent["engine"]) / n,
-        "batch": (total - spent["run_replication"]) / n,
+        "tables": (spent["run_arrays"] - spent["engine"]) / n,
+        "batch": (total - spent["run_arrays"]) / n,
         "bytes": len(pickle.dumps(reps[-1])),
     }
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from demandsim.calendar import financial_year
+from demandsim.daily import COST_SERIES, cost_series
 from demandsim.measures import COST_COMPONENTS as COMPONENTS
 from demandsim.measures import TOTAL_COST as TOTAL
 from demandsim.scenario import Costs
@@ -65,27 +66,24 @@ def daily_costs(
     frame = daily[[*keys, "staff_permanent", "staff_agency"]].merge(starters, on=keys, how="left")
     frame = frame.merge(in_care, on=keys, how="left")
     frame = frame.fillna({"permanent_starters": 0, "agency_starters": 0, "children_in_care": 0.0})
-    out = pd.DataFrame(
-        {
-            "date": frame["date"],
-            "team": frame["team"],
-            "staff_permanent_gbp": frame["staff_permanent"] * costs.permanent_per_day_gbp,
-            "staff_agency_gbp": frame["staff_agency"] * costs.agency_per_day_gbp,
-            "retention_gbp": frame["staff_permanent"]
-            * (costs.retention_per_permanent_per_year_gbp / 365.25),
-            "recruitment_gbp": frame["permanent_starters"]
-            * costs.recruitment_per_permanent_hire_gbp,
-            "agency_fees_gbp": frame["agency_starters"] * costs.agency_finder_fee_gbp,
-            "placements_gbp": frame["children_in_care"] * costs.placement_per_day_gbp,
-        }
+    values = cost_series(
+        *(frame[c].to_numpy(dtype=float) for c in _COST_INPUTS),
+        inflation_factors(frame["date"], costs, base_year),
+        costs,
     )
-    out.insert(2, "children_in_care", frame["children_in_care"].astype(float))
-    parts = list(COMPONENTS)
-    out[parts] = (
-        out[parts].astype(float).mul(inflation_factors(out["date"], costs, base_year), axis=0)
-    )
-    out[TOTAL] = out[parts].sum(axis=1)
-    return out.reset_index(drop=True)
+    out = pd.DataFrame(values, columns=list(COST_SERIES))
+    out.insert(0, "team", frame["team"].to_numpy())
+    out.insert(0, "date", frame["date"].to_numpy())
+    return out
+
+
+_COST_INPUTS = (
+    "staff_permanent",
+    "staff_agency",
+    "permanent_starters",
+    "agency_starters",
+    "children_in_care",
+)
 
 
 def monthly_costs(daily: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from demandsim.streams import Stream
 #: plans start this many stages wide and grow while any case is still in the pathway (a loop
 #: with a way out can hold a rare case for long); the scenario's absorbing-chain check
 #: (:meth:`demandsim.scenario.Pathway._absorbing`) guarantees every case leaves
-MAX_STEPS = 64
+MAX_STEPS = 8
 #: a safety net that validation makes unreachable: no realistic plan is this long
 HARD_MAX_STEPS = 100_000
 STEP_BLOCK = 8
@@ -247,22 +247,27 @@ def _walk(
         if step == route_u.shape[1]:  # uniforms for the next block of steps, same layout always
             route_u = np.hstack([route_u, streams[Stream.ROUTES].random((n, STEP_BLOCK))])
             duration_u = np.hstack([duration_u, streams[Stream.DURATIONS].random((n, STEP_BLOCK))])
-        stages[idx, step] = current[idx]
+        here = current[idx]
+        stages[idx, step] = here
+        u_route, u_duration = route_u[idx, step], duration_u[idx, step]
+        took = np.empty(idx.size)
         nxt = np.empty(idx.size, dtype=int)
+        by_stage = np.argsort(here, kind="stable")
+        bounds = np.searchsorted(here[by_stage], np.arange(len(names) + 1))
         for s, name in enumerate(names):
-            here = current[idx] == s
-            if not here.any():
+            mine = by_stage[bounds[s] : bounds[s + 1]]  # the active cases in stage s
+            if mine.size == 0:
                 continue
-            rows = idx[here]
-            durations[rows, step] = quantile(pathway.stages[name].duration, duration_u[rows, step])
+            took[mine] = quantile(pathway.stages[name].duration, u_duration[mine])
             default, by_month = tables[name]
             cum = default[None, :]
             if by_month:
-                cum = np.broadcast_to(default, (rows.size, default.size)).copy()
+                cum = np.broadcast_to(default, (mine.size, default.size)).copy()
+                months = contact_month[idx[mine]]
                 for month, table in by_month.items():
-                    cum[contact_month[rows] == month] = table
-            choice = (route_u[rows, step][:, None] >= cum).sum(axis=1)
-            nxt[here] = choice
+                    cum[months == month] = table
+            nxt[mine] = (u_route[mine][:, None] >= cum).sum(axis=1)
+        durations[idx, step] = took
         done = nxt >= len(names)
         exits[idx[done]] = nxt[done] - len(names)
         active[idx[done]] = False

@@ -69,14 +69,16 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The log's fields as typed arrays, by name (the columns of :meth:`frame`)."""
+        return {
+            c: self.rows[:, i].astype(d)
+            for i, (c, d) in enumerate(zip(COLUMNS, _DTYPES, strict=True))
+        }
+
     def frame(self) -> pd.DataFrame:
         """The log as a typed DataFrame, one column per field."""
-        return pd.DataFrame(
-            {
-                c: self.rows[:, i].astype(d)
-                for i, (c, d) in enumerate(zip(COLUMNS, _DTYPES, strict=True))
-            }
-        )
+        return pd.DataFrame(self.columns())
 
 
 _DTYPES = ("float64", "int8", "int8", "int8", "int32", "int32", "int32")

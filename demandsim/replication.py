@@ -7,8 +7,8 @@ with the whole service as the last team. Both are aggregates: no case or worker 
 KPI here is computed from the cube (or the run's tallies), so what the tables say and what the
 bands show come from the same numbers.
 
-To add a KPI: declare it in :data:`demandsim.measures.KPIS` and return its rows from one of the
-functions in :data:`KPI_TABLES` (or a new one appended there).
+To add a KPI: declare it in :data:`demandsim.measures.KPIS` and return its rows (a :data:`Block`)
+from one of the functions in :data:`KPI_TABLES` (or a new one appended there).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from demandsim import daily
 from demandsim.calendar import financial_year
 from demandsim.measures import (
     COST_COMPONENTS,
@@ -31,10 +32,8 @@ from demandsim.measures import (
     TOTAL_COST,
     service_total,
 )
-from demandsim.run import RunResult, run_replication
+from demandsim.run import STOCKS, RunArrays, RunResult, run_arrays
 from demandsim.scenario import Scenario
-
-KPI_COLUMNS = ["team", "measure", "period", "value"]
 
 
 @dataclass(frozen=True)
@@ -48,18 +47,30 @@ class Replication:
 
 def simulate(scenario: Scenario, seed: int) -> Replication:
     """Run one replication and reduce it to what every run keeps (runs on a worker)."""
-    return reduce(run_replication(scenario, seed), scenario)
+    return reduce(run_arrays(scenario, seed), scenario)
 
 
-def reduce(result: RunResult, scenario: Scenario) -> Replication:
-    cube = daily_cube(result, scenario)
-    frames = [table(result, cube, scenario) for table in KPI_TABLES]
-    kpis = pd.concat(frames, ignore_index=True)[KPI_COLUMNS]
-    unknown = set(kpis["measure"]) - set(KPIS)
+def reduce(result: RunArrays | RunResult, scenario: Scenario) -> Replication:
+    """The KPIs and daily cube of one replication's arrays (or of its tables' arrays)."""
+    arrays = result.arrays if isinstance(result, RunResult) else result
+    cube = daily_cube(arrays, scenario)
+    blocks = [block for table in KPI_TABLES for block in table(arrays, cube, scenario)]
+    unknown = {measure for _, measure, _, _ in blocks} - set(KPIS)
     if unknown:
         raise ValueError(f"KPIs not declared in demandsim.measures.KPIS: {sorted(unknown)}")
+    sizes = [len(teams) for teams, _, _, _ in blocks]
+    kpis = pd.DataFrame(
+        {
+            "team": [team for teams, _, _, _ in blocks for team in teams],
+            "measure": np.repeat([measure for _, measure, _, _ in blocks], sizes),
+            "period": np.repeat([period for _, _, period, _ in blocks], sizes),
+            "value": np.concatenate(
+                [np.asarray(values, dtype=float) for *_, values in blocks] or [np.zeros(0)]
+            ),
+        }
+    )
     kpis = kpis.astype({"team": str, "measure": str, "period": str, "value": float})
-    return Replication(seed=result.seed, kpis=kpis, daily=cube)
+    return Replication(seed=arrays.seed, kpis=kpis, daily=cube)
 
 
 def team_labels(scenario: Scenario) -> list[str]:
@@ -77,30 +88,30 @@ def staffed_teams(scenario: Scenario) -> list[str]:
     return [name for name, team in scenario.teams.items() if not team.is_service]
 
 
-def daily_cube(result: RunResult, scenario: Scenario) -> np.ndarray:
+#: the series of :class:`RunArrays`, in the order :func:`daily_cube` stacks them
+_SOURCES = (*daily.TEAM_SERIES, *STOCKS, *daily.COST_SERIES)
+
+
+def daily_cube(arrays: RunArrays, scenario: Scenario) -> np.ndarray:
     """The daily measures as a C-ordered (day, team, measure) ``float32`` array; the last team
     is the whole service (:func:`demandsim.measures.service_total`)."""
     teams = list(scenario.teams)
-    dates = forecast_dates(scenario)
-    frame = result.daily.merge(result.costs, on=["date", "team"], how="left", validate="1:1")
-    expected = pd.MultiIndex.from_product([teams, dates], names=["team", "date"])
-    frame = frame.set_index(["team", "date"])
-    if len(frame) != len(expected) or not frame.index.isin(expected).all():
+    stacked = np.concatenate([arrays.levels, arrays.stocks, arrays.costs], axis=2)
+    if stacked.shape[:2] != (len(teams), len(forecast_dates(scenario))):
         raise ValueError("daily series do not have one row per forecast day and team")
-    frame = frame.reindex(expected)
-    teams_cube = frame[list(DAILY_NAMES)].to_numpy(dtype=float)
-    teams_cube = teams_cube.reshape(len(teams), len(dates), len(DAILY_NAMES)).transpose(1, 0, 2)
+    teams_cube = stacked[:, :, [_SOURCES.index(name) for name in DAILY_NAMES]]
+    teams_cube = teams_cube.transpose(1, 0, 2)
     staffed = [teams.index(name) for name in staffed_teams(scenario)]
     service = service_total(teams_cube, staffed)
     cube = np.concatenate([teams_cube, service[:, None, :]], axis=1)
     return np.ascontiguousarray(cube, dtype=np.float32)
 
 
-def _rows(teams: list[str], measure: str, values, period: str = FORECAST) -> pd.DataFrame:
-    return pd.DataFrame({"team": teams, "measure": measure, "period": period, "value": values})
+#: rows of KPIs: teams, measure, period and one value per team
+Block = tuple[list[str], str, str, np.ndarray]
 
 
-def level_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+def level_kpis(arrays: RunArrays, cube: np.ndarray, scenario: Scenario) -> list[Block]:
     """Backlog, caseload and staffing over the forecast, per team and for the service."""
     teams = team_labels(scenario)
 
@@ -126,56 +137,56 @@ def level_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.Da
             ).any(axis=0),
             "awaiting_transfer_in_mean": series("awaiting_transfer_in").mean(axis=0),
         }
-    return pd.concat([_rows(teams, k, np.asarray(v, float)) for k, v in values.items()])
+    return [(teams, k, FORECAST, np.asarray(v, float)) for k, v in values.items()]
 
 
-def winter_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+def winter_kpis(arrays: RunArrays, cube: np.ndarray, scenario: Scenario) -> list[Block]:
     """Mean unallocated cases over each winter (December to February) the forecast covers in
     full, per team; the period is the financial year the winter falls in."""
     dates = forecast_dates(scenario)
     unallocated = cube[:, :, DAILY_NAMES.index("unallocated_cases")].astype(float)
-    frames = []
+    blocks = []
     for year in sorted(set(dates.year)):
         winter = (dates >= pd.Timestamp(year, 12, 1)) & (dates < pd.Timestamp(year + 1, 3, 1))
         if winter.sum() != (pd.Timestamp(year + 1, 3, 1) - pd.Timestamp(year, 12, 1)).days:
             continue  # only winters the forecast covers in full
+        period = f"{year}-{(year + 1) % 100:02d}"
         values = unallocated[winter].mean(axis=0)
-        frames.append(
-            _rows(
-                team_labels(scenario),
-                "unallocated_winter_mean",
-                values,
-                f"{year}-{(year + 1) % 100:02d}",
-            )
-        )
-    return pd.concat(frames) if frames else pd.DataFrame(columns=KPI_COLUMNS)
+        blocks.append((team_labels(scenario), "unallocated_winter_mean", period, values))
+    return blocks
 
 
-def leaver_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+def leaver_kpis(arrays: RunArrays, cube: np.ndarray, scenario: Scenario) -> list[Block]:
     """Leavers during the forecast, permanent and agency, per team and for the service."""
-    table = result.leavers.set_index("team").astype(float)
-    table["leavers"] = table["leavers_permanent"] + table["leavers_agency"]
-    table.loc[SERVICE] = table.loc[staffed_teams(scenario)].sum()
-    return table.reset_index().melt(id_vars="team", var_name="measure").assign(period=FORECAST)
+    counts = arrays.leavers.astype(float)
+    staffed = [list(scenario.teams).index(name) for name in staffed_teams(scenario)]
+    table = np.concatenate([counts, counts[staffed].sum(axis=0)[None, :]])
+    permanent, agency = table[:-1, 0], table[:-1, 1]
+    teams = team_labels(scenario)
+    return [
+        (teams, "leavers_permanent", FORECAST, table[:, 0]),
+        (teams, "leavers_agency", FORECAST, table[:, 1]),
+        (teams, "leavers", FORECAST, np.append(permanent + agency, table[-1, 0] + table[-1, 1])),
+    ]
 
 
-def timeliness_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+def timeliness_kpis(arrays: RunArrays, cube: np.ndarray, scenario: Scenario) -> list[Block]:
     """Referrals, days from referral to allocation and assessments in time (service-wide)."""
-    return pd.concat([_rows([SERVICE], k, [v]) for k, v in result.timeliness.items()])
+    return [([SERVICE], k, FORECAST, np.array([v])) for k, v in arrays.timeliness.items()]
 
 
-def cost_kpis(result: RunResult, cube: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+def cost_kpis(arrays: RunArrays, cube: np.ndarray, scenario: Scenario) -> list[Block]:
     """Cost by financial year, component and team (and the service), summed from the cube."""
     years = financial_year(forecast_dates(scenario).to_numpy().astype("datetime64[D]"))
     teams = team_labels(scenario)
-    frames = []
+    blocks = []
     for year in dict.fromkeys(years):
         in_year = cube[years == year].astype(np.float64).sum(axis=0)
         for name in (*COST_COMPONENTS, TOTAL_COST):
-            frames.append(_rows(teams, name, in_year[:, DAILY_NAMES.index(name)], period=year))
-    return pd.concat(frames)
+            blocks.append((teams, name, str(year), in_year[:, DAILY_NAMES.index(name)]))
+    return blocks
 
 
-KpiTable = Callable[[RunResult, np.ndarray, Scenario], pd.DataFrame]
+KpiTable = Callable[[RunArrays, np.ndarray, Scenario], list[Block]]
 #: every per-replication KPI table
 KPI_TABLES: list[KpiTable] = [level_kpis, winter_kpis, leaver_kpis, timeliness_kpis, cost_kpis]

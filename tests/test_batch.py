@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from pandas.testing import assert_frame_equal
@@ -17,7 +18,7 @@ from demandsim.batch import aggregate, commands, replicate
 from demandsim.batch.aggregate import describe, quantiles, wilson_interval
 from demandsim.batch.commands import BatchOptions
 from demandsim.batch.compare import paired_differences
-from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore
+from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore, ParquetSink
 from demandsim.batch.sweep import parse_vary
 from demandsim.cli import main
 from demandsim.measures import DAILY_NAMES, SERVICE
@@ -313,6 +314,23 @@ def test_daily_bands_do_not_depend_on_the_block_size(short, tmp_path, monkeypatc
     expected = np.quantile(stack[:, :, 0, 0].astype(float), 0.5, axis=0)
     got = whole[(whole["team"] == next(iter(short.teams))) & (whole["measure"] == DAILY_NAMES[0])]
     np.testing.assert_allclose(got["p50"].to_numpy()[:5], expected)
+
+    # a batch streams the daily bands to its file a block at a time: read back, the same table
+    sink = ParquetSink(tmp_path / ".partial.parquet")
+    streamed, streamed_monthly = aggregate.series_bands(
+        store, "baseline", short, [0, 1, 2], daily_to=sink.write
+    )
+    assert streamed is None
+    sink.move_to(tmp_path / "daily.parquet")
+    assert not (tmp_path / ".partial.parquet").exists()
+    assert pq.ParquetFile(tmp_path / "daily.parquet").num_row_groups > 1
+    whole.to_parquet(tmp_path / "whole.parquet", index=False)  # as a batch wrote them before
+    assert_frame_equal(
+        pd.read_parquet(tmp_path / "daily.parquet"),
+        pd.read_parquet(tmp_path / "whole.parquet"),
+        check_exact=True,
+    )
+    assert_frame_equal(streamed_monthly, whole_monthly, check_exact=True)
 
 
 def test_quantiles_match_numpy_and_skip_missing_values():

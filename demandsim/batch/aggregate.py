@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,15 +41,24 @@ BAND_COLUMNS = tuple(f"p{round(100 * q)}" for q in QUANTILES)
 #: parent to about 50 MiB whatever the replications (a block is at least a month: more above
 #: about 500 replications of 5 years); smaller blocks only add passes
 BLOCK_BYTES = 16 * 2**20
+#: the mean of a block of bands is taken this many days (or months) at a time
+MEAN_TIMES = 31
 CONFIDENCE = 0.95
 KPI_KEYS = ["scenario", "team", "measure", "period"]
 
 
-def quantiles(values: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarray:
+def quantiles(
+    values: np.ndarray, qs: tuple[float, ...] = QUANTILES, overwrite: bool = False
+) -> np.ndarray:
     """Quantiles over axis 0, ignoring NaN (linear interpolation, numpy's default method).
+    With ``overwrite``, ``values`` is sorted in place (no copy) and left sorted.
 
     Returns ``(len(qs), *values.shape[1:])``; NaN where a cell has no values."""
-    ordered = np.sort(values, axis=0)  # NaN sorts last
+    if overwrite:
+        values.sort(axis=0)  # NaN sorts last
+        ordered = values
+    else:
+        ordered = np.sort(values, axis=0)
     count = (~np.isnan(values)).sum(axis=0)
     out = np.full((len(qs), *values.shape[1:]), np.nan)
     last = np.maximum(count - 1, 0)
@@ -142,10 +151,16 @@ def month_blocks(dates: pd.DatetimeIndex, max_days: int) -> list[tuple[int, int]
 
 
 def series_bands(
-    store: BatchStore, key: str, scenario: Scenario, seeds: list[int]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    store: BatchStore,
+    key: str,
+    scenario: Scenario,
+    seeds: list[int],
+    daily_to: Callable[[pd.DataFrame], None] | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Daily and monthly percentile bands of every daily measure of one scenario, one row per
-    date (or month), team and measure, with the mean across replications.
+    date (or month), team and measure, with the mean across replications. With ``daily_to``,
+    the daily bands are handed to it a block of months at a time (a batch writes them to a file
+    as they are made: they are most of its tables) and None is returned in their place.
 
     Monthly: each replication's mean over the month's days (levels, shares) or sum (money),
     then quantiles across replications; so a monthly band says how the month as a whole may
@@ -157,7 +172,6 @@ def series_bands(
     daily_frames, monthly_frames = [], []
     for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
         stack = store.daily_block(key, seeds, start, stop)  # float32: sums are taken in float64
-        daily_frames.append(_band_frame(stack, dates[start:stop], teams))
         months = dates[start:stop].to_period("M")
         per_month = []
         for month in dict.fromkeys(months):
@@ -173,11 +187,19 @@ def series_bands(
                 )
         starts = [m.to_timestamp() for m in dict.fromkeys(months)]
         monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
+        # last: the daily bands sort the block in place
+        block = _band_frame(stack, dates[start:stop], teams, overwrite=True)
         del stack
-    daily = pd.concat(daily_frames, ignore_index=True).rename(columns={"when": "date"})
+        block = block.rename(columns={"when": "date"})
+        block.insert(0, "scenario", key)
+        if daily_to is None:
+            daily_frames.append(block)
+        else:
+            daily_to(block)
+            del block
+    daily = pd.concat(daily_frames, ignore_index=True) if daily_to is None else None
     monthly = pd.concat(monthly_frames, ignore_index=True).rename(columns={"when": "month"})
-    for frame in (daily, monthly):
-        frame.insert(0, "scenario", key)
+    monthly.insert(0, "scenario", key)
     return daily, monthly
 
 
@@ -235,25 +257,34 @@ def monthly_differences(
     return out
 
 
-def _band_frame(stack: np.ndarray, when, teams: list[str]) -> pd.DataFrame:
+def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = False) -> pd.DataFrame:
     """Bands of ``stack`` (replications, times, teams, measures) as a long frame (the quantiles
-    sort ``stack`` as it is, float32 for the daily cubes; the mean is summed in float64)."""
+    sort ``stack`` as it is, float32 for the daily cubes, in place with ``overwrite``; the mean
+    is summed in float64, in replication order, before that sort)."""
     n_times = stack.shape[1]
-    bands = quantiles(stack)
+    mean = np.empty(stack.shape[1:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
-        mean = np.nanmean(stack, axis=0, dtype=np.float64)
-    frame = pd.DataFrame(
+        for start in range(0, n_times, MEAN_TIMES):  # nanmean copies what it averages
+            times = slice(start, start + MEAN_TIMES)
+            mean[times] = np.nanmean(stack[:, times], axis=0, dtype=np.float64)
+    bands = quantiles(stack, overwrite=overwrite)
+    team = np.tile(np.repeat(np.arange(len(teams)), len(DAILY)), n_times)
+    return pd.DataFrame(
         {
             "when": np.repeat(np.asarray(when), len(teams) * len(DAILY)),
-            "team": np.tile(np.repeat(teams, len(DAILY)), n_times),
-            "measure": np.tile(DAILY_NAMES, n_times * len(teams)),
+            "team": _labels(teams, team),
+            "measure": _labels(DAILY_NAMES, np.tile(np.arange(len(DAILY)), n_times * len(teams))),
+            **{column: band.reshape(-1) for column, band in zip(BAND_COLUMNS, bands, strict=True)},
+            "mean": mean.reshape(-1),
         }
     )
-    for column, band in zip(BAND_COLUMNS, bands, strict=True):
-        frame[column] = band.reshape(-1)
-    frame["mean"] = mean.reshape(-1)
-    return frame
+
+
+def _labels(names, codes: np.ndarray):
+    """The column of ``names[code]`` for each code, as pandas stores a column of those strings
+    (made from the few names, not from a Python string per row)."""
+    return pd.Series(list(names)).array.take(codes)
 
 
 def costs_by_replication(kpis: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> pd.DataFrame:

@@ -50,7 +50,7 @@ from demandsim.batch.replicate import (
     check_executor,
     run_plan,
 )
-from demandsim.batch.store import BatchStore
+from demandsim.batch.store import BatchStore, ParquetSink
 from demandsim.batch.sweep import Vary, design, sweep_table
 from demandsim.headline import as_text, headline
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST
@@ -241,9 +241,13 @@ def _execute(
         more, first = finishing(store, plan.seeds)
         extra_files.update(more)
         text = f"{first}\n\n{text}"
-    daily, monthly = zip(
-        *(series_bands(store, k, plan.scenarios[k], seeds) for k in keys), strict=True
-    )
+    daily_bands = ParquetSink(store.root / ".daily_bands.parquet")  # written as they are made
+    try:
+        monthly = [
+            series_bands(store, k, plan.scenarios[k], seeds, daily_bands.write)[1] for k in keys
+        ]
+    finally:
+        daily_bands.close()
     if len(keys) > 1:
         differences = pd.concat(
             [monthly_differences(store, keys[0], k, plan.scenarios[k], seeds) for k in keys[1:]],
@@ -263,7 +267,7 @@ def _execute(
     files: dict[str, Writer] = {
         "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
         **_tables("kpi_summary", summary),
-        "daily_bands.parquet": _parquet_writer(pd.concat(daily, ignore_index=True)),
+        "daily_bands.parquet": daily_bands.move_to,
         **_tables("monthly_bands", pd.concat(monthly, ignore_index=True)),
         "costs_by_replication.csv": _csv_writer(fy_costs),
         "budget_by_financial_year.csv": _csv_writer(money["budget"]),

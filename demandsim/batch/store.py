@@ -46,6 +46,36 @@ def _npy_header(fh, path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+class ParquetSink:
+    """A parquet file written a frame at a time (one row group each), so a table too big to
+    hold whole is written as it is made; read back, it is the frames concatenated. Frames must
+    have the same columns and dtypes. Written to ``path`` (a hidden name in the batch folder)
+    and moved into place by :meth:`move_to`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def move_to(self, path: Path) -> None:
+        """Move the finished file to ``path`` (it must have had a frame)."""
+        self.close()
+        os.replace(self.path, path)
+
+
 class ResumeError(ValueError):
     """``--resume`` named a folder that cannot be resumed with this command."""
 

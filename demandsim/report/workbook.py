@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -149,8 +150,8 @@ def write_workbook(inputs: ReportInputs, path: Path) -> None:
 
 
 def write_sheets(tables: dict[str, Sheet], path: Path) -> None:
-    book = Workbook()
-    book.remove(book.active)
+    """Write the sheets row by row (openpyxl's write-only mode: no cell is kept once written)."""
+    book = Workbook(write_only=True)
     for name, table in tables.items():
         _write(book.create_sheet(name), table)
     book.save(path)
@@ -159,32 +160,63 @@ def write_sheets(tables: dict[str, Sheet], path: Path) -> None:
 def _write(sheet, table: Sheet) -> None:
     frame = spreadsheet_safe(table.frame).reset_index(drop=True)
     caption = spreadsheet_safe(pd.DataFrame({"c": [table.caption]}))["c"].iloc[0]
-    sheet.cell(row=1, column=1, value=caption).font = Font(bold=True)
+    columns = list(frame.columns)
+    rows = list(_rows(frame, table))  # the widths go before the rows
+    widths = [len(str(c)) for c in columns]
+    for row in rows:
+        for j, (value, fmt) in enumerate(row):
+            widths[j] = max(widths[j], _shown_length(value, fmt))
+    for j, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(10, width + 2))
+    sheet.freeze_panes = f"{get_column_letter(table.label_columns + 1)}{HEADER_ROW + 1}"
+    # the sheet's size, which openpyxl's writer asks for and a write-only sheet cannot tell
+    last = f"{get_column_letter(max(1, len(columns)))}{HEADER_ROW + len(rows) if columns else 1}"
+    sheet.calculate_dimension = lambda: f"A1:{last}"
+    sheet.append([_cell(sheet, caption, font=Font(bold=True))])
+    heading = Alignment(wrap_text=True, vertical="top")
+    sheet.append([_cell(sheet, str(c), font=Font(bold=True), alignment=heading) for c in columns])
+    for row in rows:
+        sheet.append(
+            [_cell(sheet, value, number_format=_shown_as(value, fmt)) for value, fmt in row]
+        )
+
+
+def _cell(sheet, value, number_format: str | None = None, **style):
+    """A cell to append: the value as it is when it has no style (cheaper to write)."""
+    if number_format is None and not style:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
+
+
+def _shown_as(value, fmt: str | None) -> str | None:
+    """The number format a cell is written with: none for text or an empty cell."""
+    return None if value is None or isinstance(value, str) else fmt
+
+
+def _rows(frame: pd.DataFrame, table: Sheet):
+    """Each row of ``frame`` as (value, number format or None) per cell, values as openpyxl
+    stores them (:func:`_cell_value`); the format only where a value has one."""
     columns = list(frame.columns)
     units = frame.get(finance.UNIT)
-    widths = [len(str(c)) for c in columns]
-    for j, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=j, value=str(column))
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for i, row in enumerate(frame.itertuples(index=False), start=HEADER_ROW + 1):
-        for j, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
+    by_unit = UNIT_FORMATS if table.unit_formats is None else table.unit_formats
+    for i, row in enumerate(frame.itertuples(index=False)):
+        cells = []
+        for column, value in zip(columns, row, strict=True):
             value = _cell_value(value)
-            cell = sheet.cell(row=i, column=j, value=value)
             fmt = table.formats.get(column)
             if fmt is None and column in table.by_unit and units is not None:
-                by_unit = UNIT_FORMATS if table.unit_formats is None else table.unit_formats
-                fmt = by_unit.get(units.iloc[i - HEADER_ROW - 1])
+                fmt = by_unit.get(units.iloc[i])
             if fmt is None and isinstance(value, float):
                 fmt = NUMBER_FORMAT
             if fmt is None and isinstance(value, dt.datetime):
                 fmt = DATE_FORMAT
-            if fmt is not None and value is not None and not isinstance(value, str):
-                cell.number_format = fmt
-            widths[j - 1] = max(widths[j - 1], _shown_length(value, fmt))
-    for j, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(10, width + 2))
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=table.label_columns + 1)
+            cells.append((value, fmt))
+        yield cells
 
 
 def _cell_value(value):
