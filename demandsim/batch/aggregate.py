@@ -41,8 +41,9 @@ BAND_COLUMNS = tuple(f"p{round(100 * q)}" for q in QUANTILES)
 #: parent to about 50 MiB whatever the replications (a block is at least a month: more above
 #: about 500 replications of 5 years); smaller blocks only add passes
 BLOCK_BYTES = 16 * 2**20
-#: the mean of a block of bands is taken this many days (or months) at a time
-MEAN_TIMES = 31
+#: the mean of a block of bands is taken a few days (or months) at a time, up to this many bytes
+#: of the block: nanmean copies what it averages
+MEAN_BYTES = 2 * 2**20
 CONFIDENCE = 0.95
 KPI_KEYS = ["scenario", "team", "measure", "period"]
 
@@ -173,18 +174,8 @@ def series_bands(
     for start, stop in month_blocks(dates, max(31, BLOCK_BYTES // per_day)):
         stack = store.daily_block(key, seeds, start, stop)  # float32: sums are taken in float64
         months = dates[start:stop].to_period("M")
-        per_month = []
-        for month in dict.fromkeys(months):
-            days = stack[:, months == month]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # nobody in post all month
-                per_month.append(
-                    np.where(
-                        money,
-                        np.nansum(days, axis=1, dtype=np.float64),
-                        np.nanmean(days, axis=1, dtype=np.float64),
-                    )
-                )
+        edges = [0, *np.flatnonzero(months[1:] != months[:-1]) + 1, len(months)]
+        per_month = [_month_value(stack, a, b, money) for a, b in itertools.pairwise(edges)]
         starts = [m.to_timestamp() for m in dict.fromkeys(months)]
         monthly_frames.append(_band_frame(np.stack(per_month, axis=1), starts, teams))
         # last: the daily bands sort the block in place
@@ -257,6 +248,22 @@ def monthly_differences(
     return out
 
 
+def _month_value(stack: np.ndarray, start: int, stop: int, money: np.ndarray) -> np.ndarray:
+    """Each replication's value of days ``start:stop`` of ``stack`` (replications, days, teams,
+    measures): the sum for money, else the mean, over the days that have a value (NaN when none:
+    nobody in post all month). Summed in float64 a day at a time, so no copy of the block is
+    made (nansum and nanmean would each copy it, twice the block at 2,000 replications)."""
+    total = np.zeros((stack.shape[0], *stack.shape[2:]))
+    count = np.zeros(total.shape, dtype=np.int32)
+    for day in range(start, stop):
+        values = stack[:, day]
+        missing = np.isnan(values)
+        total += np.where(missing, 0.0, values)
+        count += ~missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(money, total, total / count)
+
+
 def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = False) -> pd.DataFrame:
     """Bands of ``stack`` (replications, times, teams, measures) as a long frame (the quantiles
     sort ``stack`` as it is, float32 for the daily cubes, in place with ``overwrite``; the mean
@@ -265,8 +272,9 @@ def _band_frame(stack: np.ndarray, when, teams: list[str], overwrite: bool = Fal
     mean = np.empty(stack.shape[1:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (no staff)
-        for start in range(0, n_times, MEAN_TIMES):  # nanmean copies what it averages
-            times = slice(start, start + MEAN_TIMES)
+        step = max(1, MEAN_BYTES // max(1, stack[:, :1].nbytes))
+        for start in range(0, n_times, step):
+            times = slice(start, start + step)
             mean[times] = np.nanmean(stack[:, times], axis=0, dtype=np.float64)
     bands = quantiles(stack, overwrite=overwrite)
     team = np.tile(np.repeat(np.arange(len(teams)), len(DAILY)), n_times)
