@@ -163,6 +163,32 @@ def test_vacancy_fill_factors_are_the_vacancy_logs_and_shown_as_stored(run):
     assert stored["cin"] < 1  # the freeze's posts were filled in the autumn: faster than usual
 
 
+def test_the_reports_act_today_table_shows_the_stored_requests(run):
+    """Row by row, the report's act-today table is outlook_act_today.csv: the request, both
+    chances (as percentages), whether it meets the level and was chosen, and the cost in pounds."""
+    out, _ = run
+    act = pd.read_csv(out / "outlook_act_today.csv")
+    html = (out / "report.html").read_text()
+    section = html[html.index("<h3>Act today</h3>") :]
+    table = section[: section.index("</table>")]
+    heads = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]  # fmt: skip
+    assert heads[:3] == ["searched for", "team", "agency workers asked for today"]
+    body = table[table.index("<tbody>") :]
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+            for r in re.findall(r"<tr>(.*?)</tr>", body, re.S)]  # fmt: skip
+    assert len(rows) == len(act) > 0
+    for row, stored in zip(rows, act.itertuples(), strict=True):
+        assert row[1] == _short(stored.team)
+        assert int(row[2]) == stored.agency_requested
+        assert row[3] == f"{100 * stored.today_worst_chance:.0f}%"
+        assert row[4] == f"{100 * stored.worst_chance:.0f}%"
+        assert row[5:7] == ["yes" if stored.meets_level else "no", "yes" if stored.chosen else "no"]
+        pounds = float(
+            row[7].replace("£", "").replace(",", "").replace("k", "e3").replace("m", "e6")
+        )
+        assert pounds == pytest.approx(stored.extra_cost_gbp, rel=0.01, abs=1)
+
+
 def test_act_today_table_agrees_with_the_weekly_table_on_the_same_seeds(run):
     out, stdout = run
     act = check_act_today_against_weekly(out, N, 3)

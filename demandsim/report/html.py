@@ -245,9 +245,26 @@ def _provenance(manifest: dict) -> str:
     )
 
 
+#: the act-today table's columns (outlook_act_today.csv) and their headings in the report
+ACT_HEADINGS = {
+    "search": "searched for",
+    "team": "team",
+    "agency_requested": "agency workers asked for today",
+    "today_worst_chance": "chance in the worst week, asking for none",
+    "worst_chance": "chance in the worst week, asking for these",
+    "meets_level": "meets the level",
+    "chosen": "chosen",
+    "extra_cost_gbp": "extra cost",
+    "extra_cost_low_gbp": "95% interval: from",
+    "extra_cost_high_gbp": "to",
+}
+ACT_MONEY = ("extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp")
+
+
 def outlook_section(inputs: ReportInputs, chart: str) -> str:
     """The traffic-light table (a row per week, a column per team; each cell its light's letter
     and the chance, coloured), the act-today table and the weekly backlog chart."""
+    from demandsim.outlook.act import TOGETHER
     from demandsim.outlook.weekly import LETTER, _short, fill_text
 
     weekly = inputs.outlook
@@ -286,10 +303,12 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
     if act is None or act.empty:
         acted = "<p class='note'>Act today: no team reaches the level; no request is needed.</p>"
     else:
-        shown = act[["search", "team", "agency_requested", "today_worst_chance", "worst_chance",
-                     "meets_level", "chosen", "extra_cost_gbp", "extra_cost_low_gbp",
-                     "extra_cost_high_gbp"]].copy()  # fmt: skip
+        shown = act[list(ACT_HEADINGS)].copy()
+        shown["search"] = shown["search"].map(lambda s: s if s == TOGETHER else _short(s))
         shown["team"] = shown["team"].map(_short)
+        for flag in ("meets_level", "chosen"):
+            shown[flag] = shown[flag].map({True: "yes", False: "no"})
+        shown = shown.rename(columns=ACT_HEADINGS)
         level, week = float(act["level"].iloc[0]), int(act["first_week_judged"].iloc[0])
         acted = (
             f"<h3>Act today</h3><p class='note'>Agency workers above establishment asked for "
@@ -299,8 +318,8 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
             "service's total cost over the weeks ahead, with its 95% interval.</p>"
             + _table(
                 shown,
-                money=["extra_cost_gbp", "extra_cost_low_gbp", "extra_cost_high_gbp"],
-                shares=["today_worst_chance", "worst_chance"],
+                money=[ACT_HEADINGS[c] for c in ACT_MONEY],
+                shares=[ACT_HEADINGS["today_worst_chance"], ACT_HEADINGS["worst_chance"]],
             )
         )
     return intro + table + acted + chart
