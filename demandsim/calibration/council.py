@@ -112,6 +112,14 @@ def calibrate_council(
         cal.parameters = deep_merge(cal.parameters, fitted["parameters"])
         cal.tables["lead_time_fits"] = fitted["fits"]
         cal.tables["_lead_times"] = fitted["lead_times"]
+        filling = cal.tables["vacancy_filling"] = leadtimes.recent_fill_factors(data.vacancies, cut)
+        if len(filling):
+            shown = ", ".join(f"{r.team} {r.factor:.2f}" for r in filling.itertuples())
+            notes.append(
+                f"Vacancy filling in the last {leadtimes.COHORT_DAYS} days against the whole log "
+                f"(2 = twice as slow as usual): {shown}. The lead times use the whole log; "
+                "demandsim outlook stretches each team's days to fill by its factor."
+            )
 
     in_post = snapshot.staff_in_post(data.snapshot_staff, data.staff, start)
     vacancies = snapshot.open_vacancies(data.vacancies, start)

@@ -31,7 +31,6 @@ import tomli_w
 
 from demandsim.calibration.council import calibrate_council, deep_merge
 from demandsim.calibration.inputs import CouncilData
-from demandsim.calibration.leadtimes import COHORT_DAYS, recent_fill_factors
 from demandsim.calibration.outputs import _plain
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import load_scenario
@@ -111,19 +110,15 @@ def outlook_scenario(
     """The calibrated scenario for ``weeks`` weeks from the data's snapshot date, and the
     calibration's notes."""
     cal = calibrate_council(data, baseline, seed=seed, samples=2)
-    parameters, notes = cal.parameters, list(cal.notes)
-    if data.vacancies is not None:
-        factors = recent_fill_factors(data.vacancies, parameters["start_date"])
+    parameters = cal.parameters
+    factors = cal.tables.get("vacancy_filling")
+    if factors is not None:
         staffed = {t for t, spec in baseline.teams.items() if not spec.is_service}
         teams = {row.team: {"vacancy_fill_factor": round(float(row.factor), 3)}
                  for row in factors.itertuples() if row.team in staffed}  # fmt: skip
         parameters = deep_merge(parameters, {"teams": teams})
-        notes.append(
-            f"Vacancy filling: each team's fills in the last {COHORT_DAYS} days against the "
-            "council's usual rate set teams.<team>.vacancy_fill_factor."
-        )
     description = f"Calibrated to {data.folder} as of {parameters['start_date']}."
-    return forecast_scenario(parameters, description, weeks), notes
+    return forecast_scenario(parameters, description, weeks), cal.notes
 
 
 def forecast_scenario(parameters: dict, description: str, weeks: int) -> Scenario:
