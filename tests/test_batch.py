@@ -465,3 +465,34 @@ def test_a_batch_whose_replications_are_all_cached_runs_none(short, tmp_path):
     manifest = json.loads((tmp_path / "again" / MANIFEST).read_text())
     assert manifest["replications_this_session"] == 0
     assert_same_tables(tmp_path / "first", tmp_path / "again")
+
+
+def test_replication_kpis_are_every_file_concatenated_with_labels_as_categories(tmp_path):
+    """Read through codes of a growing vocabulary (names new in later files included), the
+    KPI rows are the files concatenated in key then seed order, labels made categories."""
+    import numpy as np
+
+    from demandsim.batch.store import BatchStore
+    from demandsim.replication import Replication
+
+    store = BatchStore.create(tmp_path / "b", {})
+    rng = np.random.default_rng(1)
+    frames = []
+    for key in ("base", "edited"):
+        for seed in (4, 2, 7):
+            n = 3 + seed
+            kpis = pd.DataFrame({
+                "team": rng.choice(["cin", "assessment", f"team{seed}"], n),
+                "measure": rng.choice(["leavers", "total_gbp"], n),
+                "period": rng.choice(["forecast", "2026-27"], n), "value": rng.random(n),
+            })  # fmt: skip
+            store.save(key, Replication(seed, kpis, np.zeros((1, 1, 1), dtype=np.float32)))
+            frames.append((key, seed, kpis))
+    expected = pd.concat(
+        [k.assign(replication=seed).pipe(lambda f, key=key: f.assign(scenario=key))
+         for key, seed, k in sorted(frames, key=lambda t: (t[0] != "base", t[1]))],
+        ignore_index=True,
+    )[["scenario", "replication", "team", "measure", "period", "value"]]  # fmt: skip
+    expected = expected.astype({c: "category" for c in ("scenario", "team", "measure", "period")})
+    got = store.replication_kpis(["base", "edited"], [7, 2, 4])
+    pd.testing.assert_frame_equal(got, expected)

@@ -105,13 +105,18 @@ def describe(values: np.ndarray) -> pd.DataFrame:
 def wide_by_replication(kpis: pd.DataFrame) -> pd.DataFrame:
     """Per-replication KPIs as one row per (scenario, team, measure, period) and one column per
     replication, rows in the order they first appear."""
-    order = kpis[KPI_KEYS].drop_duplicates().astype(str)
-    wide = (
-        kpis.astype({c: str for c in KPI_KEYS})
-        .set_index([*KPI_KEYS, "replication"])["value"]
-        .unstack("replication")
+    row = kpis.groupby(KPI_KEYS, sort=False, observed=True).ngroup().to_numpy()
+    order = kpis[KPI_KEYS].drop_duplicates().astype(str)  # the groups, in the same order
+    replications, column = np.unique(kpis["replication"].to_numpy(), return_inverse=True)
+    if pd.Series(row * len(replications) + column).duplicated().any():
+        raise ValueError("KPI rows repeat a (scenario, team, measure, period, replication)")
+    values = np.full((len(order), len(replications)), np.nan)
+    values[row, column] = kpis["value"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        values,
+        index=pd.MultiIndex.from_frame(order),
+        columns=pd.Index(replications, name="replication"),
     )
-    return wide.reindex(pd.MultiIndex.from_frame(order)).sort_index(axis=1)
 
 
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:

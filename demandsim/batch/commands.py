@@ -265,7 +265,7 @@ def _execute(
     if closing:
         text += f"\n\n{closing}"
     files: dict[str, Writer] = {
-        "kpis_by_replication.parquet": lambda p: _labels_as_text(kpis).to_parquet(p, index=False),
+        "kpis_by_replication.parquet": lambda p: _write_labels_as_text(kpis, p),
         **_tables("kpi_summary", summary),
         "daily_bands.parquet": daily_bands.move_to,
         **_tables("monthly_bands", pd.concat(monthly, ignore_index=True)),
@@ -334,8 +334,17 @@ def _parquet_writer(table: pd.DataFrame) -> Writer:
     return lambda p: table.to_parquet(p, index=False)
 
 
-def _labels_as_text(kpis: pd.DataFrame) -> pd.DataFrame:
-    return kpis.astype({c: str for c in ("scenario", "team", "measure", "period")})
+def _write_labels_as_text(kpis: pd.DataFrame, path: Path) -> None:
+    """The KPI rows as parquet with their labels as text columns, cast in Arrow (a Python
+    string per row would cost hundreds of MiB at thousands of replications)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(kpis, preserve_index=False)
+    for name in ("scenario", "team", "measure", "period"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(name).cast(pa.string()))
+    pq.write_table(table.replace_schema_metadata(None), path)
 
 
 def _scenario_writer(scenario: Scenario) -> Writer:
