@@ -322,6 +322,10 @@ for name, out, files, expect in [
     add("cli", Case(name, ["run", "good.toml", "--out", out], expect, {"good.toml": GOOD, **files}))
 for name, argv, expect in [
     ("compare-one", ["compare", "good.toml", "--out", "out"], ["at least two"]),
+    ("compare-other-dates", ["compare", "good.toml", "old.toml", "--out", "out"],
+     ["'t-2' has start_date 2014-09-01, 't' has 2026-04-01", "same in every file"]),
+    ("compare-other-teams", ["compare", "good.toml", "team.toml", "--out", "out"],
+     ["'t-2' has teams", "extra"]),
     ("compare-bad-second", ["compare", "good.toml", "bad.toml", "--out", "out"], ["bad.toml: teams.cin.posts"]),
     ("sweep-no-values", ["sweep", "good.toml", "--vary", "years", "--out", "out"], ["--vary"]),
     ("sweep-repeated", ["sweep", "good.toml", "--vary", "years=1,1", "--out", "out"], ["--vary", "repeated"]),
@@ -373,6 +377,8 @@ for name, argv, expect in [
     files = {
         "good.toml": GOOD,
         "bad.toml": GOOD + "[teams.cin]\nposts = -3\n",
+        "old.toml": GOOD + "start_date = 2014-09-01\n",
+        "team.toml": GOOD + "[teams.extra]\nposts = 1\n",
         "f.txt": "x",
         "data/x.txt": "x",
         "outlook.toml": "[thresholds]\nmash = 10\n",

@@ -142,6 +142,7 @@ def compare(
         while key in keyed:  # the same scenario twice, or two files with one name
             key, n = f"{_key(scenario.name)}-{n}", n + 1
         keyed[key] = scenario
+    _check_same_calendar(keyed)
     plan = Plan("compare", keyed, options.seeds())
     reference = next(iter(keyed))
 
@@ -192,6 +193,25 @@ def sweep(
         return files, {"sweep": table, "design": design_table, "paired_differences": diffs}, text
 
     return _execute(plan, out, options, resume, overwrite, extras)
+
+
+def _check_same_calendar(scenarios: dict[str, Scenario]) -> None:
+    """Refuse a comparison whose scenarios could not be paired day by day and year by year:
+    they must cover the same dates (start, warm-up, years) with the same teams."""
+    (first, reference), *others = scenarios.items()
+    for key, scenario in others:
+        for field, theirs, ours in [
+            ("start_date", scenario.start_date, reference.start_date),
+            ("years", scenario.years, reference.years),
+            ("warmup_days", scenario.warmup_days, reference.warmup_days),
+            ("teams", ", ".join(scenario.teams), ", ".join(reference.teams)),
+        ]:
+            if theirs != ours:
+                raise ValueError(
+                    f"compare pairs the scenarios day by day, so they need the same dates and "
+                    f"teams: {key!r} has {field} {theirs}, {first!r} has {ours}; make them the "
+                    "same in every file (--set applies to all of them)"
+                )
 
 
 def _execute(
