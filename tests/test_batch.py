@@ -22,7 +22,7 @@ from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore, ParquetSink
 from demandsim.batch.sweep import parse_vary
 from demandsim.cli import main
 from demandsim.measures import DAILY_NAMES, SERVICE
-from demandsim.replication import team_labels
+from demandsim.replication import forecast_dates, team_labels
 from demandsim.scenario_files import ScenarioError, apply_overrides
 
 SHORT = ["years=0.25", "warmup_days=30"]
@@ -157,6 +157,29 @@ def test_paired_difference_is_a_t_interval_on_the_seed_by_seed_differences():
     assert row["ci_high"] == pytest.approx(d.mean() + half)
 
 
+def test_wide_by_replication_places_each_value_and_refuses_repeated_rows():
+    kpis = pd.DataFrame(
+        {
+            "scenario": ["b", "b", "a", "a", "b"],
+            "replication": [7, 3, 3, 7, 9],
+            "team": ["t", "u", "t", "t", "t"],
+            "measure": "m",
+            "period": "forecast",
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    wide = aggregate.wide_by_replication(kpis.astype({"scenario": "category"}))
+    assert list(wide.columns) == [3, 7, 9]
+    assert list(wide.index.get_level_values("scenario")) == ["b", "b", "a"]  # as first seen
+    assert list(wide.index.get_level_values("team")) == ["t", "u", "t"]
+    np.testing.assert_array_equal(
+        wide.to_numpy(), [[np.nan, 1.0, 5.0], [2.0, np.nan, np.nan], [3.0, 4.0, np.nan]]
+    )
+    repeated = pd.concat([kpis, kpis.iloc[[4]]], ignore_index=True)
+    with pytest.raises(ValueError, match="repeat"):
+        aggregate.wide_by_replication(repeated)
+
+
 def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
     # with agency cover on vacancy only and no posts above establishment, the engagement length
     # of extra agency workers is never used
@@ -289,6 +312,39 @@ def test_run_command_with_replications_prints_a_table_and_writes_a_folder(tmp_pa
     assert again.exit_code != 0 and "--overwrite" in again.output
     resumed = CliRunner().invoke(main, ["run", "-n", "2", "--resume", str(out)])
     assert resumed.exit_code != 0 and "already complete" in resumed.output
+
+
+def test_monthly_differences_are_each_replications_monthly_difference(short, tmp_path, monkeypatch):
+    quick = apply_overrides(short, ["workforce.agency.fill_days.mean_days=3"])
+    opts = BatchOptions(replications=3, jobs=1, keep_replications=True, report=False)
+    commands.compare([short, quick], tmp_path / "kept", opts)
+    store = BatchStore(tmp_path / "kept", plan={})
+    base, other = sorted(p.name for p in (tmp_path / "kept" / "replications").iterdir())
+    whole = aggregate.monthly_differences(store, base, other, quick, [0, 1, 2])
+    monkeypatch.setattr(aggregate, "BLOCK_BYTES", 1)  # a month and a replication at a time
+    assert_frame_equal(
+        whole,
+        aggregate.monthly_differences(store, base, other, quick, [2, 0, 1]),
+        check_exact=True,
+    )
+    # recomputed: each replication's monthly mean (money: total) of the day-by-day series
+    dates = forecast_dates(quick)
+    inside = np.flatnonzero(dates.to_period("M") == dates[40].to_period("M"))
+    days = slice(inside[0], inside[-1] + 1)
+    measure, team = "unallocated_cases", 0
+    k = DAILY_NAMES.index(measure)
+    ours = store.daily_block(other, [0, 1, 2], 0, len(dates))[:, days, team, k].astype(float)
+    theirs = store.daily_block(base, [0, 1, 2], 0, len(dates))[:, days, team, k].astype(float)
+    diff = np.nanmean(ours, axis=1) - np.nanmean(theirs, axis=1)
+    row = whole[
+        (whole["month"] == dates[40].to_period("M").to_timestamp())
+        & (whole["team"] == team_labels(quick)[team])
+        & (whole["measure"] == measure)
+    ]
+    assert len(row) == 1
+    assert row["mean"].iloc[0] == pytest.approx(diff.mean())
+    assert row["p50"].iloc[0] == pytest.approx(np.median(diff))
+    assert np.ptp(diff) > 0  # the replications differ, so their order would show
 
 
 def test_daily_bands_are_ordered_and_cover_every_series(short, serial_run):

@@ -42,6 +42,7 @@ from demandsim.batch.aggregate import (
 )
 from demandsim.batch.cache import ReplicationCache
 from demandsim.batch.compare import paired_differences
+from demandsim.batch.malloc import return_large_blocks
 from demandsim.batch.plots import sweep_curve
 from demandsim.batch.replicate import (
     Executor,
@@ -200,7 +201,7 @@ def _check_same_calendar(scenarios: dict[str, Scenario]) -> None:
     they must cover the same dates (start, warm-up, years) with the same teams."""
     (first, reference), *others = scenarios.items()
     for key, scenario in others:
-        for field, theirs, ours in [
+        for name, theirs, ours in [
             ("start_date", scenario.start_date, reference.start_date),
             ("years", scenario.years, reference.years),
             ("warmup_days", scenario.warmup_days, reference.warmup_days),
@@ -209,7 +210,7 @@ def _check_same_calendar(scenarios: dict[str, Scenario]) -> None:
             if theirs != ours:
                 raise ValueError(
                     f"compare pairs the scenarios day by day, so they need the same dates and "
-                    f"teams: {key!r} has {field} {theirs}, {first!r} has {ours}; make them the "
+                    f"teams: {key!r} has {name} {theirs}, {first!r} has {ours}; make them the "
                     "same in every file (--set applies to all of them)"
                 )
 
@@ -252,6 +253,7 @@ def _execute(
         options.stop,
     )
     say("summarising the replications: KPIs, daily and monthly bands, costs")
+    return_large_blocks()  # the summaries' large arrays, once freed, go back to the system
     keys = list(plan.scenarios)
     seeds = list(plan.seeds)
     kpis = store.replication_kpis(keys, seeds)
@@ -355,16 +357,15 @@ def _parquet_writer(table: pd.DataFrame) -> Writer:
 
 
 def _write_labels_as_text(kpis: pd.DataFrame, path: Path) -> None:
-    """The KPI rows as parquet with their labels as text columns, cast in Arrow (a Python
-    string per row would cost hundreds of MiB at thousands of replications)."""
+    """The KPI rows as parquet with text labels. The labels are categories, written as they are
+    (Parquet keeps text in a dictionary of the distinct names anyway) without the Arrow schema
+    that would make them categories again: readers get text, and no string is made per row
+    (which cost hundreds of MiB at thousands of replications)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(kpis, preserve_index=False)
-    for name in ("scenario", "team", "measure", "period"):
-        i = table.schema.get_field_index(name)
-        table = table.set_column(i, name, table.column(name).cast(pa.string()))
-    pq.write_table(table.replace_schema_metadata(None), path)
+    pq.write_table(table.replace_schema_metadata(None), path, store_schema=False)
 
 
 def _scenario_writer(scenario: Scenario) -> Writer:

@@ -23,7 +23,7 @@ def paired_differences(kpis: pd.DataFrame, reference: str) -> pd.DataFrame:
     wide = wide_by_replication(kpis)
     base = wide.xs(reference, level="scenario")
     frames = []
-    for key in dict.fromkeys(kpis["scenario"]):
+    for key in wide.index.unique("scenario"):  # in order of first appearance
         if key == reference:
             continue
         other = wide.xs(key, level="scenario").reindex(index=base.index, columns=base.columns)

@@ -46,6 +46,15 @@ def _npy_header(fh, path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+def _sorted_categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """Codes into ``names`` as a categorical with its categories sorted, as ``astype("category")``
+    makes them; the codes are renumbered in place."""
+    rank = np.empty(len(names), dtype=codes.dtype)
+    rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+    np.take(rank, codes, out=codes)
+    return pd.Categorical.from_codes(codes, sorted(names))
+
+
 class ParquetSink:
     """A parquet file written a frame at a time (one row group each), so a table too big to
     hold whole is written as it is made; read back, it is the frames concatenated. Frames must
@@ -194,15 +203,15 @@ class BatchStore:
                 codes[c][rows] = lookup[encoded.indices.to_numpy()]
             value[rows] = table.column("value").to_numpy()
             start += n
-        frame = pd.DataFrame({
-            "scenario": pd.Categorical.from_codes(scenario, keys),
-            "replication": replication,
-            **{c: pd.Categorical.from_codes(codes[c], list(vocab[c])) for c in labels},
-            "value": value,
-        })  # fmt: skip
-        for c in ["scenario", *labels]:  # categories sorted, as astype("category") makes them
-            frame[c] = frame[c].cat.reorder_categories(sorted(frame[c].cat.categories))
-        return frame
+        return pd.DataFrame(
+            {
+                "scenario": _sorted_categories(scenario, keys),
+                "replication": replication,
+                **{c: _sorted_categories(codes[c], list(vocab[c])) for c in labels},
+                "value": value,
+            },
+            copy=False,  # the arrays are this frame's alone
+        )
 
     def daily_block(self, key: str, seeds: Iterable[int], start: int, stop: int) -> np.ndarray:
         """Days ``start:stop`` of every seed's daily cube, stacked: (seeds, days, teams, measures).
