@@ -9,10 +9,18 @@ bytes sent back to the parent). The two scenarios are the baseline and the basel
     python benchmarks/bench_batch.py                          # the full benchmark
     python benchmarks/bench_batch.py -n 20 --speedup-replications 6 --years 1   # a quick look
     python benchmarks/bench_batch.py --bands-memory 2000   # memory of percentile bands alone
+    python benchmarks/bench_batch.py --finish-memory 2000  # the parent's summaries and report
 
 ``--bands-memory N`` skips the simulation: it writes N synthetic replications (random daily
 cubes of the right shape for the scenario and years) to a temporary folder and reports the peak
 memory of computing their percentile bands, to show that it does not grow with N.
+
+``--finish-memory N`` skips the replications too: it simulates one replication of each scenario,
+then runs ``demandsim compare`` of N x 2 (in a new process, with the CLI's settings) whose
+replications are those two, hard-linked N times, so the parent's peak after the replications
+(KPIs, bands, differences, costs, tables, report) is measured in about a minute rather than the
+36 minutes of the full batch. Every replication being the same, sorting for the percentiles costs
+less than with real ones; the arrays are the same size.
 """
 
 from __future__ import annotations
@@ -120,6 +128,61 @@ def bands_memory(scenario, n: int) -> None:
         shutil.rmtree(folder)
 
 
+FINISH_ONLY = """
+import os, sys
+from pathlib import Path
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # as the demandsim command does
+from demandsim.batch import commands
+template = Path(sys.argv[1])
+
+def linked(plan, store, *args, **kwargs):  # every replication: a link to the scenario's one
+    for key, seed in plan.tasks():
+        for made, kept in zip(store.replication_files(key, seed), store.replication_files(key, 0)):
+            made.parent.mkdir(parents=True, exist_ok=True)
+            os.link(template / kept.relative_to(store.root), made)
+    return len(plan.tasks())
+
+commands.run_plan = linked
+sys.argv = ["demandsim", *sys.argv[2:]]
+from demandsim.entry import main
+main()
+"""
+
+
+def finish_memory(base, fast, n: int, years: float) -> None:
+    from demandsim.batch.commands import _key
+    from demandsim.replication import simulate
+
+    work = Path(tempfile.mkdtemp(prefix="bench-finish-"))
+    try:
+        template = BatchStore.create(work / "template", {})
+        for scenario in (base, fast):
+            template.save(_key(scenario.name), simulate(scenario, 0))
+        (work / "finish.py").write_text(FINISH_ONLY)
+        (work / "base.toml").write_text('extends = "builtin:baseline"\n')
+        (work / "fast.toml").write_text(
+            'extends = "builtin:baseline"\nname = "agency-fill-3d"\n'
+            "[workforce.agency]\nfill_days = 3\n"
+        )
+        command = [
+            sys.executable, str(work / "finish.py"), str(template.root), "compare",
+            str(work / "base.toml"), str(work / "fast.toml"), "-n", str(n),
+            "--years", f"{years:g}", "--out", str(work / "b"),
+        ]  # fmt: skip
+        t0 = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        peaks = sample_peaks(process)
+        wall = time.perf_counter() - t0
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()}")
+        print(f"summaries and report of {n} x 2 replications of {years:g} years (linked copies)")
+        print(f"  {wall:.1f} s; parent peak {peaks[process.pid][1]:.0f} MiB (VmHWM)")
+    finally:
+        shutil.rmtree(work)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -130,6 +193,7 @@ def main() -> None:
     parser.add_argument("--speedup-replications", type=int, default=20)
     parser.add_argument("--out", default=None, help="keep the results folder here")
     parser.add_argument("--bands-memory", type=int, default=None, metavar="N")
+    parser.add_argument("--finish-memory", type=int, default=None, metavar="N")
     args = parser.parse_args()
 
     base = load_scenario(None, [f"years={args.years}"])
@@ -137,6 +201,9 @@ def main() -> None:
         bands_memory(base, args.bands_memory)
         return
     fast = apply_overrides(base, ["name=agency-fill-3d", "workforce.agency.fill_days=3"])
+    if args.finish_memory:
+        finish_memory(base, fast, args.finish_memory, args.years)
+        return
     jobs = args.jobs or available_cores()
     print(f"machine             {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(
