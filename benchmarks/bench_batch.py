@@ -159,26 +159,10 @@ def finish_memory(base, fast, n: int, years: float) -> None:
         for scenario in (base, fast):
             template.save(_key(scenario.name), simulate(scenario, 0))
         (work / "finish.py").write_text(FINISH_ONLY)
-        (work / "base.toml").write_text('extends = "builtin:baseline"\n')
-        (work / "fast.toml").write_text(
-            'extends = "builtin:baseline"\nname = "agency-fill-3d"\n'
-            "[workforce.agency]\nfill_days = 3\n"
-        )
-        command = [
-            sys.executable, str(work / "finish.py"), str(template.root), "compare",
-            str(work / "base.toml"), str(work / "fast.toml"), "-n", str(n),
-            "--years", f"{years:g}", "--out", str(work / "b"),
-        ]  # fmt: skip
-        t0 = time.perf_counter()
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        peaks = sample_peaks(process)
-        wall = time.perf_counter() - t0
-        if process.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()}")
+        finish = [sys.executable, str(work / "finish.py"), str(template.root)]
+        wall, peaks, pid = run_compare(finish, work, n, years, ["--out", str(work / "b")])
         print(f"summaries and report of {n} x 2 replications of {years:g} years (linked copies)")
-        print(f"  {wall:.1f} s; parent peak {peaks[process.pid][1]:.0f} MiB (VmHWM)")
+        print(f"  {wall:.1f} s; parent peak {peaks[pid][1]:.0f} MiB (VmHWM)")
     finally:
         shutil.rmtree(work)
 
@@ -236,24 +220,9 @@ def full_batch(replications: int, years: float, jobs: int, out: str | None) -> N
     process, report and workbook included), with every process's peak memory sampled."""
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     folder = Path(out) if out else work / "b"
-    (work / "base.toml").write_text('extends = "builtin:baseline"\n')
-    (work / "fast.toml").write_text(
-        'extends = "builtin:baseline"\nname = "agency-fill-3d"\n[workforce.agency]\nfill_days = 3\n'
-    )
-    command = [
-        sys.executable, "-m", "demandsim", "compare", str(work / "base.toml"),
-        str(work / "fast.toml"), "-n", str(replications), "--years", f"{years:g}",
-        "--jobs", str(jobs), "--out", str(folder), "--overwrite",
-    ]  # fmt: skip
-    t0 = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    peaks = sample_peaks(process)
-    wall = time.perf_counter() - t0
-    stderr = process.stderr.read()
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    demandsim = [sys.executable, "-m", "demandsim"]
+    options = ["--jobs", str(jobs), "--out", str(folder), "--overwrite"]
+    wall, peaks, pid = run_compare(demandsim, work, replications, years, options)
     n = 2 * replications
     report = [t for t, line in peaks.pop("lines", []) if "building the report" in line]
     print(f"wall time           {wall:.1f} s with {jobs} workers (demandsim compare, new process)")
@@ -261,7 +230,7 @@ def full_batch(replications: int, years: float, jobs: int, out: str | None) -> N
         print(f"  to the report     {report[-1]:.1f} s (replications, tables and bands)")
         print(f"  report, workbook  {wall - report[-1]:.1f} s")
     print(f"replications/s      {n / wall:.2f}")
-    parent = peaks.pop(process.pid)
+    parent = peaks.pop(pid)
     children = sorted(peaks.values())  # (first seen, peak MiB): the pool's workers come first
     workers, later = children[:jobs], children[jobs:]
     print(f"peak memory         parent {parent[1]:.0f} MiB (VmHWM)")
@@ -273,6 +242,30 @@ def full_batch(replications: int, years: float, jobs: int, out: str | None) -> N
         )
     if not out:
         shutil.rmtree(work)
+
+
+def run_compare(
+    program: list[str], work: Path, replications: int, years: float, options: list[str]
+) -> tuple[float, dict, int]:
+    """``program compare`` of the baseline against a 3-day fill, written to ``work``, in a new
+    process: its wall time, :func:`sample_peaks` and its pid."""
+    (work / "base.toml").write_text('extends = "builtin:baseline"\n')
+    (work / "fast.toml").write_text(
+        'extends = "builtin:baseline"\nname = "agency-fill-3d"\n[workforce.agency]\nfill_days = 3\n'
+    )
+    command = [
+        *program, "compare", str(work / "base.toml"), str(work / "fast.toml"),
+        "-n", str(replications), "--years", f"{years:g}", *options,
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peaks = sample_peaks(process)
+    wall = time.perf_counter() - t0
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()}")
+    return wall, peaks, process.pid
 
 
 def sample_peaks(process: subprocess.Popen, every: float = 0.1) -> dict:
