@@ -50,6 +50,19 @@ def run(tmp_path_factory) -> tuple[Path, str]:
     return out, result.stdout
 
 
+def test_the_outlook_is_the_same_on_one_process_as_on_every_core(run, tmp_path):
+    out, printed = run  # every core, the default
+    args = ["outlook", str(DEMO), "--weeks", str(WEEKS), "-n", str(N), "--seed", "3",
+            "--threshold", "front_door=2", "--jobs", "1", "--no-report", "--out", str(tmp_path / "one")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.replace(str(tmp_path / "one"), str(out)) == printed.replace(
+        f"Report: {out}/report.html\n", ""
+    )
+    for name in ("outlook_weekly.csv", "outlook_act_today.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (out / name).read_bytes(), name
+
+
 def check_weekly_against_replications(out: Path, n: int, weeks: int, first_seed: int) -> None:
     """Every chance, light and band of ``outlook_weekly.csv`` from the stored replications."""
     stored = pd.read_csv(out / "outlook_weekly.csv")

@@ -51,9 +51,8 @@ from demandsim.optimise.target import TargetError, load_target
 @click.option(
     "--jobs",
     type=click.IntRange(1, MAX_JOBS),
-    default=1,
-    show_default=True,
-    help="Local worker processes.",
+    default=None,
+    help="Local worker processes (default: every core).",
 )
 @click.option(
     "--out",
@@ -84,8 +83,11 @@ def optimise_command(
         spec = spec.model_copy(
             update={"search": spec.search.model_copy(update={"first_seed": seed})}
         )
+    from demandsim.batch.replicate import available_cores
     from demandsim.optimise.command import optimise
     from demandsim.results_store import OutputExistsError, safe_name
+
+    jobs = jobs or available_cores()
 
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

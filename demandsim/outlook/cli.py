@@ -33,8 +33,8 @@ from demandsim.outlook.settings import OutlookError, load_settings, parse_thresh
               show_default=True, help="Replications (the same seeds for every request tried).")  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="First seed.")  # fmt: skip
-@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=1, show_default=True,
-              help="Local worker processes.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=None,
+              help="Local worker processes (default: every core).")  # fmt: skip
 @click.option("--backtest", "truth", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Back-test the warning at past dates against this daily truth CSV "
               "(calibration/demo_truth/unallocated_daily.csv) instead of warning from today.")  # fmt: skip
@@ -82,12 +82,14 @@ def outlook_command(
             thresholds_for(settings, load_scenario(), source)
     except OutlookError as exc:
         raise BadInput(str(exc)) from None
+    from demandsim.batch.replicate import available_cores
     from demandsim.calibration.inputs import InputError
     from demandsim.calibration.published import PublishedDataError
     from demandsim.outlook.command import default_out
     from demandsim.results_store import OutputExistsError
 
     out = out or default_out(data_dir or la)
+    jobs = jobs or available_cores()
 
     def say(text: str) -> None:
         click.echo(f"demandsim: {text}", err=True)
