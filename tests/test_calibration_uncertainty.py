@@ -55,6 +55,24 @@ def test_estimate_reads_only_years_up_to_the_calibration_year(monkeypatch):
     assert all(v >= unc.FLOOR for k, v in before.model_dump().items() if k != "draw")
 
 
+def test_a_councils_spreads_are_those_of_its_last_five_years():
+    history = panel().xs("383", level="code")  # Leeds
+    history = history[history.index <= 2024]
+    spreads = unc._spreads(history, 5)
+    last = history.tail(5)
+    per_child = np.log(last["referrals"] / last["population"])
+    cla_exit = (history["cla_started"] - history["cla_at31"].diff()) / history["cla_at31"].shift()
+    expected = {
+        "routes_sd": np.log(last["cin_started"] / last["referrals"]).std(),
+        "demand_growth_sd": per_child.diff().std() / np.sqrt(4),
+        "care_exit_sd": np.log(cla_exit.tail(5)).dropna().std(),
+        "care_entry_sd": np.log(last["cla_started"] / last["population"]).dropna().std(),
+    }
+    for key, value in expected.items():
+        assert spreads[key] == pytest.approx(value, rel=1e-12), key
+    assert np.isfinite(list(spreads.values())).all()
+
+
 def test_draws_come_in_antithetic_pairs(baseline):
     a, b = draw_scenario(baseline, U, 4), draw_scenario(baseline, U, 5)
     base = baseline.demand.contacts_per_year
