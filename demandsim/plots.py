@@ -17,9 +17,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.dates import DateFormatter, MonthLocator
+from matplotlib.collections import LineCollection
+from matplotlib.dates import DateFormatter, date2num
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from demandsim.headline import money
 from demandsim.measures import COST_COMPONENTS, SERVICE, is_money, label, team_label
@@ -31,12 +32,18 @@ CONTRACT_COLOURS = {"staff_permanent": "#1b6ca8", "staff_agency": "#e07b00", "va
 POUNDS = FuncFormatter(lambda value, _: money(value))
 
 
+#: matplotlib places a title above whatever sits on top of its axes, measuring every tick label
+#: at each draw to find out; nothing does here, so titles are fixed at the top
+_TITLE_ON_TOP = {"axes.titley": 1.0}
+
+
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax
     fig = Figure(figsize=size)  # fixed margins: the layout engine would double the drawing time
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
-    return fig, fig.add_subplot()
+    with matplotlib.rc_context(_TITLE_ON_TOP):
+        return fig, fig.add_subplot()
 
 
 def _grid(rows: int, columns: int, height_per_row: float, **share: bool) -> tuple[Figure, list]:
@@ -44,7 +51,8 @@ def _grid(rows: int, columns: int, height_per_row: float, **share: bool) -> tupl
     most of the time of drawing it), room at the top for a title."""
     height = height_per_row * rows + 0.7
     fig = Figure(figsize=(11, height))
-    axes = fig.subplots(rows, columns, squeeze=False, **share).ravel()
+    with matplotlib.rc_context(_TITLE_ON_TOP):
+        axes = fig.subplots(rows, columns, squeeze=False, **share).ravel()
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / height, top=1 - 0.62 / height,
                         hspace=0.45, wspace=0.14)  # fmt: skip
     return fig, list(axes)
@@ -61,27 +69,37 @@ def _hide_unused(axes: list, used: int, columns: int) -> None:
 
 def mark_financial_years(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
     """A dotted line at each 1 April inside the axis, labelled with the year it starts."""
-    for year in range(first.year, last.year + 1):
-        start = pd.Timestamp(year, 4, 1)
-        if first < start <= last:
-            ax.axvline(start, color="#777", ls=":", lw=0.9, zorder=1)
-            ax.annotate(
-                f"FY {year}-{(year + 1) % 100:02d}",
-                (start, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, -3),
-                textcoords="offset points",
-                fontsize=7,
-                color="#555",
-                va="top",
-            )
+    starts = [pd.Timestamp(year, 4, 1) for year in range(first.year, last.year + 1)]
+    starts = [start for start in starts if first < start <= last]
+    lines = [[(x, 0), (x, 1)] for x in date2num(starts)]  # one artist (each axvline rescales)
+    ax.add_collection(LineCollection(lines, transform=ax.get_xaxis_transform(), colors="#777",
+                                     linestyles=":", linewidths=0.9, zorder=1), autolim=False)  # fmt: skip
+    for start in starts:
+        ax.annotate(
+            f"FY {start.year}-{(start.year + 1) % 100:02d}",
+            (start, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#555",
+            va="top",
+        )
 
 
 def _month_axis(ax: Axes, months: pd.Series) -> None:
     first, last = pd.Timestamp(months.min()), pd.Timestamp(months.max())
     span = (last.year - first.year) * 12 + last.month - first.month
-    months = [4] if span > 18 else ([4, 10] if span > 9 else [1, 4, 7, 10])
-    ax.xaxis.set_major_locator(MonthLocator(bymonth=months))
+    every = [4] if span > 18 else ([4, 10] if span > 9 else [1, 4, 7, 10])
+    if first == last:  # one month: two months either side, as a date locator would show
+        pad = pd.Timedelta(days=61)
+        ax.set_xlim(first - pad, last + pad)
+    else:
+        pad = (last - first) * ax.margins()[0]
+    # the ticks in view, fixed once (a MonthLocator reruns an rrule at every draw of every panel)
+    ticks = [pd.Timestamp(y, m, 1) for y in range(first.year - 1, last.year + 2) for m in every]
+    ticks = [day for day in ticks if first - pad <= day <= last + pad]
+    ax.xaxis.set_major_locator(FixedLocator(date2num(ticks)))
     ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))
     ax.tick_params(axis="x", labelsize=8)
     mark_financial_years(ax, first, last)

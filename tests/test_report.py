@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from matplotlib.collections import LineCollection
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
 from demandsim import plots
@@ -193,6 +195,8 @@ def test_time_charts_mark_each_first_of_april():
     ax = fig.axes[0]
     marks = [t.get_text() for t in ax.texts]
     assert marks == ["FY 2027-28"]  # 1 April 2026 is the first month itself, not a boundary
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert [x for (x, _), _ in lines.get_segments()] == [date2num(pd.Timestamp(2027, 4, 1))]
     assert "one replication" in ax.get_title()
 
 
