@@ -37,11 +37,13 @@ POUNDS = FuncFormatter(lambda value, _: money(value))
 _TITLE_ON_TOP = {"axes.titley": 1.0}
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:
+def _axes(
+    ax: Axes | None, size: tuple[float, float] = (7, 3.5), left: float = 0.1
+) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax
     fig = Figure(figsize=size)  # fixed margins: the layout engine would double the drawing time
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
+    fig.subplots_adjust(left=left, right=0.97, bottom=0.14, top=0.9)
     with matplotlib.rc_context(_TITLE_ON_TOP):
         return fig, fig.add_subplot()
 
@@ -252,7 +254,7 @@ def difference_panels(
 def costs_by_year_chart(budget: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
     """Total cost per financial year: P50 bar, P10-P90 whisker, the stated budget as a marker.
     Partial years (the forecast covers part of them) are hatched and say so."""
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, left=0.14)  # room for the pounds and the axis label
     x = np.arange(len(budget))
     ax.bar(
         x, budget["p50_gbp"], color="#1b6ca8", alpha=0.8, label="P50",
@@ -297,7 +299,7 @@ def compare_costs_chart(
     budget_by_scenario: Mapping[str, pd.DataFrame], ax: Axes | None = None
 ) -> Figure:
     """Several scenarios on one chart: P50 total per financial year with P10-P90 whiskers."""
-    fig, ax = _axes(ax, size=(8, 3.8))
+    fig, ax = _axes(ax, size=(8, 3.8), left=0.13)
     years = sorted({y for b in budget_by_scenario.values() for y in b["financial_year"]})
     width = 0.8 / max(1, len(budget_by_scenario))
     for i, (name, budget) in enumerate(budget_by_scenario.items()):

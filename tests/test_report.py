@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
@@ -227,6 +228,35 @@ def compared(baseline, tmp_path_factory):
     out = tmp_path_factory.mktemp("compare") / "cmp"
     outcome = commands.compare([slow, fast], out, commands.BatchOptions(replications=3, jobs=1))
     return out, outcome, slow
+
+
+@pytest.mark.parametrize("which", ["run", "compare"])
+def test_every_label_of_every_chart_is_inside_its_picture(which, run_dir, compared):
+    from demandsim.report import chart_makers, load_inputs
+
+    folder = run_dir[0] if which == "run" else compared[0]
+    outside = []
+    for stem, make in chart_makers(load_inputs(folder)).items():
+        fig = make()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # as the PNG is drawn: text placed and measured
+        picture = fig.bbox
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            texts = [ax.title, ax.xaxis.label, ax.yaxis.label]
+            for axis in (ax.xaxis, ax.yaxis):  # the tick labels drawn: those in view
+                low, high = sorted(axis.get_view_interval())
+                texts += [t.label1 for t in axis.get_major_ticks() if low <= t.get_loc() <= high]
+            for text in texts:
+                if not text.get_text() or not text.get_visible():
+                    continue
+                box = text.get_window_extent(canvas.get_renderer())
+                if not picture.expanded(1.001, 1.001).contains(box.x0, box.y0) or not (
+                    picture.expanded(1.001, 1.001).contains(box.x1, box.y1)
+                ):
+                    outside.append((stem, text.get_text()))
+    assert outside == []
 
 
 def test_compare_report_has_every_section_chart_and_paired_cost_differences(compared):
