@@ -39,6 +39,12 @@ def _sd(values: np.ndarray) -> float:
     return float(np.std(v, ddof=1)) if len(v) >= 3 else np.nan
 
 
+def _mean_of_known(*values: float) -> float:
+    """The mean of the values that are not NaN; NaN if none is (no warning)."""
+    known = [v for v in values if np.isfinite(v)]
+    return float(np.mean(known)) if known else np.nan
+
+
 def _spreads(history: pd.DataFrame, years: int) -> dict[str, float]:
     """The council's spreads over the last ``years`` rows of its ``history``. In arrays, not
     frames: all councils' are taken on every calibration, and this is 13 times faster than the
@@ -69,8 +75,8 @@ def _spreads(history: pd.DataFrame, years: int) -> dict[str, float]:
             if len(growth) >= 3
             else np.nan,
             "routes_sd": _sd(np.log(column["cin_started"][last] / column["referrals"][last])),
-            "duration_sd": np.nanmean(
-                [_sd(np.log(exit_rate("cin"))), _sd(np.log(exit_rate("cpp")))]
+            "duration_sd": _mean_of_known(
+                _sd(np.log(exit_rate("cin"))), _sd(np.log(exit_rate("cpp")))
             ),
             "care_entry_sd": _sd(np.log(care_entry)),
             "care_exit_sd": _sd(np.log(exit_rate("cla"))),
