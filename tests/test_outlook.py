@@ -23,7 +23,7 @@ from demandsim.calibration.leadtimes import recent_fill_factors
 from demandsim.calibration.published import calibrate_published, find_council, own_figure
 from demandsim.cli import main
 from demandsim.measures import DAILY_NAMES, team_label
-from demandsim.outlook.act import Runner, Search
+from demandsim.outlook.act import TOGETHER, Runner, Search
 from demandsim.outlook.asof import as_of, outlook_scenario
 from demandsim.outlook.backtest import by_issue_date, score_weeks, scores
 from demandsim.outlook.settings import OutlookSettings, first_week_judged, load_settings
@@ -61,6 +61,12 @@ def test_the_outlook_is_the_same_on_one_process_as_on_every_core(run, tmp_path):
     )
     for name in ("outlook_weekly.csv", "outlook_act_today.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (out / name).read_bytes(), name
+    # each request tried is announced as it starts: today's staffing, then each row's request
+    # (the requests together are one)
+    act = pd.read_csv(out / "outlook_act_today.csv")
+    tried = 1 + (act["search"] != TOGETHER).sum() + (act["search"] == TOGETHER).any()
+    assert tried > 1
+    assert result.stderr.count("act today: agency workers asked for: ") == tried
 
 
 def check_weekly_against_replications(out: Path, n: int, weeks: int, first_seed: int) -> None:

@@ -122,6 +122,9 @@ class Search:
     def evaluate(self, requests: dict[str, int]) -> Candidate:
         key = tuple(sorted((t, k) for t, k in requests.items() if k))
         if key not in self.tried:
+            asked = ", ".join(f"{k} for {t}" for t, k in key) or "none (as things stand)"
+            self.say(f"act today: agency workers asked for: {asked}; "
+                     f"{len(self.runner.seeds)} replications")  # fmt: skip
             sets = [f"teams.{t}.agency_requested_on_day_one={k}" for t, k in key]
             scenario = apply_overrides(self.base, sets)
             self.tried[key] = Candidate(dict(key), tuple(self.runner.run(scenario)))
