@@ -248,6 +248,29 @@ def test_the_answer_is_the_least_request_that_meets_the_level_on_the_same_seeds(
     assert costs.mean() > 0  # agency workers are paid
 
 
+@pytest.mark.parametrize("most", [1, 12, 40])
+def test_the_search_finds_the_least_request_from_any_first_guess(search, most):
+    """With the chance falling as the request grows, the answer is the least request meeting
+    the level whatever the first guess, above or below it, and None beyond ``most``; each
+    request is tried at most once."""
+    for answer in [1, 2, 3, 7, 12, 13, 33, 40, 41, 100]:
+        for guess in {1, 2, 5, 12, 30, most}:
+            tried: list[int] = []
+
+            def evaluate(requests, tried=tried):
+                tried.append(requests.get("cin", 0))
+                return tried[-1]
+
+            fake = dataclasses.replace(search, most=most)
+            fake.evaluate = evaluate
+            fake.meets = lambda k, team, answer=answer: k >= answer
+            fake.first_guess = lambda team, guess=guess: min(guess, most)
+            expected = answer if answer <= most else None
+            assert fake.least("cin") == expected, (answer, guess, most)
+            assert len(tried) == len(set(tried)), tried
+            assert max(tried) <= most
+
+
 def perturb_after(data, day: dt.date):
     """The same data with everything after ``day`` changed: later rows dropped and invented,
     later ends moved, later next stages and fill routes swapped, sickness of running spells

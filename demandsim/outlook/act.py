@@ -8,11 +8,13 @@ every judged week; then every team's request together, checked on the same seeds
 costs (the paired difference in the service's total cost over the weeks ahead).
 
 Scenario: every candidate runs on the same seeds (common random numbers), so two requests see the
-same children and the same leavers and differ only by the request. The search doubles the
-request until the level is met (1, 2, 4, ...) and then bisects, so the answer is the least
-request that meets the level among those between the last that failed and the first that met:
-with the chance non-increasing in the request (which the tests check on a grid) that is the
-least of all.
+same children and the same leavers and differ only by the request. The search starts from a
+first guess (the worst judged week's backlog over the threshold, at the level's chance, in
+full caseloads), steps from it up or down in steps that double (1, 2, 4, ...) to the other
+side of the level, then bisects, so the answer is the least request that meets the level
+among those between the last that failed and the first that met: with the chance
+non-increasing in the request (which the tests check on a grid) that is the least of all. A
+good guess saves most of the requests tried: a large council's team may need dozens of workers.
 
 Assumptions: weeks before :func:`~demandsim.outlook.settings.first_week_judged` are not judged:
 no worker asked for today can be working by then. A team's request is searched with every other
@@ -138,16 +140,38 @@ class Search:
     def meets(self, candidate: Candidate, team: str) -> bool:
         return self.worst(candidate, team) < self.level
 
+    def first_guess(self, team: str) -> int:
+        """The request that would hold the worst judged week's backlog at the threshold at the
+        level's chance, if each worker took a full caseload off it: where the search starts."""
+        i = self.teams.index(team)
+        weekly = np.stack(
+            [j.weekly_max[self.first_week - 1 :, i] for j in self.evaluate({}).judged]
+        )
+        excess = np.quantile(weekly, 1 - self.level, axis=0).max() - self.thresholds[team]
+        spec = self.base.teams[team]
+        per_worker = max(1.0, spec.caseload_cap * (1 - spec.sickness_share))
+        return int(min(self.most, max(1, math.ceil(excess / per_worker))))
+
     def least(self, team: str) -> int | None:
         """The least request for ``team`` meeting the level (None: not within ``most``)."""
         ok = lambda k: self.meets(self.evaluate({team: k}), team)  # noqa: E731
         if ok(0):
             return 0
-        low, high = 0, 1
-        while not ok(high):
-            if high >= self.most:
-                return None
-            low, high = high, min(2 * high, self.most)
+        guess = self.first_guess(team)
+        if ok(guess):  # step down from the guess, 1, 2, 4 ... at a time, to one that fails
+            low, high, step = max(0, guess - 1), guess, 1
+            while low > 0 and ok(low):
+                high, step = low, 2 * step
+                low = max(0, high - step)
+        elif guess >= self.most:
+            return None
+        else:  # step up, 1, 2, 4 ... at a time, to one that meets the level
+            low, high, step = guess, guess + 1, 1
+            while not ok(high):
+                if high >= self.most:
+                    return None
+                low, step = high, 2 * step
+                high = min(high + step, self.most)
         while high - low > 1:
             mid = (low + high) // 2
             low, high = (low, mid) if ok(mid) else (mid, high)
