@@ -29,6 +29,8 @@ COLOURS = matplotlib.colormaps["tab10"].colors
 CONTRACT_COLOURS = {"staff_permanent": "#1b6ca8", "staff_agency": "#e07b00", "vacant_posts": "#888"}
 
 
+#: after a financial year's label on a cost chart, on a line of its own (side by side they touch)
+PART_YEAR = "\n(part year)"
 POUNDS = FuncFormatter(lambda value, _: money(value))
 
 
@@ -268,7 +270,7 @@ def costs_by_year_chart(budget: pd.DataFrame, ax: Axes | None = None, title: str
     if budget["budget_gbp"].notna().any():
         ax.scatter(x, budget["budget_gbp"], marker="_", s=900, color="#c0392b", zorder=3,
                    label="Budget")  # fmt: skip
-    ax.set_xticks(x, [f"{y}{' (part year)' if p else ''}" for y, p in
+    ax.set_xticks(x, [y + PART_YEAR * bool(p) for y, p in
                       zip(budget["financial_year"], budget["partial"], strict=True)])  # fmt: skip
     ax.yaxis.set_major_formatter(POUNDS)
     ax.set_ylabel("Cost per financial year")
@@ -316,9 +318,7 @@ def compare_costs_chart(
             ax.scatter(x, table["budget_gbp"], marker="_", s=400, color="#c0392b", zorder=3,
                        label="Budget" if i == 0 else None)  # fmt: skip
     partial = next(iter(budget_by_scenario.values())).set_index("financial_year")["partial"]
-    ax.set_xticks(
-        np.arange(len(years)), [f"{y}{' (part year)' if partial.get(y) else ''}" for y in years]
-    )
+    ax.set_xticks(np.arange(len(years)), [y + PART_YEAR * bool(partial.get(y)) for y in years])
     ax.yaxis.set_major_formatter(POUNDS)
     ax.set_ylabel("Cost per financial year")
     ax.set_title("Cost by financial year: P50 with P10-P90", fontsize=10)
