@@ -73,15 +73,21 @@ class Flows:
     n_years: int  # years of own flows behind the rates
 
 
+def exit_rates(stock: np.ndarray, inflow: np.ndarray) -> np.ndarray:
+    """Each year's effective exit rate: what left (the inflow less the stock's rise) over the
+    stock of the row before (NaN for the first row)."""
+    before = np.concatenate([[np.nan], stock[:-1]])
+    return (inflow - (stock - before)) / before
+
+
 def rates(history: pd.DataFrame, stock: str) -> pd.DataFrame:
     """Per year: stock, inflow, effective outflow and exit rate, inflow per child, growth of
     referrals per child (log)."""
     s_col, i_col, _ = STOCKS[stock]
     s = history[s_col]
-    prev = s.shift(1)
     inflow = history[i_col]
     out = pd.DataFrame({"stock": s, "inflow": inflow})
-    out["exit_rate"] = (inflow - (s - prev)) / prev
+    out["exit_rate"] = exit_rates(s.to_numpy(dtype=float), inflow.to_numpy(dtype=float))
     out["inflow_rate"] = inflow / history["population"]
     per_child = np.log(history["referrals"] / history["population"])
     out["demand_log"] = per_child

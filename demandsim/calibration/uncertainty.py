@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from demandsim.calibration.flows import exit_rates
 from demandsim.calibration.history import STOCKS, panel
 from demandsim.calibration.published import GROWTH_DAMPING, POOL_YEARS
 from demandsim.scenario import Uncertainty
@@ -52,11 +53,9 @@ def _spreads(history: pd.DataFrame, years: int) -> dict[str, float]:
     column = {c: history[c].to_numpy(dtype=float) for c in history.columns}
     last = slice(max(0, len(history) - years), None)
 
-    def exit_rate(stock: str) -> np.ndarray:  # as flows.rates: a year against the row before
+    def exit_rate(stock: str) -> np.ndarray:
         stocks, starts, _ = STOCKS[stock]
-        s = column[stocks]
-        before = np.concatenate([[np.nan], s[:-1]])
-        return ((column[starts] - (s - before)) / before)[last]
+        return exit_rates(column[stocks], column[starts])[last]
 
     with np.errstate(divide="ignore", invalid="ignore"):
         per_child = np.log(column["referrals"][last] / column["population"][last])
