@@ -196,7 +196,7 @@ def compare_headline(
         if noise:
             lines.append(
                 f"No clear difference (within the noise of {n} replications) in unallocated "
-                f"cases for: {', '.join(noise)}."
+                f"cases {when} for: {', '.join(noise)}."
             )
         chances = _chance_changes(summary, reference, key, scenario)
         if chances:

@@ -17,7 +17,7 @@ from scipy import stats
 from demandsim.batch import aggregate, commands, replicate
 from demandsim.batch.aggregate import describe, quantiles, wilson_interval
 from demandsim.batch.commands import BatchOptions
-from demandsim.batch.compare import paired_differences
+from demandsim.batch.compare import newcombe_paired, paired_differences
 from demandsim.batch.store import INCOMPLETE, MANIFEST, BatchStore, ParquetSink
 from demandsim.batch.sweep import parse_vary
 from demandsim.cli import main
@@ -129,10 +129,17 @@ def test_identical_scenarios_differ_by_exactly_zero(short, tmp_path):
     assert set(diffs["scenario"]) == {"baseline-2"}
     measured = diffs[diffs["n"] > 0]
     assert len(measured) > 50
-    for column in ("mean", "sd", "ci_low", "ci_high", "p5", "p95"):
+    for column in ("mean", "sd", "p5", "p95"):
         assert (measured[column] == 0).all(), column
+    # every interval is exactly zero but a chance's: two replications that agree cannot show
+    # that two chances are equal (Newcombe's interval, symmetric about 0 here)
+    chance = measured["measure"] == "backlog_passes_threshold_in_12_months"
+    assert chance.any() and (measured.loc[~chance, ["ci_low", "ci_high"]] == 0).all().all()
+    low, high = measured.loc[chance, "ci_low"], measured.loc[chance, "ci_high"]
+    assert (low < 0).all() and (high > 0).all() and np.allclose(low, -high)
     assert "0.0 (0.0 to 0.0)" in outcome.text
     # the headline says so in words, and claims no difference anywhere
+    assert "in unallocated cases on an average day" in outcome.text  # which days it judged
     assert "No clear difference" in outcome.text and " fewer (95% CI" not in outcome.text
 
 
@@ -155,6 +162,30 @@ def test_paired_difference_is_a_t_interval_on_the_seed_by_seed_differences():
     assert row["mean"] == pytest.approx(d.mean())
     assert row["ci_low"] == pytest.approx(d.mean() - half)
     assert row["ci_high"] == pytest.approx(d.mean() + half)
+
+
+def paired_cells(probs: tuple[float, float, float, float], n: int, sets: int, seed: int):
+    """``sets`` samples of ``n`` pairs of 0/1 outcomes (x, y) with chances ``probs`` of (both,
+    x only, y only, neither)."""
+    cells = np.random.default_rng(seed).choice(4, size=(sets, n), p=probs)
+    return np.isin(cells, (0, 1)).astype(float), np.isin(cells, (0, 2)).astype(float)
+
+
+@pytest.mark.parametrize(
+    "probs, n",
+    [((0.3, 0.1, 0.3, 0.3), 20), ((0.05, 0.05, 0.15, 0.75), 20),
+     ((0.5, 0.02, 0.1, 0.38), 10), ((0.85, 0.05, 0.02, 0.08), 40)],
+)  # fmt: skip
+def test_chance_differences_hold_the_true_difference_as_often_as_they_claim(probs, n):
+    """Newcombe's interval for paired chances covers the true difference in at least 93% of
+    2,000 samples (95% claimed), and stays within -1 to 1, where a t-interval on the 0/1
+    differences covers as little as 72% when few pairs disagree."""
+    x, y = paired_cells(probs, n, 2000, seed=7)
+    low, high = newcombe_paired(x, y)
+    truth = probs[1] - probs[2]
+    assert ((low <= truth) & (truth <= high)).mean() >= 0.93
+    assert (low >= -1).all() and (high <= 1).all()
+    assert ((low <= (x - y).mean(axis=1)) & ((x - y).mean(axis=1) <= high)).all()
 
 
 def test_wide_by_replication_places_each_value_and_refuses_repeated_rows():
