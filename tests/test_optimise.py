@@ -15,7 +15,7 @@ from demandsim.measures import SERVICE, TOTAL_COST
 from demandsim.optimise.command import optimise, seed_sets
 from demandsim.optimise.search import Outcome, PlanResult, frontier, search, wilson
 from demandsim.optimise.target import OptimiseFile, load_target
-from demandsim.report.html import _pounds
+from demandsim.report.text import pounds
 from tests.factories import queue_scenario
 from tests.stats import erlang_c
 
@@ -217,11 +217,11 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
         shown = f"{int(row['met_target'])} of {int(row['replications'])}"
         assert f"<td>{label}</td>" in section and shown in section
         assert f"{100 * row['chance_high']:.0f}%" in section
-        assert _pounds(row["annual_cost_gbp"]) in section
+        assert pounds(row["annual_cost_gbp"]) in section
     assert f"{len(plans)} plans" in section
     frontier_table = section[section.index("Plans on the frontier") :]
     for row in front.itertuples():  # every frontier plan, with its cost and chance of missing
-        assert _pounds(row.annual_cost_gbp) in frontier_table
+        assert pounds(row.annual_cost_gbp) in frontier_table
         assert f"{100 * row.miss_chance:.0f}%" in frontier_table
     assert frontier_table.count("</tr>") == len(front) + 1  # a header and one row per plan
 

@@ -20,6 +20,7 @@ import pandas as pd
 from demandsim.headline import money
 from demandsim.measures import SERVICE, TOTAL_COST, is_money, is_share, short_label, team_label
 from demandsim.report.inputs import ReportInputs
+from demandsim.report.text import pounds
 from demandsim.resources import REPORT_TEMPLATE
 
 SECTIONS = (
@@ -51,16 +52,10 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
-def _pounds(value: float) -> str:
-    if pd.isna(value):
-        return "-"
-    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
-
-
 def _table(frame: pd.DataFrame, money: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
     shown = frame.copy()
     for col in money:
-        shown[col] = shown[col].map(_pounds)
+        shown[col] = shown[col].map(pounds)
     for col in shares:
         shown[col] = shown[col].map(lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%")
     shown.columns = [str(c).replace("_", " ") for c in shown.columns]

@@ -10,6 +10,13 @@ from demandsim.measures import (
 )
 
 
+def pounds(value: float) -> str:
+    """Whole pounds, the sign before the pound sign (-£230,088); "-" where unknown."""
+    if pd.isna(value):
+        return "-"
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+
+
 def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None) -> str:
     """Budget needed per financial year (P50, P90) by scenario, the chance of overspend, and
     (for a comparison) the paired difference in total cost from the reference scenario."""
@@ -18,9 +25,9 @@ def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None)
             "scenario": budget["scenario"],
             "financial year": budget["financial_year"]
             + budget["partial"].map({True: " (part)", False: ""}),
-            "P50": budget["p50_gbp"].map("£{:,.0f}".format),
-            "P90": budget["p90_gbp"].map("£{:,.0f}".format),
-            "budget": budget["budget_gbp"].map(lambda v: "-" if pd.isna(v) else f"£{v:,.0f}"),
+            "P50": budget["p50_gbp"].map(pounds),
+            "P90": budget["p90_gbp"].map(pounds),
+            "budget": budget["budget_gbp"].map(pounds),
             "chance of overspend": budget["overspend_chance"].map(
                 lambda v: "-" if pd.isna(v) else f"{100 * v:.0f}%"
             ),
@@ -42,7 +49,7 @@ def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None)
             lines += ["", "Total cost, paired difference from the reference (95% CI):"]
             for row in totals.itertuples():
                 lines.append(
-                    f"  {row.scenario} - {row.reference}, {row.period}: £{row.mean:,.0f} "
-                    f"(£{row.ci_low:,.0f} to £{row.ci_high:,.0f})"
+                    f"  {row.scenario} - {row.reference}, {row.period}: {pounds(row.mean)} "
+                    f"({pounds(row.ci_low)} to {pounds(row.ci_high)})"
                 )
     return "\n".join(lines)
