@@ -63,10 +63,14 @@ def judge(scenario: Scenario, seed: int, weeks: int) -> Judged:
     scenario's ``[uncertainty]`` is on (a published-tables calibration), so each request is
     judged on the replications the weekly table shows."""
     rep = simulate_drawn(scenario, seed)
-    teams = len(scenario.teams)
-    daily = rep.daily[: weeks * WEEK_DAYS, :teams, DAILY_NAMES.index("unallocated_cases")]
-    weekly = daily.reshape(weeks, WEEK_DAYS, teams)
-    kpis = rep.kpis
+    return judged(seed, rep.daily, rep.kpis, len(scenario.teams), weeks)
+
+
+def judged(seed: int, daily: np.ndarray, kpis: pd.DataFrame, teams: int, weeks: int) -> Judged:
+    """A replication's daily cube (days x teams x measures) and KPI rows, reduced to what the
+    search needs: from a run here (:func:`judge`) or from a batch's stored replication."""
+    unallocated = daily[: weeks * WEEK_DAYS, :teams, DAILY_NAMES.index("unallocated_cases")]
+    weekly = unallocated.reshape(weeks, WEEK_DAYS, teams)
     cost = kpis.loc[(kpis["team"] == SERVICE) & (kpis["measure"] == TOTAL_COST), "value"].sum()
     return Judged(seed, weekly.max(axis=1), weekly.astype(float).mean(axis=1), float(cost))
 
@@ -179,12 +183,21 @@ class Search:
         return high
 
 
-def act_today(search: Search) -> tuple[dict[str, int | None], pd.DataFrame]:
+def act_today(
+    search: Search, today: Iterable[Judged] | None = None
+) -> tuple[dict[str, int | None], pd.DataFrame]:
     """Each team's least request (None where none within ``most`` meets the level), and the
-    table of every candidate tried, with the requests together last. Nothing is tried when no
-    week is judged (a worker asked for today would start after the outlook's last week)."""
+    table of every candidate tried, with the requests together last. ``today``: the search's
+    seeds already run as things stand (the outlook's own batch), so they are not run again.
+    Nothing is tried when no week is judged (a worker asked for today would start after the
+    outlook's last week)."""
     if search.first_week > search.runner.weeks:
         return {}, pd.DataFrame(columns=[*COLUMNS, *EXTRA_COLUMNS])
+    if today is not None:
+        today = tuple(today)
+        if tuple(j.seed for j in today) != search.runner.seeds:
+            raise ValueError("today's replications are not on the search's seeds")
+        search.tried[()] = Candidate({}, today)
     base = search.evaluate({})
     chosen: dict[str, int | None] = {}
     for team in search.thresholds:

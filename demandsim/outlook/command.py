@@ -2,8 +2,9 @@
 
 Covers: the library call :func:`outlook`. It reads and checks the council's folder, calibrates
 on it (:func:`~demandsim.outlook.asof.outlook_scenario`), searches the least agency request
-(:mod:`.act`) and runs the scenario as a normal batch (``demandsim run -n N``, the same seeds),
-reducing the daily unallocated cube to the weekly outlook before the replications are removed.
+(:mod:`.act`) and runs the scenario as a normal batch (``demandsim run -n N``), reducing the
+daily unallocated cube to the weekly outlook before the replications are removed. The batch's
+replications are also the search's staffing as things stand (the same seeds): they run once.
 The folder gains:
 
 - ``outlook_weekly.csv``: per team and week, the threshold, the chance of passing it and its
@@ -23,13 +24,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from demandsim.batch.commands import BatchOptions, Writer, replicate
 from demandsim.batch.store import BatchStore
 from demandsim.measures import DAILY_NAMES
-from demandsim.outlook.act import Runner, Search, act_text, act_today
+from demandsim.outlook.act import Runner, Search, act_text, act_today, judged
 from demandsim.outlook.settings import (
     OutlookError,
     OutlookSettings,
@@ -185,23 +187,13 @@ def outlook_from_scenario(
     or from what ``starts_from`` says, with the ``limits`` of that start shown in its output."""
     thresholds = thresholds_for(settings, scenario, settings_source)
     first_week = first_week_judged(scenario)
-    seeds = tuple(range(first_seed, first_seed + replications))
-    say(f"act today: searching agency requests on seeds {seeds[0]}..{seeds[-1]}")
-    runner = Runner(seeds, settings.weeks, jobs)
-    search = Search(scenario, thresholds, first_week, settings.level,
-                    settings.act_today.most_per_team, runner, say)  # fmt: skip
-    try:
-        chosen, act_table = act_today(search)
-    finally:
-        runner.close()
     fill = scenario.workforce.agency.fill_days.mean_days
-    act = act_text(act_table, chosen, settings.level, first_week, fill, settings.weeks)
     caveat = (
         "\n".join(["What this outlook cannot know:", *(f"- {x}" for x in limits)]) if limits else ""
     )
     factors = {t: spec.vacancy_fill_factor for t, spec in scenario.teams.items() if t in thresholds}
     filling = fill_text(factors)
-    found: dict[str, pd.DataFrame] = {}
+    found: dict[str, Any] = {}
     shown: list[str] = []
 
     def finishing(store: BatchStore, seeds: tuple[int, ...]) -> tuple[dict[str, Writer], str]:
@@ -209,6 +201,21 @@ def outlook_from_scenario(
         staffed = list(thresholds)
         index = [list(scenario.teams).index(t) for t in staffed]
         cube = store.daily_block(key, seeds, 0, settings.weeks * WEEK_DAYS)
+        # the batch's replications are the search's "as things stand", on the same seeds
+        kpis = store.replication_kpis([key], seeds)
+        teams = len(scenario.teams)
+        today = [judged(s, cube[i], kpis[kpis["replication"] == s], teams, settings.weeks)
+                 for i, s in enumerate(seeds)]  # fmt: skip
+        say(f"act today: searching agency requests on seeds {seeds[0]}..{seeds[-1]}")
+        runner = Runner(seeds, settings.weeks, jobs)
+        search = Search(scenario, thresholds, first_week, settings.level,
+                        settings.act_today.most_per_team, runner, say)  # fmt: skip
+        try:
+            chosen, act_table = act_today(search, today)
+        finally:
+            runner.close()
+        act = act_text(act_table, chosen, settings.level, first_week, fill, settings.weeks)
+        found.update(act_table=act_table, chosen=chosen)
         unallocated = cube[:, :, index, DAILY_NAMES.index("unallocated_cases")]
         by_rep = weekly_by_replication(
             unallocated, list(seeds), staffed, scenario.start_date, settings.weeks
@@ -245,9 +252,8 @@ def outlook_from_scenario(
                            report=report, progress=False)  # fmt: skip
     outcome = replicate(scenario, out, options, overwrite=overwrite, finishing=finishing)
     text = f"Outlook from {scenario.start_date} ({replications} replications)\n\n{shown[0]}"
-    return OutlookOutcome(
-        outcome.folder, text, found["weekly"], found["by_replication"], act_table, chosen, scenario
-    )
+    return OutlookOutcome(outcome.folder, text, found["weekly"], found["by_replication"],
+                          found["act_table"], found["chosen"], scenario)  # fmt: skip
 
 
 def default_out(source: str | Path) -> Path:
