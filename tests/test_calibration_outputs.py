@@ -19,6 +19,7 @@ from demandsim.calibration.council import calibrate_council
 from demandsim.calibration.inputs import read_folder
 from demandsim.calibration.outputs import suppress, write_calibration
 from demandsim.cli import main
+from demandsim.demand import daily_intensity
 from demandsim.run import run_replication
 from demandsim.scenario_files import apply_overrides, load_scenario
 
@@ -222,3 +223,40 @@ def test_published_calibration_pools_flows_and_sizes_teams_to_the_council(baseli
     staffing = cal.tables["staffing"].set_index("team")
     assert (staffing["posts"] >= staffing["posts_needed"]).all()
     assert any("Caseload caps" in n for n in cal.notes)
+
+
+def test_the_front_door_is_sized_for_its_busy_days(baseline):
+    """Contacts only on weekdays, and a day's work at the front door and in the MASH: each
+    day's open cases are that day's contacts, so the busy days' (90th percentile) are the busy
+    days' contacts: 1.4 times the mean day on a weekday, a little more in months with fewer
+    weekdays (a month's contacts are shared over its weekdays). Work that lasts months smooths
+    the weeks out."""
+    flat = apply_overrides(baseline, [
+        "demand.weekday_factors=[1.4, 1.4, 1.4, 1.4, 1.4, 0.0, 0.0]",
+        "demand.school_holiday_factor=1.0", "demand.end_of_term_factor=1.0",
+        f"demand.monthly_factors={[1.0] * 12}",
+        'pathway.stages.front_door.duration={dist="fixed", mean_days=1.0}',
+        'pathway.stages.mash.duration={dist="fixed", mean_days=1.0}',
+    ])  # fmt: skip
+    one_year = apply_overrides(flat, ["years=1", "warmup_days=0", "demand.growth_per_year=0"])
+    contacts = daily_intensity(one_year)
+    factor = published.busy_factor(flat, "front_door")
+    assert factor == pytest.approx(np.quantile(contacts, 0.9) / contacts.mean())
+    assert 1.4 < factor < 1.5
+    slow = apply_overrides(flat, ['pathway.stages.front_door.duration={dist="fixed", mean_days=140.0}',
+                                  'pathway.stages.mash.duration={dist="fixed", mean_days=140.0}'])  # fmt: skip
+    assert published.busy_factor(slow, "front_door") == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_large_councils_front_door_holds_its_contacts(tmp_path, baseline):
+    """Kent 2025 (73,000 contacts a year): over a year on the calibrated values, the front
+    door's unallocated contacts pass the outlook's default threshold on few days. Sized for its
+    mean load it did so on 46% of days, in every week of term."""
+    from demandsim.outlook.settings import default_threshold
+
+    cal = published.calibrate_published("Kent", 2025, baseline)
+    path = write_calibration(cal, tmp_path / "kent", "Kent 2025")
+    scenario = load_scenario(path, ["years=1", "uncertainty.draw=false"])
+    daily = run_replication(scenario, 0).daily
+    front = daily.loc[daily["team"] == "front_door", "unallocated_cases"]
+    assert (front > default_threshold(scenario, "front_door")).mean() < 0.1

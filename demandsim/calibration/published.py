@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from demandsim.calibration.council import Calibration
+from demandsim.demand import daily_intensity
+from demandsim.distributions import quantile
 from demandsim.resources import DFE_DIR
 from demandsim.scenario import Scenario
 
@@ -525,7 +527,8 @@ def _workforce(
     Caseload caps: case-holding teams carry up to CASELOAD_HEADROOM x the council's published
     caseload per FTE (never less than the baseline's cap); the front door keeps the baseline's.
     Posts: the published case-holding FTE plus vacancies, shared out in proportion to each team's
-    need (its open cases L plus SAFETY x sqrt(L), over its cap), and raised where that share,
+    need (its open cases L plus SAFETY x sqrt(L), over its cap; for the front door, whose work
+    takes a day or so, L on its busy days, :func:`busy_factor`), and raised where that share,
     filled at the published vacancy and agency rates and less absence, could not hold the need:
     a council that reports no crisis does not start one. The table says, per team, both figures.
     """
@@ -554,6 +557,9 @@ def _workforce(
             if "caseload" in v and name != base.pathway.stages[base.pathway.entry].team:
                 cap = max(cap, int(np.ceil(CASELOAD_HEADROOM * v["caseload"])))
             caps[name] = cap
+        entry = base.pathway.stages[base.pathway.entry].team
+        if entry in load:  # the front door meets each day's contacts: sized for its busy days
+            load[entry] *= busy_factor(base, entry)
         need = {  # square-root staffing: room for the load and for its Poisson swings
             name: (load[name] + SAFETY * np.sqrt(load[name])) / caps[name] for name in staffed
         }
@@ -587,6 +593,39 @@ def _workforce(
         for name in staffed:
             teams.setdefault(name, {})["sickness_share"] = round(v["absence_rate"] / 100, 4)
     return teams, workforce, pd.DataFrame(rows)
+
+
+#: the front door is sized for the open cases of this share of days (its busy days)
+BUSY_QUANTILE = 0.9
+
+
+def busy_factor(base: Scenario, team: str) -> float:
+    """The team's open cases on its busy days (the BUSY_QUANTILE of a year's days) over their
+    mean, from the baseline's pattern of demand (weekdays, school holidays, the end of term,
+    months) and the durations of the team's stages reached from the entry stage: about 1.4
+    for a front door whose work takes a day, since contacts come on weekdays in term time; near
+    1 for work that lasts months. Open cases on day t are the contacts of day t - k still open,
+    summed over k: a contact's expected time open within day k of its stay."""
+    demand = base.demand.model_copy(
+        update={"growth_per_year": 0.0, "monthly_contacts": {}, "intensity_file": None}
+    )
+    year = base.model_copy(update={"demand": demand, "years": 1.0, "warmup_days": 0})
+    contacts = daily_intensity(year)
+    stages = base.pathway.stages
+    entry = stages[base.pathway.entry]
+    u = (np.arange(2000) + 0.5) / 2000  # the duration's quantiles, evenly spaced
+    load = np.zeros(len(contacts))
+    for name, stage in stages.items():
+        share = 1.0 if name == base.pathway.entry else entry.routes.get(name, 0.0)
+        if stage.team != team or not share:
+            continue
+        days = np.asarray(quantile(stage.duration, u))
+        weights = np.clip(days[:, None] - np.arange(int(np.ceil(days.max())) + 1), 0, 1)
+        kernel = weights.mean(axis=0)  # expected part of day k a contact is still open
+        load += share * np.convolve(np.tile(contacts, 2), kernel)[len(contacts) : 2 * len(contacts)]
+    if not load.any():
+        return 1.0
+    return float(np.quantile(load, BUSY_QUANTILE) / load.mean())
 
 
 def _staffing_notes(staffing: pd.DataFrame, figs: dict[str, Figure]) -> list[str]:
