@@ -248,15 +248,37 @@ def test_the_front_door_is_sized_for_its_busy_days(baseline):
     assert published.busy_factor(slow, "front_door") == pytest.approx(1.0, abs=0.01)
 
 
-def test_a_large_councils_front_door_holds_its_contacts(tmp_path, baseline):
-    """Kent 2025 (73,000 contacts a year): over a year on the calibrated values, the front
-    door's unallocated contacts pass the outlook's default threshold on few days. Sized for its
-    mean load it did so on 46% of days, in every week of term."""
+@pytest.fixture(scope="module")
+def kent_year(tmp_path_factory, baseline):
+    """Kent 2025 (73,000 contacts a year; 2,680 children ceased care against 1,896 looked
+    after), a year on the calibrated values."""
+    cal = published.calibrate_published("Kent", 2025, baseline)
+    path = write_calibration(cal, tmp_path_factory.mktemp("kent"), "Kent 2025")
+    scenario = load_scenario(path, ["years=1", "uncertainty.draw=false"])
+    return scenario, run_replication(scenario, 0).daily
+
+
+def test_a_large_councils_front_door_holds_its_contacts(kent_year):
+    """The front door's unallocated contacts pass the outlook's default threshold on few days.
+    Sized for its mean load it did so on 46% of days, in every week of term."""
     from demandsim.outlook.settings import default_threshold
 
-    cal = published.calibrate_published("Kent", 2025, baseline)
-    path = write_calibration(cal, tmp_path / "kent", "Kent 2025")
-    scenario = load_scenario(path, ["years=1", "uncertainty.draw=false"])
-    daily = run_replication(scenario, 0).daily
+    scenario, daily = kent_year
     front = daily.loc[daily["team"] == "front_door", "unallocated_cases"]
     assert (front > default_threshold(scenario, "front_door")).mean() < 0.1
+
+
+def test_after_care_starts_at_the_level_its_flows_keep(kent_year):
+    """Care leavers in After Care start at children ceasing care x the share going on x the
+    stay, so the stock holds over the year (within 15%) and its team keeps up; scaled from
+    the looked-after stock it started at 691, grew towards 2,400, and left 284 waiting on an
+    average day."""
+    scenario, daily = kent_year
+    after = daily[daily["team"] == "after_care"]
+    stage = scenario.pathway.stages["after_care"]
+    cic = scenario.pathway.stages["cic"]
+    ceased_a_day = cic.initial_cases / cic.duration.mean_days  # Little's law, as calibrated
+    expected = ceased_a_day * cic.routes["after_care"] * stage.duration.mean_days
+    assert stage.initial_cases == round(expected) and stage.initial_cases > 2000
+    assert after["open_cases"].iloc[-1] == pytest.approx(stage.initial_cases, rel=0.15)
+    assert after["unallocated_cases"].mean() < 0.02 * stage.initial_cases

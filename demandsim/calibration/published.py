@@ -19,8 +19,9 @@ both):
   CiN duration likewise from the CiN-plan stock (children in need less CP, looked after and
   assessments in progress) and its inflow; CiC duration = looked after at 31 March / ceased;
 - routes into care from CiN and CP are scaled together so the expected entries match starts;
-- open cases at the start: CP, CiC and CiN stocks at 31 March; assessments, s47 and MASH from
-  Little's law; After Care scaled with the looked-after stock;
+- open cases at the start: CP, CiC and CiN stocks at 31 March; assessments, s47, MASH and
+  After Care (from children ceasing care) by Little's law;
+- the front door sized for its busy days (:func:`busy_factor`);
 - posts: case-holding social workers plus vacancies, shared out over teams in proportion to the
   open cases L each team serves, plus SAFETY x sqrt(L) (square-root staffing), over its caseload
   cap; filled permanent at 1 - vacancy rate, agency
@@ -455,9 +456,12 @@ def _parameters(figs: dict[str, Figure], base: Scenario) -> dict:
     cp_other = {t: p for t, p in cp_routes.items() if t != "cic"}
     cp_scale = (1 - cp_cic) / sum(cp_other.values())
     cic_days = v["cla_at31"] / max(v["cla_ceased"], 1.0) * 365.25
-    after_care = (
-        stages["after_care"].initial_cases * v["cla_at31"] / max(stages["cic"].initial_cases, 1)
-    )
+    # care leavers in After Care, by Little's law: the council's children ceasing care x the
+    # share going on to After Care x its stay (the tables do not count care leavers); scaling
+    # the baseline's stock with the looked-after stock started a council whose children leave
+    # care fast (Kent: 2,680 ceased against 1,896 looked after) at a third of its flow's level
+    to_after_care = stages["cic"].routes.get("after_care", 0.0)
+    after_care = v["cla_ceased"] * to_after_care * days["after_care"] / 365.25
 
     def shares(d: dict[str, float]) -> dict[str, float]:
         out = {t: round(p, 4) for t, p in d.items()}
@@ -557,11 +561,12 @@ def _workforce(
             if "caseload" in v and name != base.pathway.stages[base.pathway.entry].team:
                 cap = max(cap, int(np.ceil(CASELOAD_HEADROOM * v["caseload"])))
             caps[name] = cap
+        # the front door meets each day's contacts: sized for its busy days
         entry = base.pathway.stages[base.pathway.entry].team
-        if entry in load:  # the front door meets each day's contacts: sized for its busy days
-            load[entry] *= busy_factor(base, entry)
+        busy = {name: busy_factor(base, name) if name == entry else 1.0 for name in staffed}
         need = {  # square-root staffing: room for the load and for its Poisson swings
-            name: (load[name] + SAFETY * np.sqrt(load[name])) / caps[name] for name in staffed
+            name: (busy[name] * load[name] + SAFETY * np.sqrt(busy[name] * load[name])) / caps[name]
+            for name in staffed
         }
         for name, team in staffed.items():
             shared = max(1, round(posts_total * need[name] / sum(need.values())))
@@ -577,7 +582,8 @@ def _workforce(
                     team.nq_caseload_cap,
                     round(caps[name] * team.nq_caseload_cap / team.caseload_cap),
                 )
-            rows.append({"team": name, "open_cases": round(load[name]), "caseload_cap": caps[name],
+            rows.append({"team": name, "open_cases": round(load[name]),
+                         "busy_day_factor": round(busy[name], 3), "caseload_cap": caps[name],
                          "posts_from_published_fte": shared, "posts_needed": enough,
                          "posts": posts})  # fmt: skip
     if "turnover_rate" in v:
