@@ -198,7 +198,7 @@ def compare_headline(
                 f"No clear difference (within the noise of {n} replications) in unallocated "
                 f"cases {when} for: {', '.join(noise)}."
             )
-        chances = _chance_changes(summary, reference, key, scenario)
+        chances = _chance_changes(summary, reference, key, scenario, _rows(mine, key, PASSES))
         if chances:
             lines.append(
                 f"Chance of passing {scenario.backlog_threshold_cases} unallocated cases in the "
@@ -222,15 +222,22 @@ def compare_headline(
 
 
 def _chance_changes(
-    summary: pd.DataFrame, reference: str, key: str, scenario: Scenario
+    summary: pd.DataFrame, reference: str, key: str, scenario: Scenario, differences: pd.DataFrame
 ) -> list[str]:
+    """Each team's chance that moved by SMALL_CHANCE or more, marked where its paired interval
+    (:func:`~demandsim.batch.compare.newcombe_paired`) includes no change."""
     before = _rows(summary, reference, PASSES)["mean"]
     after = _rows(summary, key, PASSES)["mean"]
     out = []
     for team in _teams_first(scenario)[:-1]:
         known = team in before.index and team in after.index
         if known and abs(after[team] - before[team]) >= SMALL_CHANCE:
-            out.append(f"{team_label(team)} {_percent(before[team])} -> {_percent(after[team])}")
+            text = f"{team_label(team)} {_percent(before[team])} -> {_percent(after[team])}"
+            if team in differences.index:
+                row = differences.loc[team]
+                if not row["ci_low"] > 0 and not row["ci_high"] < 0:
+                    text += " (within the noise)"
+            out.append(text)
     return out
 
 

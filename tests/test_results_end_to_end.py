@@ -315,6 +315,7 @@ def test_compare_chance_differences_are_newcombe_intervals_of_the_replications(r
     kpis = pd.read_parquet(folder / "kpis_by_replication.parquet")
     reference, other = "agency-fill-26d", "agency-fill-3d"
     chances = diffs[diffs["measure"] == PASSES]
+    checked = 0
     assert len(chances) >= 7 and (chances["ci_low"] < chances["ci_high"]).all()
     for row in chances.itertuples():
         mine = kpis[(kpis["team"] == row.team) & (kpis["measure"] == row.measure)
@@ -324,10 +325,18 @@ def test_compare_chance_differences_are_newcombe_intervals_of_the_replications(r
         low, high = newcombe(x, y)
         assert row.mean == pytest.approx(np.mean(x) - np.mean(y))
         assert (row.ci_low, row.ci_high) == pytest.approx((low, high)), row.team
+        noise = not low > 0 and not high < 0
         mean, low, high = (shown_number(100 * v) for v in (row.mean, low, high))
         shown = f"{mean} ({low} to {high})"
         assert any(line.startswith(team_label(row.team)) and line.endswith(shown)
                    for line in output.splitlines()), (row.team, shown)  # fmt: skip
+        # the headline marks a change of chance the interval does not separate from none
+        brief = " ".join(output.split("Chance of passing")[1].split("\n\n")[0].split())
+        named = re.search(rf"{team_label(row.team)} \d+% -> \d+%( \(within the noise\))?", brief)
+        if named:
+            assert bool(named.group(1)) == noise, (row.team, named.group(0))
+            checked += 1
+    assert checked >= 1
 
 
 def test_newcombe_interval_is_the_formulas_on_tables_of_every_kind():
