@@ -334,9 +334,11 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
         options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text]
         assert [o.text for o in options] == ["council: Camden (published tables)"]
         options[0].click()
-        WebDriverWait(browser, 60, ignored_exceptions=[NoSuchElementException, StaleElement]).until(
-            lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0"
-        )  # the council's scenario starts from the published stocks, with no warm-up
+        # the council's scenario starts from the published stocks, with no warm-up (a generous
+        # wait: on a loaded machine the calibration behind it once took over a minute)
+        WebDriverWait(
+            browser, 180, ignored_exceptions=[NoSuchElementException, StaleElement]
+        ).until(lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0")
 
         # the form shows the scenario the command line calibrates, lever by lever
         cli = CliRunner().invoke(
