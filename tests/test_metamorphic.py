@@ -43,7 +43,7 @@ def test_case_k_is_the_same_child_in_every_staffing_scenario(changes):
     from the same source in both runs, and the stages one run has it enter are the start of
     the other's (a case that waited longer may not have reached the end of its route by the
     horizon)."""
-    base = load_scenario(None, ["years=0.5"])
+    base = load_scenario(None, ["years=0.3"])
     entries = []
     for scenario in (base, apply_overrides(base, changes)):
         log = Model(scenario, 4).run().frame()
