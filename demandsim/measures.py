@@ -245,6 +245,12 @@ def is_share(name: str) -> bool:
     return bool(measure and measure.is_share)
 
 
+def is_chance(name: str) -> bool:
+    """A KPI that is 0 or 1 in each replication (its mean is a chance)."""
+    measure = KPIS.get(name)
+    return bool(measure and measure.kind == "chance")
+
+
 def is_money(name: str) -> bool:
     measure = KPIS.get(name) or DAILY.get(name)
     return bool(measure and measure.is_money)

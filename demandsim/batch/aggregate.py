@@ -26,9 +26,9 @@ from demandsim.measures import (
     DAILY,
     DAILY_NAMES,
     FORECAST,
-    KPIS,
     SERVICE,
     TOTAL_COST,
+    is_chance,
 )
 from demandsim.replication import forecast_dates, team_labels
 from demandsim.scenario import Scenario
@@ -157,7 +157,7 @@ def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     wide = wide_by_replication(kpis)
     table = describe(wide.to_numpy())
     labels = wide.index.to_frame(index=False)
-    chance = labels["measure"].map(lambda m: KPIS[m].kind == "chance").to_numpy(dtype=bool)
+    chance = labels["measure"].map(is_chance).to_numpy(dtype=bool)
     low, high = wilson_interval(table["mean"].to_numpy()[chance], table["n"].to_numpy()[chance])
     table.loc[chance, "ci_low"] = low
     table.loc[chance, "ci_high"] = high

@@ -64,8 +64,9 @@ if TYPE_CHECKING:
 
 Writer = Callable[[Path], None]
 #: more tables from the stored replications before they are removed (``demandsim outlook``):
-#: called with the store and the seeds; returns files to write and text to put first in the summary
-Finishing = Callable[[BatchStore, tuple[int, ...]], tuple[dict[str, Writer], str]]
+#: called with the store, the seeds and every replication's KPI rows (as read for the summaries);
+#: returns files to write and text to put first in the summary
+Finishing = Callable[[BatchStore, tuple[int, ...], pd.DataFrame], tuple[dict[str, Writer], str]]
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def _execute(
     summary = kpi_summary(kpis)
     extra_files, tables, text = extras(kpis, summary)
     if finishing is not None:
-        more, first = finishing(store, plan.seeds)
+        more, first = finishing(store, plan.seeds, kpis)
         extra_files.update(more)
         text = f"{first}\n\n{text}"
     daily_bands = ParquetSink(store.root / ".daily_bands.parquet")  # written as they are made

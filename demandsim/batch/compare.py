@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from demandsim.batch.aggregate import describe, wide_by_replication, wilson_interval
-from demandsim.measures import KPIS
+from demandsim.measures import is_chance
 
 
 def paired_differences(kpis: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -33,8 +33,7 @@ def paired_differences(kpis: pd.DataFrame, reference: str) -> pd.DataFrame:
         other = wide.xs(key, level="scenario").reindex(index=base.index, columns=base.columns)
         diff = other.to_numpy() - base.to_numpy()
         table = describe(diff)
-        chance = base.index.get_level_values("measure").map(lambda m: KPIS[m].kind == "chance")
-        chance = np.asarray(chance, dtype=bool)
+        chance = np.array([is_chance(m) for m in base.index.get_level_values("measure")], bool)
         low, high = newcombe_paired(other.to_numpy()[chance], base.to_numpy()[chance])
         table.loc[chance, "ci_low"] = low
         table.loc[chance, "ci_high"] = high
@@ -62,7 +61,7 @@ def newcombe_paired(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     n = known.sum(axis=1)
     r = (xs & ys).sum(axis=1)  # both
     s = (xs & ~ys).sum(axis=1)  # x only
-    t = (~xs & ys & known).sum(axis=1)  # y only
+    t = (~xs & ys).sum(axis=1)  # y only
     u = n - r - s - t  # neither
     with np.errstate(invalid="ignore", divide="ignore"):
         p1, p2 = (r + s) / n, (r + t) / n

@@ -196,16 +196,17 @@ def outlook_from_scenario(
     found: dict[str, Any] = {}
     shown: list[str] = []
 
-    def finishing(store: BatchStore, seeds: tuple[int, ...]) -> tuple[dict[str, Writer], str]:
+    def finishing(
+        store: BatchStore, seeds: tuple[int, ...], kpis: pd.DataFrame
+    ) -> tuple[dict[str, Writer], str]:
         key = next(iter(store.plan["scenarios"]))
         staffed = list(thresholds)
         index = [list(scenario.teams).index(t) for t in staffed]
         cube = store.daily_block(key, seeds, 0, settings.weeks * WEEK_DAYS)
         # the batch's replications are the search's "as things stand", on the same seeds
-        kpis = store.replication_kpis([key], seeds)
+        by_seed = dict(iter(kpis.groupby("replication", observed=True)))
         teams = len(scenario.teams)
-        today = [judged(s, cube[i], kpis[kpis["replication"] == s], teams, settings.weeks)
-                 for i, s in enumerate(seeds)]  # fmt: skip
+        today = [judged(s, cube[i], by_seed[s], teams, settings.weeks) for i, s in enumerate(seeds)]
         say(f"act today: searching agency requests on seeds {seeds[0]}..{seeds[-1]}")
         runner = Runner(seeds, settings.weeks, jobs)
         search = Search(scenario, thresholds, first_week, settings.level,
