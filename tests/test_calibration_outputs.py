@@ -255,6 +255,10 @@ def kent_year(tmp_path_factory, baseline):
     cal = published.calibrate_published("Kent", 2025, baseline)
     path = write_calibration(cal, tmp_path_factory.mktemp("kent"), "Kent 2025")
     scenario = load_scenario(path, ["years=1", "uncertainty.draw=false"])
+    staffing = cal.tables["staffing"].set_index("team")
+    front = staffing.pop("busy_day_factor")  # the staffing table shows the factor it used
+    assert front["front_door"] == round(published.busy_factor(baseline, "front_door"), 3) > 1.4
+    assert (front.drop("front_door") == 1.0).all()
     return scenario, run_replication(scenario, 0).daily
 
 
