@@ -583,3 +583,22 @@ def test_replication_kpis_are_every_file_concatenated_with_labels_as_categories(
     expected = expected.astype({c: "category" for c in ("scenario", "team", "measure", "period")})
     got = store.replication_kpis(["base", "edited"], [7, 2, 4])
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_ending_the_workers_never_leaves_the_pool_waiting_for_half_a_result():
+    """Ctrl-C can end a worker while it writes a result to the pool's pipe. With half a message
+    there (here, a header announcing 1,000 bytes that never come), ending the workers must
+    still let the pool shut down, not leave its manager thread, and the command, waiting."""
+    import os
+    import struct
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1)
+    assert pool.submit(abs, -1).result(timeout=60) == 1  # the worker and manager are running
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000))
+    replicate._terminate(pool)
+    closing = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+    closing.start()
+    closing.join(timeout=20)
+    assert not closing.is_alive(), "the pool is still waiting for the rest of the result"
