@@ -38,7 +38,7 @@ def short(baseline):
 @pytest.fixture(scope="module")
 def serial_run(short, tmp_path_factory):
     folder = tmp_path_factory.mktemp("serial") / "run"
-    commands.replicate(short, folder, BatchOptions(replications=4, jobs=1))
+    commands.replicate(short, folder, BatchOptions(replications=4, jobs=1, report=False))
     return folder
 
 
@@ -53,14 +53,14 @@ def assert_same_tables(a: Path, b: Path, names=TABLES) -> None:
 
 
 def test_same_seeds_give_the_same_tables(short, serial_run, tmp_path):
-    commands.replicate(short, tmp_path / "again", BatchOptions(replications=4, jobs=1))
+    commands.replicate(short, tmp_path / "again", BatchOptions(4, jobs=1, report=False))
     assert_same_tables(serial_run, tmp_path / "again")
     assert (serial_run / "summary.txt").read_text() == (tmp_path / "again/summary.txt").read_text()
 
 
 def test_different_first_seed_gives_different_tables(short, serial_run, tmp_path):
     commands.replicate(
-        short, tmp_path / "other", BatchOptions(replications=4, first_seed=4, jobs=1)
+        short, tmp_path / "other", BatchOptions(4, first_seed=4, jobs=1, report=False)
     )
     left = read_tables(serial_run)["kpi_summary"]["mean"]
     right = read_tables(tmp_path / "other")["kpi_summary"]["mean"]
@@ -76,7 +76,7 @@ def test_parallel_equals_serial(short, serial_run, tmp_path, monkeypatch):
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(replicate, "ProcessPoolExecutor", CountingPool)
-    commands.replicate(short, tmp_path / "parallel", BatchOptions(replications=4, jobs=2))
+    commands.replicate(short, tmp_path / "parallel", BatchOptions(4, jobs=2, report=False))
     assert sorted(seed for _, seed in submitted) == [0, 1, 2, 3]  # the pool really ran them
     assert_same_tables(serial_run, tmp_path / "parallel")
 
@@ -94,14 +94,14 @@ def test_resumed_run_equals_an_uninterrupted_one(short, serial_run, tmp_path, mo
 
     monkeypatch.setattr(BatchStore, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        commands.replicate(short, folder, BatchOptions(replications=4, jobs=1))
+        commands.replicate(short, folder, BatchOptions(4, jobs=1, report=False))
     assert (folder / INCOMPLETE).exists()
     assert not (folder / MANIFEST).exists()
     assert not (folder / "kpi_summary.parquet").exists()
     assert len(list(folder.glob("replications/*/*.kpis.parquet"))) == 2
 
     monkeypatch.setattr(BatchStore, "save", real_save)
-    commands.replicate(short, folder, BatchOptions(replications=4, jobs=2), resume=True)
+    commands.replicate(short, folder, BatchOptions(4, jobs=2, report=False), resume=True)
     assert_same_tables(serial_run, folder)
     provenance = json.loads((folder / MANIFEST).read_text())
     assert provenance["replications_this_session"] == 2
@@ -124,7 +124,9 @@ def test_resume_refuses_a_different_plan(short, tmp_path, monkeypatch):
 
 
 def test_identical_scenarios_differ_by_exactly_zero(short, tmp_path):
-    outcome = commands.compare([short, short], tmp_path / "cmp", BatchOptions(2, jobs=1))
+    outcome = commands.compare(
+        [short, short], tmp_path / "cmp", BatchOptions(2, jobs=1, report=False)
+    )
     diffs = outcome.tables["paired_differences"]
     assert set(diffs["scenario"]) == {"baseline-2"}
     measured = diffs[diffs["n"] > 0]
@@ -216,7 +218,9 @@ def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
     # of extra agency workers is never used
     assert short.workforce.agency_policy.max_extra_per_team == 0
     vary = parse_vary("workforce.agency_policy.extra_engagement_days=30,84,200")
-    outcome = commands.sweep(short, [vary], tmp_path / "flat", BatchOptions(3, jobs=1))
+    outcome = commands.sweep(
+        short, [vary], tmp_path / "flat", BatchOptions(3, jobs=1, report=False)
+    )
     table = outcome.tables["sweep"]
     assert table["scenario"].nunique() == 3
     spread = table.groupby(["team", "measure", "period"])["mean"].agg(lambda s: s.max() - s.min())
@@ -231,7 +235,9 @@ def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
 
 def test_sweep_over_a_parameter_that_matters_is_not_flat(short, tmp_path):
     vary = parse_vary("workforce.agency.fill_days=1,60")
-    outcome = commands.sweep(short, [vary], tmp_path / "fill", BatchOptions(3, jobs=1))
+    outcome = commands.sweep(
+        short, [vary], tmp_path / "fill", BatchOptions(3, jobs=1, report=False)
+    )
     table = outcome.tables["sweep"]
     peak = table[(table["team"] == SERVICE) & (table["measure"] == "unallocated_mean")]
     assert peak.set_index("workforce.agency.fill_days")["mean"].diff().iloc[-1] > 0
@@ -324,6 +330,7 @@ def test_run_command_with_replications_prints_a_table_and_writes_a_folder(tmp_pa
         "2",
         "--jobs",
         "1",
+        "--no-report",
         "--out",
         str(out),
         *SHORT_ARGS,
@@ -389,7 +396,7 @@ def test_daily_bands_are_ordered_and_cover_every_series(short, serial_run):
 
 
 def test_daily_bands_do_not_depend_on_the_block_size(short, tmp_path, monkeypatch):
-    opts = BatchOptions(replications=3, jobs=1, keep_replications=True)
+    opts = BatchOptions(replications=3, jobs=1, keep_replications=True, report=False)
     commands.replicate(short, tmp_path / "kept", opts)
     store = BatchStore(tmp_path / "kept", plan={})
     whole, whole_monthly = aggregate.series_bands(store, "baseline", short, [0, 1, 2])
@@ -447,25 +454,25 @@ def test_dask_local_cluster_gives_the_same_tables(short, serial_run, tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
-        options = BatchOptions(replications=4, executor="dask", scheduler=cluster.scheduler_address)
+        options = BatchOptions(
+            replications=4, executor="dask", scheduler=cluster.scheduler_address, report=False
+        )
         commands.replicate(short, tmp_path / "dask", options)
     assert_same_tables(serial_run, tmp_path / "dask")
 
 
 def test_compare_and_sweep_commands_print_tables_and_write_folders(tmp_path):
     first = ["compare", "scenarios/agency-fill-26d.toml", "scenarios/agency-fill-3d.toml"]
+    quick = ["-n", "2", "--jobs", "1", "--no-report"]  # the reports are tested in test_report
     result = CliRunner().invoke(
-        main, [*first, "-n", "2", "--jobs", "1", "--years", "0.1", "--out", str(tmp_path / "c")]
+        main, [*first, *quick, "--years", "0.1", "--out", str(tmp_path / "c")]
     )
     assert result.exit_code == 0, result.output
     assert "agency-fill-3d - agency-fill-26d (95% CI)" in result.output
     assert "Chance (%) that the unallocated backlog passes 50" in result.output
     assert (tmp_path / "c/paired_differences.csv").exists()
-    result = CliRunner().invoke(
-        main,
-        ["sweep", "--vary", "queue_order=fifo,priority", "-n", "2", "--jobs", "1",
-         "--out", str(tmp_path / "s"), *SHORT_ARGS],
-    )  # fmt: skip
+    sweep = ["sweep", "--vary", "queue_order=fifo,priority", *quick, *SHORT_ARGS]
+    result = CliRunner().invoke(main, [*sweep, "--out", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
     assert "fifo" in result.output and "priority" in result.output
     assert (tmp_path / "s/plots/unallocated_mean--queue_order.png").exists()

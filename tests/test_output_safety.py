@@ -33,10 +33,10 @@ def test_overwrite_leaves_a_folder_that_is_not_ours_alone(tmp_path):
 
 def test_overwrite_replaces_our_own_results_folder(tmp_path):
     out = tmp_path / "run"
-    first = CliRunner().invoke(main, ["run", *QUICK, "--out", str(out)])
+    first = CliRunner().invoke(main, ["run", *QUICK, "--no-report", "--out", str(out)])
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(
-        main, ["run", *QUICK, "--seed", "1", "--out", str(out), "--overwrite"]
+        main, ["run", *QUICK, "--no-report", "--seed", "1", "--out", str(out), "--overwrite"]
     )
     assert again.exit_code == 0, again.output
     assert "seed 1" in (out / "summary.txt").read_text()
@@ -45,7 +45,9 @@ def test_overwrite_replaces_our_own_results_folder(tmp_path):
 def test_scenario_names_cannot_leave_the_results_root(tmp_path):
     runner = CliRunner()
     with runner.isolated_filesystem(temp_dir=tmp_path) as here:
-        result = runner.invoke(main, ["run", *QUICK, "--set", "name=../../../escaped"])
+        result = runner.invoke(
+            main, ["run", *QUICK, "--no-report", "--set", "name=../../../escaped"]
+        )
         assert result.exit_code == 0, result.output
         made = [p for p in Path(here).rglob("manifest.json")]
         assert len(made) == 1

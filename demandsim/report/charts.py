@@ -12,6 +12,7 @@ the same either way: each chart is drawn by the same pure plotting call.
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import os
@@ -37,7 +38,9 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
 def _warm_up() -> None:
+    """Load the fonts and fill matplotlib's text caches, once per process (0.1 s)."""
     fig = Figure(figsize=(2, 1))
     fig.add_subplot().set_title("Warm up 0123456789 £%")
     png(fig)
@@ -79,7 +82,7 @@ class ChartPainter:
         if self.jobs > 1 and len(self.makers) >= MIN_CHARTS_TO_SHARE and can_fork():
             global _MAKERS
             _MAKERS = self.makers  # set before the workers fork, so they inherit it
-            _warm_up()  # fonts and text layout caches, loaded once here rather than in each fork
+            _warm_up()  # fonts and text layout caches, loaded here rather than in each fork
             self._pool = ProcessPoolExecutor(
                 self.jobs,
                 mp_context=multiprocessing.get_context("fork"),
