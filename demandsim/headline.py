@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from demandsim.measures import FORECAST, SERVICE, TOTAL_COST, team_label
+from demandsim.measures import FORECAST, SERVICE, TOTAL_COST, first_year_words, team_label
 from demandsim.scenario import Scenario
 
 #: a chance below this is "below 5%" and a change in chance smaller than this is not listed
@@ -51,6 +51,10 @@ def _rows(summary: pd.DataFrame, key: str, measure: str, period: str = FORECAST)
         & (summary["period"] == period)
     ]
     return rows.set_index("team")
+
+
+def _window(scenario: Scenario) -> str:
+    return first_year_words((scenario.end_date - scenario.start_date).days)
 
 
 def _teams_first(scenario: Scenario) -> list[str]:
@@ -96,13 +100,13 @@ def run_headline(
         listed = ", ".join(f"{team_label(t)} {_percent(v)}" for t, v in high.items())
         rest = "; every other team below 5%" if len(high) < len(chance) else ""
         lines.append(
-            f"Chance that a team's unallocated cases pass {threshold} on some day of the first "
-            f"12 months: {listed}{rest}."
+            f"Chance that a team's unallocated cases pass {threshold} on some day of "
+            f"{_window(scenario)}: {listed}{rest}."
         )
     else:
         lines.append(
-            f"No team's unallocated cases pass {threshold} in the first 12 months in more than "
-            "5% of replications."
+            f"No team's unallocated cases pass {threshold} in {_window(scenario)} in more "
+            "than 5% of replications."
         )
     staff = _rows(summary, key, "staff_in_post_mean").loc[SERVICE, "mean"]
     agency = _rows(summary, key, "agency_share_mean").loc[SERVICE, "mean"]
@@ -201,8 +205,8 @@ def compare_headline(
         chances = _chance_changes(summary, reference, key, scenario, _rows(mine, key, PASSES))
         if chances:
             lines.append(
-                f"Chance of passing {scenario.backlog_threshold_cases} unallocated cases in the "
-                "first 12 months: " + "; ".join(chances) + "."
+                f"Chance of passing {scenario.backlog_threshold_cases} unallocated cases in "
+                f"{_window(scenario)}: " + "; ".join(chances) + "."
             )
         costs = mine[(mine["measure"] == TOTAL_COST) & (mine["team"] == SERVICE)]
         for row in costs.itertuples():

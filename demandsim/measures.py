@@ -34,6 +34,15 @@ MIN_STAFF = 0.5
 #: the horizon of "will the backlog pass the threshold at some point in the next 12 months"
 FIRST_YEAR_DAYS = 365
 
+
+def first_year_words(forecast_days: int) -> str:
+    """The window of the 12-month chance, in words: the first 12 months, or the whole forecast
+    where it is shorter (the chance is then over those days)."""
+    if forecast_days >= FIRST_YEAR_DAYS:
+        return "the first 12 months"
+    return f"the {forecast_days}-day forecast"
+
+
 Kind = Literal["level", "flow", "share", "money", "chance", "days"]
 #: how the service total is formed: summed over staffed teams, over all teams, or a ratio of two
 #: other measures' service totals

@@ -418,9 +418,14 @@ def test_headline_words_are_the_replications_numbers(runs):
     totals = service_costs(folder, "baseline")
     said = f"Cost 2026-27: {money(np.percentile(totals['2026-27'], 50))} at P50"
     assert said in flat and said in page
+    assert "pass 50 on some day of the first 12 months:" in flat  # a 413-day forecast
 
     folder, output = runs["compare"]
     flat = " ".join(output.split())
+    # the chances of a forecast shorter than a year are over the whole of it: 0.6 x 365.25 days
+    assert "first 12 months" not in flat.replace("in the first 12 months (%)", "")  # table label
+    assert "Chance of passing 50 unallocated cases in the 219-day forecast:" in flat
+    assert "backlog passes 50 cases on some day of the 219-day forecast:" in flat
     d = (service_costs(folder, "agency-fill-3d") - service_costs(folder, "agency-fill-26d"))[
         "2014-15"
     ]

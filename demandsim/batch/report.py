@@ -12,6 +12,7 @@ from demandsim.measures import (
     FORECAST,
     HEADLINE,
     SERVICE,
+    first_year_words,
     is_share,
     label,
     short_label,
@@ -135,7 +136,7 @@ def format_compare(
             table(SERVICE, list(HEADLINE)).to_string(),
             "",
             f"Chance (%) that the unallocated backlog passes {threshold} "
-            "cases on some day of the first 12 months:",
+            f"cases on some day of {first_year_words(len(forecast_dates(scenario)))}:",
             chances.to_string(),
         ]
     )
