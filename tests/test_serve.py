@@ -316,7 +316,7 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
     running."""
     import multiprocessing
 
-    from selenium.common.exceptions import NoSuchElementException
+    from selenium.common.exceptions import NoSuchElementException, TimeoutException
     from selenium.common.exceptions import StaleElementReferenceException as StaleElement
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as seen
@@ -336,9 +336,12 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
         options[0].click()
         # the council's scenario starts from the published stocks, with no warm-up (a generous
         # wait: on a loaded machine the calibration behind it once took over a minute)
-        WebDriverWait(
-            browser, 180, ignored_exceptions=[NoSuchElementException, StaleElement]
-        ).until(lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0")
+        try:
+            WebDriverWait(
+                browser, 180, ignored_exceptions=[NoSuchElementException, StaleElement]
+            ).until(lambda d: lever_input(d, "warmup_days").get_attribute("value") == "0")
+        except TimeoutException as late:  # seen once in a full run: say what was happening
+            raise AssertionError(stuck_calibration(explorer, browser)) from late
 
         # the form shows the scenario the command line calibrates, lever by lever
         cli = CliRunner().invoke(
@@ -389,6 +392,26 @@ def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path)
         assert browser.find_elements(By.CSS_SELECTOR, "#headline[data-run='1'] li")
     finally:
         explorer.stop()
+
+
+def stuck_calibration(explorer, browser) -> str:
+    """What the page shows and where each calibration is, for a form that never came."""
+    import sys
+    import threading
+    import traceback
+
+    from selenium.webdriver.common.by import By
+
+    jobs = {k: (f.done(), f.done() and f.exception()) for k, (f, _) in
+            explorer.councils._jobs.items()}  # fmt: skip
+    frames = sys._current_frames()
+    stacks = [
+        "".join(traceback.format_stack(frames[t.ident]))
+        for t in threading.enumerate()
+        if t.name.startswith("demandsim-calibrate") and t.ident in frames
+    ]
+    form = browser.find_element(By.ID, "form").text
+    return f"no form after 180 s; calibrations {jobs}; page: {form!r}\n" + "\n".join(stacks)
 
 
 def lever_input_or_choice(driver, key: str) -> str:
