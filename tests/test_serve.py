@@ -478,6 +478,48 @@ def test_a_council_is_calibrated_in_the_background_once(tmp_path):
     assert [p.name for p in (tmp_path / "councils").iterdir()] == ["camden-202-2024"]
 
 
+def test_a_tick_shows_the_picked_starting_point_whatever_form_is_shown(tmp_path):
+    """The page drops the answer to a pick if a tick of the form's timer was sent while it was on
+    its way (Dash waits for the newest request of a callback: plotly/dash#943). So a tick that
+    finds the form showing another starting point builds the picked one's, or its progress, as
+    the pick would have; a tick leaves alone a form that is the picked one's, or an error."""
+    from demandsim.serve.app import FAILED
+    from demandsim.serve.server import Explorer
+
+    explorer = Explorer(tmp_path / "output", ROOT / "scenarios", port=0, jobs=1)
+    client = explorer.app.server.test_client()
+    client.get("/")  # Dash registers its callbacks on the first request
+
+    def tick(base: str, shown: str | None):
+        body = {
+            "output": "..form.children...form-for.data..",
+            "outputs": [{"id": "form", "property": "children"},
+                        {"id": "form-for", "property": "data"}],
+            "inputs": [{"id": "base", "property": "value", "value": base},
+                       {"id": "year", "property": "value", "value": 0},
+                       {"id": "tick", "property": "n_intervals", "value": 7}],
+            "changedPropIds": ["tick.n_intervals"],
+            "state": [{"id": "form-for", "property": "data", "value": shown}],
+        }  # fmt: skip
+        return client.post("/_dash-update-component", json=body)
+
+    try:
+        baseline = str(ROOT / "scenarios" / "baseline.toml")
+        surge = str(ROOT / "scenarios" / "autumn-2014-surge.toml")
+        answer = tick(surge, shown=baseline)  # the pick's answer was dropped
+        assert answer.status_code == 200, answer.status_code
+        assert answer.get_json()["response"]["form-for"]["data"] == surge
+        assert "warmup_days" in answer.get_data(as_text=True)  # the surge's lever form
+        camden = tick("council:202", shown=baseline)  # its calibration starts
+        assert camden.status_code == 200
+        assert "Building the scenario for Camden" in camden.get_data(as_text=True)
+        for shown in (surge, FAILED):  # the form is the picked one's, or says why it cannot be
+            left = tick(surge if shown == surge else baseline, shown)
+            assert left.status_code == 200 and left.get_json()["response"] == {}, shown
+    finally:
+        explorer.stop()
+
+
 def test_every_council_of_the_published_tables_is_offered_once():
     from demandsim.calibration.published import councils
     from demandsim.serve.sources import COUNCIL, council_choices

@@ -398,8 +398,10 @@ def make_app(runs: RunQueue, councils: Councils, scenarios_dir: Path | None = No
     def _form(source: str, year: int, _n, shown: str | None):
         key = f"{source}@{year or 'latest'}" if source.startswith(COUNCIL) else source
         asked = {"base.value", "year.value"} & set(ctx.triggered_prop_ids)
-        if key == shown or (not asked and shown is not None):
-            return no_update, no_update  # the form is this one's, or the page is not waiting
+        if key == shown or (not asked and shown == FAILED):
+            return no_update, no_update  # the form is this one's, or shows why it cannot be
+        # otherwise a tick finishes what the pick started: the page drops the answer to the
+        # pick if a tick was sent while it was on its way, and would never show the form
         try:
             key, found = start(source, year)
         except ScenarioError as exc:  # shown until another starting point is picked
