@@ -53,10 +53,6 @@ def _rows(summary: pd.DataFrame, key: str, measure: str, period: str = FORECAST)
     return rows.set_index("team")
 
 
-def _window(scenario: Scenario) -> str:
-    return first_year_words((scenario.end_date - scenario.start_date).days)
-
-
 def _teams_first(scenario: Scenario) -> list[str]:
     """Staffed teams in scenario order, then the service."""
     return [n for n, t in scenario.teams.items() if not t.is_service] + [SERVICE]
@@ -101,12 +97,12 @@ def run_headline(
         rest = "; every other team below 5%" if len(high) < len(chance) else ""
         lines.append(
             f"Chance that a team's unallocated cases pass {threshold} on some day of "
-            f"{_window(scenario)}: {listed}{rest}."
+            f"{first_year_words(scenario.forecast_days)}: {listed}{rest}."
         )
     else:
         lines.append(
-            f"No team's unallocated cases pass {threshold} in {_window(scenario)} in more "
-            "than 5% of replications."
+            f"No team's unallocated cases pass {threshold} in "
+            f"{first_year_words(scenario.forecast_days)} in more than 5% of replications."
         )
     staff = _rows(summary, key, "staff_in_post_mean").loc[SERVICE, "mean"]
     agency = _rows(summary, key, "agency_share_mean").loc[SERVICE, "mean"]
@@ -206,7 +202,7 @@ def compare_headline(
         if chances:
             lines.append(
                 f"Chance of passing {scenario.backlog_threshold_cases} unallocated cases in "
-                f"{_window(scenario)}: " + "; ".join(chances) + "."
+                f"{first_year_words(scenario.forecast_days)}: " + "; ".join(chances) + "."
             )
         costs = mine[(mine["measure"] == TOTAL_COST) & (mine["team"] == SERVICE)]
         for row in costs.itertuples():

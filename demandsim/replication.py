@@ -80,8 +80,7 @@ def team_labels(scenario: Scenario) -> list[str]:
 
 def forecast_dates(scenario: Scenario) -> pd.DatetimeIndex:
     """The dates of the daily series (the forecast period, warm-up excluded)."""
-    n_days = int(np.ceil(scenario.horizon_days)) - scenario.warmup_days
-    return pd.date_range(scenario.start_date, periods=n_days, freq="D")
+    return pd.date_range(scenario.start_date, periods=scenario.forecast_days, freq="D")
 
 
 def staffed_teams(scenario: Scenario) -> list[str]:

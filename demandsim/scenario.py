@@ -728,7 +728,7 @@ class Scenario(Frozen):
                 ("warmup_days",),
                 self.warmup_days,
             )
-        if (self.end_date - self.start_date).days < 1:
+        if self.forecast_days < 1:
             raise KeyedError(
                 f"expected a forecast of at least a day (years >= {MIN_YEARS:.4f}, 1/365.25)",
                 ("years",),
@@ -841,6 +841,11 @@ class Scenario(Frozen):
         whole = int(self.years)
         rest = round((self.years - whole) * DAYS_PER_YEAR)
         return self.start_date + relativedelta(years=whole) + dt.timedelta(days=rest)
+
+    @property
+    def forecast_days(self) -> int:
+        """Days forecast: from the start date to the end date, the warm-up excluded."""
+        return (self.end_date - self.start_date).days
 
     @property
     def horizon_days(self) -> int:

@@ -136,7 +136,7 @@ def format_compare(
             table(SERVICE, list(HEADLINE)).to_string(),
             "",
             f"Chance (%) that the unallocated backlog passes {threshold} "
-            f"cases on some day of {first_year_words(len(forecast_dates(scenario)))}:",
+            f"cases on some day of {first_year_words(scenario.forecast_days)}:",
             chances.to_string(),
         ]
     )
