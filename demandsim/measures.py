@@ -22,9 +22,12 @@ mean of the teams' ratios. :func:`service_total` is the one place this is done.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from demandsim.scenario import Scenario
 
 SERVICE = "all social work teams"
 #: whole-forecast KPIs carry this period; money KPIs carry their financial year instead
@@ -234,19 +237,26 @@ def team_label(name: str) -> str:
     return TEAM_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
-def label(name: str, threshold: int | None = None) -> str:
-    """A measure's label for people, with the backlog threshold filled in where it has one."""
+def label(name: str, scenario: Scenario | None = None) -> str:
+    """A measure's label for people; with ``scenario``, its backlog threshold filled in, and the
+    12-month chance's window given as the forecast's days where the forecast is shorter."""
     measure = KPIS.get(name) or DAILY.get(name)
     text = measure.label if measure else name.replace("_", " ")
-    if threshold is not None:
-        text = text.replace("the threshold", str(threshold))
+    if scenario is not None:
+        text = text.replace("the threshold", str(scenario.backlog_threshold_cases))
+        text = text.replace("the first 12 months", first_year_words(scenario.forecast_days))
     return text
 
 
-def short_label(name: str, threshold: int | None = None) -> str:
+def short_label(name: str, scenario: Scenario | None = None) -> str:
+    """A measure's short label for wide tables; ``scenario`` as for :func:`label`."""
     measure = KPIS.get(name) or DAILY.get(name)
     text = measure.heading if measure else name.replace("_", " ")
-    return text.replace("threshold", str(threshold)) if threshold is not None else text
+    if scenario is not None:
+        text = text.replace("threshold", str(scenario.backlog_threshold_cases))
+        if scenario.forecast_days < FIRST_YEAR_DAYS:
+            text = text.replace("in 12m", f"in {scenario.forecast_days}d")
+    return text
 
 
 def is_share(name: str) -> bool:

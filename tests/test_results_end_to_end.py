@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -213,11 +214,10 @@ def test_workbook_shows_the_replications_numbers(runs, kind):
         kpis = raw_kpis(folder, key)
         means = kpis[kpis["period"] == FORECAST].groupby(["team", "measure"])["value"].mean()
         rows = headline[headline["Scenario"] == key].set_index("Team")
-        threshold = scenario.backlog_threshold_cases
         for team in team_labels(scenario):
             for measure in HEADLINE:
                 expected = means.get((team, measure), np.nan)  # service-only KPIs: blank cells
-                heading = label(measure, threshold)
+                heading = label(measure, scenario)
                 heading = heading[:1].upper() + heading[1:]
                 assert rows.loc[team_label(team), heading] == pytest.approx(expected, nan_ok=True)
         # staffing: the median over replications of each month's mean staff in post
@@ -423,8 +423,16 @@ def test_headline_words_are_the_replications_numbers(runs):
     folder, output = runs["compare"]
     flat = " ".join(output.split())
     # the chances of a forecast shorter than a year are over the whole of it: 0.6 x 365.25 days
-    assert "first 12 months" not in flat.replace("in the first 12 months (%)", "")  # table label
+    assert "12 months" not in flat
+    assert "pass 50 in the 219-day forecast (%)" in flat  # the printed table's row
     assert "Chance of passing 50 unallocated cases in the 219-day forecast:" in flat
+    page = re.sub(r"base64,[^\"']*", "", (folder / "report.html").read_text())  # text, not images
+    assert "12 months" not in page and "12m" not in page
+    assert "P(&gt; 50 in 219d)" in page  # the headline table's heading
+    book = openpyxl.load_workbook(folder / WORKBOOK, read_only=True)
+    words = {c for ws in book for row in ws.iter_rows(values_only=True) for c in row}
+    assert not [w for w in words if isinstance(w, str) and "12 months" in w]
+    assert "Chance unallocated cases pass 50 in the 219-day forecast" in words
     assert "backlog passes 50 cases on some day of the 219-day forecast:" in flat
     d = (service_costs(folder, "agency-fill-3d") - service_costs(folder, "agency-fill-26d"))[
         "2014-15"

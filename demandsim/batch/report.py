@@ -28,8 +28,8 @@ def _scale(measure: str) -> float:
     return 100.0 if is_share(measure) else 1.0
 
 
-def _shown(measure: str, threshold: int) -> str:
-    return label(measure, threshold) + (" (%)" if is_share(measure) else "")
+def _shown(measure: str, scenario: Scenario) -> str:
+    return label(measure, scenario) + (" (%)" if is_share(measure) else "")
 
 
 def _num(value: float) -> str:
@@ -58,19 +58,18 @@ def _whole_forecast(summary: pd.DataFrame) -> pd.DataFrame:
 def format_run(summary: pd.DataFrame, scenario: Scenario, seeds: list[int]) -> str:
     """Per team means, then the service-wide KPIs (with 95% intervals and the 5-95% spread of
     the replications when there are several)."""
-    threshold = scenario.backlog_threshold_cases
     rows = _whole_forecast(summary)
     per_team = rows.pivot(index="team", columns="measure", values="mean")
     per_team = per_team.reindex(index=list(dict.fromkeys(rows["team"])))
     per_team = per_team[[k for k in HEADLINE if k in per_team and per_team[k].notna().sum() > 1]]
     shown = per_team.apply(lambda col: (col * _scale(col.name)).map(_num))
-    shown.columns = [_shown(k, threshold) for k in shown.columns]
+    shown.columns = [_shown(k, scenario) for k in shown.columns]
     shown.index = [team_label(team) for team in shown.index]
     service = rows[rows["team"] == SERVICE].set_index("measure").reindex(list(HEADLINE))
     service = service.dropna(subset=["mean"])
     lines = pd.DataFrame(
         {"mean": [_num(r["mean"] * _scale(k)) for k, r in service.iterrows()]},
-        index=[_shown(k, threshold) for k in service.index],
+        index=[_shown(k, scenario) for k in service.index],
     )
     if len(seeds) > 1:
         lines["95% CI of mean"] = [
@@ -102,7 +101,6 @@ def format_compare(
     seeds: list[int],
 ) -> str:
     """Each scenario's mean, and each one's paired difference from the first with a 95% CI."""
-    threshold = scenario.backlog_threshold_cases
     keys = list(names)
     reference = keys[0]
     rows = _whole_forecast(summary)
@@ -112,7 +110,7 @@ def format_compare(
         means = rows[rows["team"] == team].pivot(index="measure", columns="scenario", values="mean")
         diffs = diffs_all[diffs_all["team"] == team].set_index(["measure", "scenario"])
         kpis = [k for k in kpis if k in means.index and means.loc[k].notna().all()]
-        out = pd.DataFrame(index=[_shown(k, threshold) for k in kpis])
+        out = pd.DataFrame(index=[_shown(k, scenario) for k in kpis])
         for key in keys:
             out[names[key]] = [_num(means.loc[k, key] * _scale(k)) for k in kpis]
         for key in keys[1:]:
@@ -135,7 +133,7 @@ def format_compare(
             f"{team_label(SERVICE)}:",
             table(SERVICE, list(HEADLINE)).to_string(),
             "",
-            f"Chance (%) that the unallocated backlog passes {threshold} "
+            f"Chance (%) that the unallocated backlog passes {scenario.backlog_threshold_cases} "
             f"cases on some day of {first_year_words(scenario.forecast_days)}:",
             chances.to_string(),
         ]
@@ -146,14 +144,13 @@ def format_sweep(
     summary: pd.DataFrame, design_table: pd.DataFrame, scenario: Scenario, seeds: list[int]
 ) -> str:
     """One row per design point: the varied values, then service-wide KPI means."""
-    threshold = scenario.backlog_threshold_cases
     rows = _whole_forecast(summary)
     rows = rows[rows["team"] == SERVICE]
     means = rows.pivot(index="scenario", columns="measure", values="mean")
     means = means[[k for k in HEADLINE if k in means]]
     shown = means.apply(lambda col: (col * _scale(col.name)).map(_num))
     shown.columns = [
-        short_label(k, threshold) + (" %" if is_share(k) else "") for k in shown.columns
+        short_label(k, scenario) + (" %" if is_share(k) else "") for k in shown.columns
     ]
     table = design_table.set_index("scenario").join(shown)
     table.index.name = "point"

@@ -370,34 +370,30 @@ def _order_by(order: Mapping[tuple[str, str], int], frame: pd.DataFrame):
 # ----------------------------------------------------------------------------- headline
 def headline_sheet(headline: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
     """The headline KPIs (means over replications, whole forecast) with labels for people."""
-    columns = {
-        m: _capital(measure_label(m, threshold(scenarios))) for m in HEADLINE if m in headline
-    }
+    columns = {m: _capital(measure_label(m, first(scenarios))) for m in HEADLINE if m in headline}
     out = headline.rename(columns={"scenario": "Scenario", "team": "Team", **columns})
     out["Team"] = out["Team"].map(team_label)
     return out
 
 
-def threshold(scenarios: Mapping[str, Scenario]) -> int | None:
-    """The backlog threshold named in headings (the first scenario's)."""
-    return next(iter(scenarios.values())).backlog_threshold_cases if scenarios else None
+def first(scenarios: Mapping[str, Scenario]) -> Scenario | None:
+    """The scenario whose backlog threshold and forecast length headings name (the first)."""
+    return next(iter(scenarios.values()), None)
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def share_headings(headline: pd.DataFrame, threshold: int | None = None) -> list[str]:
+def share_headings(headline: pd.DataFrame, scenario: Scenario | None = None) -> list[str]:
     """The headline sheet's headings of shares and chances (shown as percentages)."""
     return [
-        _capital(measure_label(m, threshold))
-        for m in HEADLINE
-        if m in headline and KPIS[m].is_share
+        _capital(measure_label(m, scenario)) for m in HEADLINE if m in headline and KPIS[m].is_share
     ]
 
 
 # ----------------------------------------------------------------------------- differences
-def differences_sheet(differences: pd.DataFrame, threshold: int | None = None) -> pd.DataFrame:
+def differences_sheet(differences: pd.DataFrame, scenario: Scenario | None = None) -> pd.DataFrame:
     """Paired differences (scenario minus the reference, seed by seed): mean with its 95%
     interval, P10 / P50 / P90, and the share of replications in which the scenario is higher
     and lower. The unit of each row is that of its measure (£, % points, cases ...)."""
@@ -412,7 +408,7 @@ def differences_sheet(differences: pd.DataFrame, threshold: int | None = None) -
         {
             "Scenario": differences["scenario"],
             "Compared with": differences["reference"],
-            "Measure": [_capital(measure_label(m, threshold)) for m in differences["measure"]],
+            "Measure": [_capital(measure_label(m, scenario)) for m in differences["measure"]],
             "Period": differences["period"].replace({FORECAST: "whole forecast"}),
             UNIT: [unit(m) for m in differences["measure"]],
             "Mean difference": differences["mean"],

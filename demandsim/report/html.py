@@ -22,6 +22,7 @@ from demandsim.measures import SERVICE, TOTAL_COST, is_money, is_share, short_la
 from demandsim.report.inputs import ReportInputs
 from demandsim.report.text import pounds
 from demandsim.resources import REPORT_TEMPLATE
+from demandsim.scenario import Scenario
 
 SECTIONS = (
     "brief", "headline", "backlog", "staffing", "children", "costs", "parameters", "provenance",
@@ -75,7 +76,7 @@ def _budget_table(budget: pd.DataFrame, columns: list[str]) -> str:
     return _table(shown, money=money_columns, shares=["chance of overspend"])
 
 
-def headline_table(inputs: ReportInputs, threshold: int) -> str:
+def headline_table(inputs: ReportInputs, scenario: Scenario) -> str:
     """Means over replications of the headline KPIs: one row per team (a run) or per scenario
     (a comparison, the whole service), with labels and units for people."""
     table = inputs.headline
@@ -86,7 +87,7 @@ def headline_table(inputs: ReportInputs, threshold: int) -> str:
         table = table.drop(columns="scenario")
         table["team"] = table["team"].map(team_label)
     shares = [c for c in table if is_share(c)]
-    rename = {c: short_label(c, threshold) for c in table if c not in ("team", "scenario")}
+    rename = {c: short_label(c, scenario) for c in table if c not in ("team", "scenario")}
     shown = table.rename(columns=rename)
     return _table(shown, shares=[rename[c] for c in shares])
 
@@ -122,7 +123,6 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     """The report page: single-scenario or comparison, by the number of scenarios."""
     keys = inputs.scenarios
     first = inputs.resolved[keys[0]]
-    threshold = first.backlog_threshold_cases
     replications = int(inputs.budget["replications"].max())
     note = (
         "One replication: P10, P50 and P90 are the same single value and the chance of "
@@ -153,7 +153,7 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     sections = [
         ("brief", "In brief", f"<ul class='brief'>{brief}</ul>"),
         ("headline", "Headline figures (means over the forecast)",
-         headline_table(inputs, threshold) + _budget_table(inputs.budget, headline_budget)),
+         headline_table(inputs, first) + _budget_table(inputs.budget, headline_budget)),
         ("backlog", "Unallocated cases and caseloads, by team and month",
          img("unallocated_service", "Unallocated cases, all social work teams")
          + img("unallocated_by_team", "Unallocated cases by team")
@@ -189,7 +189,7 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
              img("unallocated_difference", "Difference in unallocated cases by team")
              + img("cost_difference", "Difference in cost by financial year")
              + "".join(img(s, s) for s in sorted(images) if s.startswith("sweep_"))
-             + _diffs(inputs, threshold))
+             + _diffs(inputs, first))
         )  # fmt: skip
     sections += [
         ("parameters", "Scenario parameters", "".join(
@@ -201,11 +201,11 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     return page(f"demandsim {kind}: {', '.join(keys)}", sections)
 
 
-def _diffs(inputs: ReportInputs, threshold: int) -> str:
+def _diffs(inputs: ReportInputs, scenario: Scenario) -> str:
     d = inputs.differences_shown
     if d is None or d.empty:
         return "<p class='note'>No paired differences were stored for this folder.</p>"
-    d = d.assign(measure=d["measure"].map(lambda m: short_label(m, threshold)))
+    d = d.assign(measure=d["measure"].map(lambda m: short_label(m, scenario)))
     columns = ["scenario", "reference", "measure", "period", "n", "mean", "ci_low", "ci_high",
                "p5", "p95"]  # fmt: skip
     money_rows = inputs.differences_shown["measure"].map(is_money).to_numpy()

@@ -91,12 +91,12 @@ def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
         ),
         "Headline": Sheet(
             "Headline measures over the whole forecast: means across replications", headline,
-            formats=dict.fromkeys(finance.share_headings(inputs.headline, finance.threshold(scenarios)), SHARE_FORMAT),
+            formats=dict.fromkeys(finance.share_headings(inputs.headline, finance.first(scenarios)), SHARE_FORMAT),
             label_columns=2,
         ),
     }  # fmt: skip
     if inputs.differences_shown is not None:
-        diffs = finance.differences_sheet(inputs.differences_shown, finance.threshold(scenarios))
+        diffs = finance.differences_sheet(inputs.differences_shown, finance.first(scenarios))
         out["Paired differences"] = Sheet(
             "Paired differences from the reference scenario, replication by replication "
             "(shares: how often the scenario is higher or lower)", diffs,

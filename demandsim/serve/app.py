@@ -218,13 +218,13 @@ def difference_table(inputs: ReportInputs) -> html.Table | None:
     shown = inputs.differences_shown
     if shown is None or shown.empty:
         return None
-    threshold = next(iter(inputs.resolved.values())).backlog_threshold_cases
+    scenario = next(iter(inputs.resolved.values()))
     head = html.Tr([html.Th(h) for h in ("", "measure", "period", "difference (mean)",
                                          "95% CI low", "95% CI high")])  # fmt: skip
     body = []
     for row in shown.itertuples(index=False):
         cells = [html.Td(f"{row.scenario} - {row.reference}"),
-                 html.Td(label(row.measure, threshold)), html.Td(row.period)]  # fmt: skip
+                 html.Td(label(row.measure, scenario)), html.Td(row.period)]  # fmt: skip
         for stat in ("mean", "ci_low", "ci_high"):
             value = float(getattr(row, stat))
             cells.append(html.Td(_number(row.measure, value), className="num",
