@@ -16,7 +16,9 @@ import argparse
 import statistics
 import time
 import tracemalloc
+from heapq import heappop, heappush
 
+import numpy as np
 import simpy
 
 from demandsim.demand import draw_plans
@@ -52,6 +54,28 @@ def bare_model(scenario, seed: int) -> int:
     return events
 
 
+def heap_floor(scenario, seed: int) -> int:
+    """The same cases through the same stages with the least a Python event loop can do: one
+    heap of tuples, one push and pop per stage end; no SimPy, workforce, queues or log. A lower
+    bound for a pure-Python engine that schedules an event for each stage end; returns events
+    processed."""
+    plans = draw_plans(scenario, spawn_streams(seed))
+    lengths = (plans.stages >= 0).sum(axis=1).tolist()
+    durations = plans.durations.tolist()
+    arrival = np.nan_to_num(plans.arrival_t, nan=0.0).tolist()  # NaN (open at the start): 0
+    queue = sorted((t, i, i, 0) for i, t in enumerate(arrival))
+    horizon, events, number = scenario.horizon_days, 0, len(arrival)
+    while queue:
+        t, _, i, step = heappop(queue)
+        if t >= horizon:
+            break
+        events += 1
+        if step < lengths[i]:
+            number += 1
+            heappush(queue, (t + durations[i][step], number, i, step + 1))
+    return events
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default=None)
@@ -76,6 +100,12 @@ def main() -> None:
         bare_events = bare_model(scenario, args.seed)
         bare.append(time.perf_counter() - t0)
         bare_cpu.append(time.process_time() - c0)
+    floor_cpu = []
+    heap_floor(scenario, args.seed)
+    for _ in range(args.repeat):
+        c0 = time.process_time()
+        floor_events = heap_floor(scenario, args.seed)
+        floor_cpu.append(time.process_time() - c0)
     med_full, med_bare = statistics.median(full), statistics.median(bare)
     ratios = [f / b for f, b in zip(full, bare, strict=True)]
 
@@ -107,6 +137,12 @@ def main() -> None:
         f"ratio full / bare   {med_full / med_bare:.2f} (ratio of medians; per-run ratios "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; CPU "
         f"{statistics.median(full_cpu) / statistics.median(bare_cpu):.2f})"
+    )
+
+    print(
+        f"heap-loop floor     CPU {statistics.median(floor_cpu):.3f} s ({floor_events:,} events): "
+        f"{statistics.median(floor_cpu) / statistics.median(bare_cpu):.2f} of the bare model's "
+        "CPU (the least a Python engine with an event per stage end costs)"
     )
 
 
