@@ -436,6 +436,11 @@ def test_quantiles_match_numpy_and_skip_missing_values():
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
         expected = np.nanquantile(values, aggregate.QUANTILES, axis=0)
     np.testing.assert_allclose(got, expected, equal_nan=True)
+    one = values[:1].astype(np.float32)  # one replication, as a single run's daily cube
+    assert quantiles(one).dtype == float
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(one.astype(float), aggregate.QUANTILES, axis=0)
+    np.testing.assert_array_equal(quantiles(one), expected)
 
 
 def test_describe_and_wilson_interval():

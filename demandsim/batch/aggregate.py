@@ -55,6 +55,8 @@ def quantiles(
     With ``overwrite``, ``values`` is sorted in place (no copy) and left sorted.
 
     Returns ``(len(qs), *values.shape[1:])``; NaN where a cell has no values."""
+    if len(values) == 1:  # one replication (a single run): every quantile is its value
+        return np.repeat(values.astype(float), len(qs), axis=0)
     if overwrite:
         values.sort(axis=0)  # NaN sorts last
         ordered = values
