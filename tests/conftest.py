@@ -10,6 +10,25 @@ import pytest
 from demandsim.scenario_files import load_scenario
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow", action="store_true", help="also run the tests marked slow (as CI does)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`pytest` alone is the quick inner loop: tests marked slow (whole commands with reports,
+    the browser, many replications) are left out, unless --runslow or a -m expression is given
+    or tests are named on the command line (then they run whatever their marks)."""
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    if config.getoption("--runslow") or config.option.markexpr or named:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def baseline():
     return load_scenario()

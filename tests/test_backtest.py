@@ -14,6 +14,7 @@ from demandsim.calibration.inputs import read_folder
 DEMO = Path(__file__).resolve().parents[1] / "calibration" / "demo"
 
 
+@pytest.mark.slow
 def test_demand_backtest_scores_whole_months_after_the_cutoff():
     data = read_folder(DEMO)
     table = backtest_demand(data.demand, dt.date(2024, 4, 1), months=6, seed=0, samples=100)
@@ -99,6 +100,7 @@ def test_conformal_halfwidth_is_the_finite_sample_quantile_with_fallbacks():
     assert np.isnan(conformal_halfwidths(errors.iloc[:3], 2, 0.8)).all()
 
 
+@pytest.mark.slow
 def test_demand_bands_never_read_after_the_cutoff():
     """Tripling every contact from the cut-off on changes the actuals, not the forecast or its
     bands; and the bands do use the forecaster's own past errors from before the cut-off."""

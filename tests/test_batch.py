@@ -123,6 +123,7 @@ def test_resume_refuses_a_different_plan(short, tmp_path, monkeypatch):
         commands.replicate(other, folder, BatchOptions(replications=3, jobs=1), resume=True)
 
 
+@pytest.mark.slow
 def test_identical_scenarios_differ_by_exactly_zero(short, tmp_path):
     outcome = commands.compare(
         [short, short], tmp_path / "cmp", BatchOptions(2, jobs=1, report=False)
@@ -213,6 +214,7 @@ def test_wide_by_replication_places_each_value_and_refuses_repeated_rows():
         aggregate.wide_by_replication(repeated)
 
 
+@pytest.mark.slow
 def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
     # with agency cover on vacancy only and no posts above establishment, the engagement length
     # of extra agency workers is never used
@@ -233,6 +235,7 @@ def test_sweep_over_an_ignored_parameter_gives_flat_curves(short, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_sweep_over_a_parameter_that_matters_is_not_flat(short, tmp_path):
     vary = parse_vary("workforce.agency.fill_days=1,60")
     outcome = commands.sweep(
@@ -352,6 +355,7 @@ def test_run_command_with_replications_prints_a_table_and_writes_a_folder(tmp_pa
     assert resumed.exit_code != 0 and "already complete" in resumed.output
 
 
+@pytest.mark.slow
 def test_monthly_differences_are_each_replications_monthly_difference(short, tmp_path, monkeypatch):
     quick = apply_overrides(short, ["workforce.agency.fill_days.mean_days=3"])
     opts = BatchOptions(replications=3, jobs=1, keep_replications=True, report=False)
@@ -395,6 +399,7 @@ def test_daily_bands_are_ordered_and_cover_every_series(short, serial_run):
     assert service["p95"].max() > 0
 
 
+@pytest.mark.slow
 def test_daily_bands_do_not_depend_on_the_block_size(short, tmp_path, monkeypatch):
     opts = BatchOptions(replications=3, jobs=1, keep_replications=True, report=False)
     commands.replicate(short, tmp_path / "kept", opts)
@@ -454,6 +459,7 @@ def test_describe_and_wilson_interval():
     assert low[1] == pytest.approx(0.4038, abs=1e-3) and high[1] == pytest.approx(0.5962, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_tables(short, serial_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
@@ -466,6 +472,7 @@ def test_dask_local_cluster_gives_the_same_tables(short, serial_run, tmp_path):
     assert_same_tables(serial_run, tmp_path / "dask")
 
 
+@pytest.mark.slow
 def test_compare_and_sweep_commands_print_tables_and_write_folders(tmp_path):
     first = ["compare", "scenarios/agency-fill-26d.toml", "scenarios/agency-fill-3d.toml"]
     quick = ["-n", "2", "--jobs", "1", "--no-report"]  # the reports are tested in test_report
@@ -498,6 +505,7 @@ def test_executor_options_are_checked_before_anything_runs(options, message, tmp
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_cached_replications_give_the_tables_a_fresh_run_gives(short, tmp_path):
     """A comparison whose base comes from the cache simulates only the other scenario, and
     writes the same tables as one that simulates both."""

@@ -36,6 +36,7 @@ def demo_out(tmp_path_factory, baseline):
     return out, cal, scenario
 
 
+@pytest.mark.slow
 def test_parameter_file_round_trips(demo_out):
     out, cal, _ = demo_out
     written = tomllib.loads((out / "parameters.toml").read_text())
@@ -44,6 +45,7 @@ def test_parameter_file_round_trips(demo_out):
     assert written["demand"]["intensity_file"] == "intensity.csv"
 
 
+@pytest.mark.slow
 def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
     out, cal, scenario_path = demo_out
     scenario = load_scenario(scenario_path)
@@ -68,6 +70,7 @@ def test_calibrated_scenario_validates_and_runs(demo_out, baseline):
     assert result.timeliness["referrals"] > 0
 
 
+@pytest.mark.slow
 def test_demo_recovers_its_known_parameters(demo_out):
     """The demo's truth is in calibration/make_demo.py."""
     p = demo_out[1].parameters
@@ -81,6 +84,7 @@ def test_demo_recovers_its_known_parameters(demo_out):
     assert p["workforce"]["permanent"]["nq_share"] == pytest.approx(0.2, abs=0.07)
 
 
+@pytest.mark.slow
 def test_outputs_hold_no_identifiers(demo_out):
     out = demo_out[0]
     cases = pd.read_csv(DEMO / "case_episodes.csv")["case_id"]
@@ -93,6 +97,7 @@ def test_outputs_hold_no_identifiers(demo_out):
             assert not leaked, (path, leaked[:3])
 
 
+@pytest.mark.slow
 def test_report_has_its_charts(demo_out):
     report = demo_out[0] / "report"
     text = (report / "report.md").read_text()
@@ -261,6 +266,7 @@ def kent_year(tmp_path_factory, baseline):
     return scenario, run_replication(scenario, 0).daily
 
 
+@pytest.mark.slow
 def test_a_large_councils_front_door_holds_its_contacts(kent_year):
     """The front door's unallocated contacts pass the outlook's default threshold on few days.
     Sized for its mean load it did so on 46% of days, in every week of term."""
@@ -271,6 +277,7 @@ def test_a_large_councils_front_door_holds_its_contacts(kent_year):
     assert (front > default_threshold(scenario, "front_door")).mean() < 0.1
 
 
+@pytest.mark.slow
 def test_after_care_starts_at_the_level_its_flows_keep(kent_year):
     """Care leavers in After Care start at children ceasing care x the share going on x the
     stay, so the stock holds over the year (within 15%) and its team keeps up; scaled from

@@ -81,6 +81,7 @@ def test_draws_come_in_antithetic_pairs(baseline):
     )
 
 
+@pytest.mark.slow
 def test_batches_draw_each_replications_parameters_on_common_seeds(baseline, tmp_path):
     """run -n: replications differ in demand by the draw (and the same seed repeats exactly);
     compare: replication i of two scenarios draws the same parameters, so two copies of one

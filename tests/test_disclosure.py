@@ -108,6 +108,7 @@ def attack(tables: dict[str, pd.DataFrame]) -> dict[tuple, float]:
     return recovered
 
 
+@pytest.mark.slow
 def test_the_attacker_recovers_cells_when_only_small_counts_are_suppressed(demo):
     cal, written = demo
     tables = {k: v for k, v in cal.tables.items() if not k.startswith("_") and v is not None}
@@ -125,6 +126,7 @@ def test_the_attacker_recovers_cells_when_only_small_counts_are_suppressed(demo)
     assert len(attack(naive)) >= 5  # cell-by-cell suppression leaks
 
 
+@pytest.mark.slow
 def test_no_suppressed_count_in_the_written_output_can_be_recovered(demo):
     _, written = demo
     suppressed = sum((frame[c] == SUPPRESSED).sum() for frame in written.values()
@@ -133,6 +135,7 @@ def test_no_suppressed_count_in_the_written_output_can_be_recovered(demo):
     assert attack(written) == {}
 
 
+@pytest.mark.slow
 def test_the_linear_algebra_check_agrees(demo):
     cal, _ = demo
     tables = {k: v for k, v in cal.tables.items() if not k.startswith("_") and v is not None}

@@ -64,6 +64,7 @@ COMMANDS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_transcripts_are_what_the_commands_print(name, tmp_path, monkeypatch):
     """The outputs the README and guides show are real: each command is run again and must

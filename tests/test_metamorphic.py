@@ -30,6 +30,7 @@ def test_more_workers_never_lengthen_waits(seed):
         previous = waits
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "changes",
     [

@@ -25,6 +25,8 @@ from demandsim.cli import main
 from demandsim.neighbours.table import MEASURES
 from demandsim.resources import DFE_DIR
 
+pytestmark = pytest.mark.slow  # the neighbours command's folder, report and workbook
+
 LEEDS, YEAR = "383", 2021
 SALFORD = "355"  # a Leeds neighbour whose referrals with no further action are 'c' in 2024
 

@@ -155,6 +155,7 @@ def test_the_frontier_is_non_dominated_and_complete():
             assert any(q.cost_gbp <= p.cost_gbp and q.miss_chance <= p.miss_chance for q in front)
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
     """A short run of the surge end to end; the folder's figures are rebuilt from its own
     per-replication results."""

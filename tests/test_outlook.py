@@ -33,6 +33,8 @@ from demandsim.replication import simulate
 from demandsim.results_store import scenario_record
 from demandsim.scenario_files import load_scenario
 
+pytestmark = pytest.mark.slow  # outlooks with their act-today searches and back-tests
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "calibration" / "demo"
 WEEKS = 8

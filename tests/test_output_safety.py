@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from demandsim.cli import main
@@ -66,6 +67,7 @@ initial_permanent = 5
 """
 
 
+@pytest.mark.slow
 def test_formula_text_is_written_as_text_in_csv_and_workbook(tmp_path):
     """A team named like a formula (a scenario file may name teams anything) stays text."""
     scenario = tmp_path / "hostile.toml"

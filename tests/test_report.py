@@ -56,6 +56,7 @@ def embedded_images(page: str) -> list[bytes]:
     ]
 
 
+@pytest.mark.slow
 def test_html_has_every_section_and_chart_and_nothing_external(run_dir):
     out, _ = run_dir
     page = (out / REPORT_HTML).read_text()
@@ -71,6 +72,7 @@ def test_html_has_every_section_and_chart_and_nothing_external(run_dir):
     assert "<script" not in page and "<link" not in page and "url(" not in page
 
 
+@pytest.mark.slow
 def test_run_prints_budget_p50_per_financial_year(run_dir, same_run):
     _, output = run_dir
     years = financial_year_costs(same_run.costs)
@@ -88,6 +90,7 @@ def budget_line(path, line: str) -> pd.Series:
     return pd.Series([row[c] for c in years], index=[c[:7] for c in years], dtype=float)
 
 
+@pytest.mark.slow
 def test_workbook_totals_equal_the_run_tables(run_dir, same_run):
     out, _ = run_dir
     stored = pd.read_csv(out / "budget_by_financial_year.csv").set_index("financial_year")
@@ -114,6 +117,7 @@ def test_workbook_totals_equal_the_run_tables(run_dir, same_run):
     } <= set(staffing.columns)
 
 
+@pytest.mark.slow
 def test_workbook_numbers_are_numbers_with_formats(run_dir):
     out, _ = run_dir
     book = openpyxl.load_workbook(out / WORKBOOK)
@@ -136,6 +140,7 @@ def test_workbook_numbers_are_numbers_with_formats(run_dir):
             )
 
 
+@pytest.mark.slow
 def test_report_rebuilds_from_stored_results_without_rerunning(run_dir, tmp_path):
     out, _ = run_dir
     before = (out / REPORT_HTML).read_bytes()
@@ -264,6 +269,7 @@ def misplaced_labels(fig: Figure) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["run", "compare"])
 def test_every_label_of_every_chart_is_inside_its_picture_and_apart(which, run_dir, compared):
     from demandsim.report import chart_makers, load_inputs
@@ -275,6 +281,7 @@ def test_every_label_of_every_chart_is_inside_its_picture_and_apart(which, run_d
     assert {stem: f for stem, f in found.items() if f} == {}
 
 
+@pytest.mark.slow
 def test_compare_report_has_every_section_chart_and_paired_cost_differences(compared):
     out, outcome, _ = compared
     page = (out / REPORT_HTML).read_text()
@@ -294,6 +301,7 @@ def test_compare_report_has_every_section_chart_and_paired_cost_differences(comp
     assert "Paired differences" in book.sheetnames
 
 
+@pytest.mark.slow
 def test_batch_budget_percentiles_are_those_of_the_single_runs(compared):
     out, _, slow = compared
     totals = [
@@ -314,6 +322,7 @@ def test_batch_budget_percentiles_are_those_of_the_single_runs(compared):
     assert shown.to_numpy() == pytest.approx(mine.loc[shown.index, "p50_gbp"].to_numpy())
 
 
+@pytest.mark.slow
 def test_compare_report_rebuilds_identically(compared):
     out, _, _ = compared
     before = (out / REPORT_HTML).read_bytes()
@@ -322,6 +331,7 @@ def test_compare_report_rebuilds_identically(compared):
     assert (out / REPORT_HTML).read_bytes() == before
 
 
+@pytest.mark.slow
 def test_sweep_writes_a_comparison_report_and_one_cost_curve_per_year(baseline, tmp_path):
     from demandsim.batch import commands
     from demandsim.batch.sweep import parse_vary

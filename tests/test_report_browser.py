@@ -13,6 +13,8 @@ from demandsim.cli import main
 from demandsim.report import CHARTS, COMPARE_SECTIONS, OUTLOOK_SECTIONS, REPORT_HTML, SECTIONS
 from demandsim.scenario_files import DEFAULT_SCENARIO
 
+pytestmark = pytest.mark.slow  # the reports opened in a real browser
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

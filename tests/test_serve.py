@@ -176,6 +176,7 @@ def wait_for(driver, css: str, timeout: float):
     )
 
 
+@pytest.mark.slow
 def test_run_from_the_page_shows_what_compare_gives(browser, baseline, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -308,6 +309,7 @@ def cancel(driver, run_id: int, timeout: float = 30) -> None:
     wait_for(driver, f"#run-{run_id}[data-state='cancelled']", timeout)
 
 
+@pytest.mark.slow
 def test_a_council_found_by_search_runs_and_cancel_stops_runs(browser, tmp_path):
     """Start from Camden, found by typing in *Start from*: the form is the scenario ``demandsim
     calibrate --la Camden`` writes, and a run from it shows its headline. Then three long runs:

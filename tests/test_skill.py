@@ -54,6 +54,7 @@ def small():
     return skill.run_skill([LEEDS, KENT], workers=1, origins=[2021])
 
 
+@pytest.mark.slow
 def test_subset_has_every_stock_horizon_and_method(small):
     assert set(small["code"]) == {LEEDS, KENT}
     assert set(small["origin"]) == {2021}
@@ -73,6 +74,7 @@ def test_subset_has_every_stock_horizon_and_method(small):
     assert by_h.apply(lambda w: w.is_monotonic_increasing).all()
 
 
+@pytest.mark.slow
 def test_scores_recomputed_from_the_forecasts(small):
     summary = skill.scores(small).set_index(["stock", "horizon", "method"])
     part = small.loc[(small["stock"] == "cla") & (small["horizon"] == 2)
@@ -85,11 +87,13 @@ def test_scores_recomputed_from_the_forecasts(small):
     assert row["cover_80"] == pytest.approx(inside)
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(small):
     parallel = skill.run_skill([LEEDS, KENT], workers=2, origins=[2021])
     pd.testing.assert_frame_equal(small, parallel)
 
 
+@pytest.mark.slow
 def test_cli_backtest_all_writes_strict_json(tmp_path):
     out = tmp_path / "skill"
     result = CliRunner().invoke(
