@@ -36,7 +36,7 @@ from demandsim.calendar import financial_year
 from demandsim.daily import COST_SERIES, cost_series
 from demandsim.measures import COST_COMPONENTS as COMPONENTS
 from demandsim.measures import TOTAL_COST as TOTAL
-from demandsim.scenario import Costs
+from demandsim.scenario import Costs, Scenario
 
 PERCENTILES = (10, 50, 90)
 
@@ -105,6 +105,14 @@ def financial_year_costs(daily: pd.DataFrame) -> pd.DataFrame:
     full = [_days_in_year(label) for label in out.index]
     out.insert(1, "partial", out["days"].to_numpy() < np.array(full))
     return out.reset_index()
+
+
+def part_years(scenario: Scenario) -> set[str]:
+    """The financial years (``2014-15``) the scenario's forecast covers only in part, as
+    :func:`financial_year_costs` marks them."""
+    dates = pd.date_range(scenario.start_date, periods=scenario.forecast_days, freq="D")
+    days = pd.Series(financial_year(dates.to_numpy())).value_counts()
+    return {str(year) for year, n in days.items() if n < _days_in_year(str(year))}
 
 
 def _days_in_year(label: str) -> int:

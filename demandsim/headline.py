@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from demandsim.costs import part_years
 from demandsim.measures import FORECAST, SERVICE, TOTAL_COST, first_year_words, team_label
 from demandsim.scenario import Scenario
 
@@ -38,6 +39,10 @@ def money(value: float) -> str:
     if size >= 1e4:
         return f"{sign}£{size / 1e3:,.0f}k"
     return f"{sign}£{size:,.0f}"
+
+
+def _seeds(n: int) -> str:
+    return "1 seed" if n == 1 else f"{n} seeds"
 
 
 def _percent(share: float) -> str:
@@ -94,14 +99,14 @@ def run_headline(
     high = chance[chance >= SMALL_CHANCE].sort_values(ascending=False)
     if len(high):
         listed = ", ".join(f"{team_label(t)} {_percent(v)}" for t, v in high.items())
-        rest = "; every other team below 5%" if len(high) < len(chance) else ""
+        rest = "; every other social work team below 5%" if len(high) < len(chance) else ""
         lines.append(
-            f"Chance that a team's unallocated cases pass {threshold} on some day of "
+            f"Chance that a social work team's unallocated cases pass {threshold} on some day of "
             f"{first_year_words(scenario.forecast_days)}: {listed}{rest}."
         )
     else:
         lines.append(
-            f"No team's unallocated cases pass {threshold} in "
+            f"No social work team's unallocated cases pass {threshold} in "
             f"{first_year_words(scenario.forecast_days)} in more than 5% of replications."
         )
     staff = _rows(summary, key, "staff_in_post_mean").loc[SERVICE, "mean"]
@@ -168,7 +173,7 @@ def compare_headline(
         mine = differences[(differences["scenario"] == key)]
         n = int(mine["n"].max())
         lines.append(
-            f"{key} against {reference}, on the same {n} seeds (the same children and the same "
+            f"{key} against {reference}, on the same {_seeds(n)} (the same children and the same "
             "chance events in both, so differences are the scenarios' own):"
         )
         winters = mine.loc[mine["measure"] == WINTER, "period"].unique()
@@ -195,8 +200,8 @@ def compare_headline(
             lines.append(f"Unallocated cases {when}: " + "; ".join(clear) + ".")
         if noise:
             lines.append(
-                f"No clear difference (within the noise of {n} replications) in unallocated "
-                f"cases {when} for: {', '.join(noise)}."
+                f"No clear difference (within the noise of {n} replication{'s' if n != 1 else ''})"
+                f" in unallocated cases {when} for: {', '.join(noise)}."
             )
         chances = _chance_changes(summary, reference, key, scenario, _rows(mine, key, PASSES))
         if chances:
@@ -205,17 +210,17 @@ def compare_headline(
                 f"{first_year_words(scenario.forecast_days)}: " + "; ".join(chances) + "."
             )
         costs = mine[(mine["measure"] == TOTAL_COST) & (mine["team"] == SERVICE)]
+        part = part_years(scenario)
         for row in costs.itertuples():
+            year = f"{row.period}{' (part year)' if row.period in part else ''}"
             if not row.ci_low > 0 and not row.ci_high < 0:
-                lines.append(
-                    f"Cost {row.period}: no clear difference ({money(row.mean)} on average)."
-                )
+                lines.append(f"Cost {year}: no clear difference ({money(row.mean)} on average).")
                 continue
             word = "more" if row.mean > 0 else "less"
             share = row.share_higher if row.mean > 0 else row.share_lower
             low, high = sorted([abs(row.ci_low), abs(row.ci_high)])
             lines.append(
-                f"Cost {row.period}: {money(abs(row.mean))} {word} (95% CI {money(low)} to "
+                f"Cost {year}: {money(abs(row.mean))} {word} (95% CI {money(low)} to "
                 f"{money(high)}); {word} in {_percent(share)} of replications."
             )
     return lines

@@ -269,6 +269,9 @@ def test_cost_differences_are_the_paired_differences_of_the_replications(
     diffs = pd.read_parquet(folder / "paired_differences.parquet")
     a, b = service_costs(folder, reference), service_costs(folder, other)
     assert (kind == "sweep") == ((b - a).to_numpy().mean() < 0)
+    by_year = pd.read_csv(folder / "costs_by_replication.csv")
+    part = set(by_year.loc[by_year["partial"], "financial_year"])  # years the forecast cuts
+    assert part == ({"2014-15", "2015-16"} if kind == "compare" else {"2027-28"})
     for year in a.columns:
         d = (b[year] - a[year]).to_numpy()
         row = diffs[
@@ -277,7 +280,8 @@ def test_cost_differences_are_the_paired_differences_of_the_replications(
         ].iloc[0]  # fmt: skip
         assert row["mean"] == pytest.approx(d.mean())
         assert row["share_higher"] == pytest.approx(np.mean(d > 0))
-        assert f"{other} - {reference}, {year}: {pounds(d.mean())}" in output
+        shown = f"{year} (part)" if year in part else year
+        assert f"{other} - {reference}, {shown}: {pounds(d.mean())}" in output
 
 
 PASSES = "backlog_passes_threshold_in_12_months"
@@ -395,6 +399,45 @@ def cases(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".0", "")
 
 
+def html_table_after(page: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after ``heading`` in the report, row by row."""
+    import html
+
+    table = page[page.index(heading) :].split("</table>", 1)[0]
+    rows = re.findall(r"<tr.*?>(.*?)</tr>", table, flags=re.S)
+    return [
+        [html.unescape(c) for c in re.findall(r"<t[hd].*?>(.*?)</t[hd]>", r, re.S)] for r in rows
+    ]
+
+
+@pytest.mark.parametrize("kind", ["run -n", "compare"])
+def test_the_reports_cost_components_are_means_that_add_up(runs, kind):
+    """The report's costs by component and financial year: each the mean over the replications
+    of costs_by_replication.csv, and together the total shown below them."""
+    from demandsim.measures import COST_COMPONENTS, short_label
+    from demandsim.report.text import pounds
+
+    folder, _ = runs[kind]
+    rows = html_table_after((folder / "report.html").read_text(), "Mean by component")
+    means = pd.read_csv(folder / "costs_by_replication.csv")
+    means = means.groupby(["scenario", "financial_year"]).mean(numeric_only=True)
+    names = {short_label(c).capitalize(): c for c in (*COST_COMPONENTS, TOTAL_COST)}
+    head, shown = rows[0], 0
+    years = [h for h in head if h[:2].isdigit()]
+    assert years and set(years) == set(means.index.get_level_values("financial_year"))
+    only = means.index.get_level_values("scenario")[0]
+    for row in rows[1:]:
+        cells = dict(zip(head, row, strict=True))
+        scenario = cells.get("scenario", only)
+        for year in years:
+            assert cells[year] == pounds(means.loc[(scenario, year), names[cells["component"]]])
+            shown += 1
+    for (scenario, year), row in means.iterrows():  # the components add up to the total
+        parts = row[list(COST_COMPONENTS)].sum()
+        assert parts == pytest.approx(row[TOTAL_COST], abs=1.0), (scenario, year)  # float32 sums
+    assert shown == len(means) * len(names)
+
+
 def test_headline_words_are_the_replications_numbers(runs):
     from demandsim.headline import money
     from demandsim.measures import team_label
@@ -418,7 +461,21 @@ def test_headline_words_are_the_replications_numbers(runs):
     totals = service_costs(folder, "baseline")
     said = f"Cost 2026-27: {money(np.percentile(totals['2026-27'], 50))} at P50"
     assert said in flat and said in page
-    assert "pass 50 on some day of the first 12 months:" in flat  # a 413-day forecast
+    said = re.search(
+        r"Chance that a social work team's unallocated cases pass 50 on some day of the first "
+        r"12 months: (.*?)\.",  # a 413-day forecast
+        flat,
+    ).group(1)
+    chance = kpis[kpis["measure"] == "backlog_passes_threshold_in_12_months"]
+    chance = chance.groupby("team")["value"].mean()
+    staffed = [
+        t for t, team in scenario_of(folder, "baseline").teams.items() if not team.is_service
+    ]
+    for team in staffed:  # each team at 5% or more is named with its chance; the others are not
+        named = f"{team_label(team)} {100 * chance[team]:.0f}%"
+        assert (named in said) == (chance[team] >= 0.05), (team, said)
+    rest = [t for t in staffed if chance[t] < 0.05]
+    assert ("every other social work team below 5%" in said) == bool(rest)
 
     folder, output = runs["compare"]
     flat = " ".join(output.split())
@@ -438,7 +495,7 @@ def test_headline_words_are_the_replications_numbers(runs):
         "2014-15"
     ]
     word = "more" if d.mean() > 0 else "less"
-    assert f"Cost 2014-15: {money(abs(d.mean()))} {word}" in flat
+    assert f"Cost 2014-15 (part year): {money(abs(d.mean()))} {word}" in flat  # 212 days
     assert (
         f"{word} in {100 * np.mean(d > 0 if word == 'more' else d < 0):.0f}% of replications"
         in flat

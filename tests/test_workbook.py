@@ -275,12 +275,15 @@ def test_paired_differences_show_pounds_and_shares(compared):
     b = per_replication(compared, other, SERVICE, TOTAL_COST)
     money = table[table["Measure"] == "Total cost"].set_index("Period")
     assert set(money["Compared with"]) == {reference} and set(money["Scenario"]) == {other}
+    # 219 days from 1 September 2014: part of 2014-15 and of 2015-16, and marked so
+    assert list(a.columns) == ["2014-15", "2015-16"]
     for year in a.columns:
         d = (b[year] - a[year]).to_numpy()
-        assert money.loc[year, "Mean difference"] == pytest.approx(d.mean())
-        assert money.loc[year, "P50"] == pytest.approx(np.percentile(d, 50))
-        assert money.loc[year, "Share of replications higher"] == pytest.approx(np.mean(d > 0))
-        assert money.loc[year, "Share of replications lower"] == pytest.approx(np.mean(d < 0))
+        row = money.loc[f"{year} (part year)"]
+        assert row["Mean difference"] == pytest.approx(d.mean())
+        assert row["P50"] == pytest.approx(np.percentile(d, 50))
+        assert row["Share of replications higher"] == pytest.approx(np.mean(d > 0))
+        assert row["Share of replications lower"] == pytest.approx(np.mean(d < 0))
     ws = openpyxl.load_workbook(compared / WORKBOOK)["Paired differences"]
     heads = [c.value for c in ws[2]]
     for row in ws.iter_rows(min_row=3):
@@ -290,8 +293,10 @@ def test_paired_differences_show_pounds_and_shares(compared):
         assert all(c.number_format == "0%" for c in shares if c.value is not None)
         if unit == "£":
             assert mean.number_format.startswith('"£"#,##0')
-        elif unit == "%":
-            assert mean.number_format == "0%"
+        elif unit == "%":  # percentage points to one decimal: 0.6 points is not shown as 1%
+            assert mean.number_format == "0.0%"
+        elif unit == "days":
+            assert mean.number_format == "#,##0.0"
     assert "Budget" in openpyxl.load_workbook(compared / WORKBOOK).sheetnames
     budget = sheet(compared, "Budget")
     assert set(budget["Scenario"]) == {reference, other}

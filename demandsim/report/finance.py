@@ -33,6 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from demandsim.costs import part_years
 from demandsim.measures import (
     COST_COMPONENTS,
     DAILY,
@@ -404,12 +405,16 @@ def differences_sheet(differences: pd.DataFrame, scenario: Scenario | None = Non
             return ""
         return PERCENT if measure.is_share else (MONEY if measure.is_money else measure.unit)
 
+    part = part_years(scenario) if scenario is not None else set()
     return pd.DataFrame(
         {
             "Scenario": differences["scenario"],
             "Compared with": differences["reference"],
             "Measure": [_capital(measure_label(m, scenario)) for m in differences["measure"]],
-            "Period": differences["period"].replace({FORECAST: "whole forecast"}),
+            "Period": [
+                "whole forecast" if p == FORECAST else year_heading(p, p in part)
+                for p in differences["period"]
+            ],
             UNIT: [unit(m) for m in differences["measure"]],
             "Mean difference": differences["mean"],
             "95% interval, low": differences["ci_low"],

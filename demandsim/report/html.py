@@ -139,7 +139,7 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
     budget_all = ["scenario", "financial_year", "days", "p10_gbp", "p50_gbp", "p90_gbp",
                   "mean_gbp", "budget_gbp", "overspend_chance", "replications"]  # fmt: skip
     by_component = inputs.percentiles.pivot_table(
-        index=["scenario", "component"], columns="financial_year", values="p50_gbp", sort=False
+        index=["scenario", "component"], columns="financial_year", values="mean_gbp", sort=False
     ).reset_index()
     by_component.columns.name = None
     by_component["component"] = by_component["component"].map(lambda c: short_label(c).capitalize())
@@ -169,7 +169,7 @@ def render_html(inputs: ReportInputs, images: dict[str, bytes]) -> str:
          + tiles(inputs)
          + img("costs_by_year", "Cost by financial year")
          + _budget_table(inputs.budget, budget_all)
-         + "<h3>P50 by component</h3>"
+         + "<h3>Mean by component (the components add up to the total; percentiles do not)</h3>"
          + _table(by_component, money=[c for c in by_component if str(c)[:2].isdigit()])
          + img("monthly_costs", "Monthly cost")),
     ]  # fmt: skip

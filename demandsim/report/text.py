@@ -47,9 +47,11 @@ def format_budget(budget: pd.DataFrame, differences: pd.DataFrame | None = None)
         ]
         if len(totals):
             lines += ["", "Total cost, paired difference from the reference (95% CI):"]
+            part = set(budget.loc[budget["partial"].astype(bool), "financial_year"])
             for row in totals.itertuples():
+                year = f"{row.period}{' (part)' if row.period in part else ''}"
                 lines.append(
-                    f"  {row.scenario} - {row.reference}, {row.period}: {pounds(row.mean)} "
+                    f"  {row.scenario} - {row.reference}, {year}: {pounds(row.mean)} "
                     f"({pounds(row.ci_low)} to {pounds(row.ci_high)})"
                 )
     return "\n".join(lines)

@@ -36,6 +36,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 #: the format of a value in a row whose Unit column says this
 UNIT_FORMATS = {finance.MONEY: MONEY_FORMAT, finance.PERCENT: SHARE_FORMAT, "days": WHOLE_FORMAT,
                 "runs": WHOLE_FORMAT}  # fmt: skip
+#: paired differences are often small: days and percentage points to one decimal
+DIFFERENCE_FORMATS = {**UNIT_FORMATS, finance.PERCENT: "0.0%", "days": NUMBER_FORMAT}
 HEADER_ROW = 2
 MAX_WIDTH = 60
 
@@ -102,7 +104,7 @@ def sheets(inputs: ReportInputs) -> dict[str, Sheet]:
             "(shares: how often the scenario is higher or lower)", diffs,
             formats={"Share of replications higher": SHARE_FORMAT,
                      "Share of replications lower": SHARE_FORMAT},
-            by_unit=values(diffs, 5)[:6], label_columns=5,
+            by_unit=values(diffs, 5)[:6], label_columns=5, unit_formats=DIFFERENCE_FORMATS,
         )  # fmt: skip
     out = {**_outlook_sheets(inputs), **out}  # an outlook's own sheets come first
     by_rep = finance.costs_by_replication_sheet(inputs.fy_costs)
