@@ -100,7 +100,14 @@ def scenario_record(scenario: Scenario) -> dict[str, Any]:
 
 
 def write_scenario_toml(scenario: Scenario, path: Path) -> None:
+    """The scenario as a TOML file that loads back as the same scenario, wherever the folder
+    is moved: a file it reads (``demand.intensity_file``) is copied beside it, as
+    ``STEM.intensity.csv``, and named relative to it."""
     data = _drop_none(scenario_record(scenario))
+    if scenario.demand.intensity_file:
+        copy = path.with_name(f"{path.stem}.intensity.csv")
+        shutil.copyfile(scenario.demand.intensity_file, copy)
+        data["demand"]["intensity_file"] = copy.name
     path.write_text(
         f"# Resolved scenario {scenario.name!r}: every parameter of the run.\n"
         + tomli_w.dumps(data)

@@ -4,6 +4,7 @@ nothing half-written."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -125,3 +126,32 @@ def test_no_report_writes_the_tables_only(tmp_path):
     rebuilt = CliRunner().invoke(cli.main, ["report", str(out)])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert (out / "report.html").exists()
+
+
+def test_a_calibrated_scenarios_folder_reports_and_reloads_wherever_it_is_moved(tmp_path):
+    """A scenario calibrated from a council's own data reads its demand from intensity.csv
+    beside it. Its results folder keeps a copy, so the report builds, the stored scenario loads
+    back as the one that ran, and both still work after the folder is moved (the report once
+    failed: the stored scenario named the CSV outside its folder)."""
+    import filecmp
+
+    from demandsim.results_store import scenario_record
+    from demandsim.scenario_files import load_scenario
+
+    source = Path(__file__).resolve().parents[1] / "calibration" / "fitted" / "demo"
+    source = source / "scenario.toml"
+    ran = load_scenario(source, ["years=0.2", "warmup_days=20"])
+    out = tmp_path / "first"
+    result = CliRunner().invoke(cli.main, ["run", str(source), *ARGS, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").exists() and not (out / "INCOMPLETE").exists()
+    moved = out.rename(tmp_path / "moved")
+    again = load_scenario(moved / "scenarios" / f"{ran.name}.toml")
+    copy = moved / "scenarios" / f"{ran.name}.intensity.csv"
+    assert again.demand.intensity_file == str(copy.resolve())
+    assert filecmp.cmp(copy, ran.demand.intensity_file, shallow=False)
+    record, expected = scenario_record(again), scenario_record(ran)
+    record["demand"].pop("intensity_file"), expected["demand"].pop("intensity_file")
+    assert record == expected
+    rebuilt = CliRunner().invoke(cli.main, ["report", str(moved)])
+    assert rebuilt.exit_code == 0, rebuilt.output
