@@ -75,6 +75,9 @@ for text in [
     add("keys", Case(text, run_set(text), [f"--set: {key}: unknown key"], {"good.toml": GOOD},
                      forbid=[SECRET]))  # fmt: skip
 set_case("keys", "costs.placement_per_week_gbp={hotel=5}", "costs.placement_per_week_gbp", "hotel")
+# a misspelt team is a new team (teams are named by the scenario), staffed and paid but serving
+# no stage: refused, naming it and the teams the stages use
+set_case("keys", "teams.cinn.posts=3", "teams.cinn", "serves no stage", "'cin'")
 set_case("keys", 'pathway.stages.cin.routes_by_month={"2026-13"={closed=1.0}}',
          "pathway.stages.cin.routes_by_month", "YYYY-MM")  # fmt: skip
 
