@@ -264,6 +264,17 @@ def is_share(name: str) -> bool:
     return bool(measure and measure.is_share)
 
 
+def lowest(name: str) -> float:
+    """The least value a KPI or daily measure can take: 0 for every declared one (counts,
+    shares, days, money), unbounded for a name not declared here."""
+    return 0.0 if (KPIS.get(name) or DAILY.get(name)) else -np.inf
+
+
+def highest(name: str) -> float:
+    """The greatest value a KPI or daily measure can take: 1 for shares and chances."""
+    return 1.0 if is_share(name) else np.inf
+
+
 def is_chance(name: str) -> bool:
     """A KPI that is 0 or 1 in each replication (its mean is a chance)."""
     measure = KPIS.get(name)

@@ -191,6 +191,30 @@ def test_chance_differences_hold_the_true_difference_as_often_as_they_claim(prob
     assert ((low <= (x - y).mean(axis=1)) & ((x - y).mean(axis=1) <= high)).all()
 
 
+def test_intervals_stay_within_the_values_a_measure_can_take():
+    """Two replications' t-interval of a count reaches below 0 and of a share above 100%: both
+    are cut there (the mean itself never moves); an undeclared measure is left as it is."""
+    values = {"unallocated_mean": [0.0, 10.0], "agency_share_mean": [0.9, 1.0],
+              "backlog_passes_threshold_in_12_months": [0.0, 0.0], "not_a_kpi": [0.0, 10.0]}  # fmt: skip
+    kpis = pd.DataFrame(
+        [
+            dict(scenario="s", replication=r, team="t", measure=m, period="forecast", value=v)
+            for m, vs in values.items()
+            for r, v in enumerate(vs)
+        ]
+    )
+    table = aggregate.kpi_summary(kpis).set_index("measure")
+    t = describe(np.array(list(values.values()))).set_index(pd.Index(list(values)))
+    assert t.loc["unallocated_mean", "ci_low"] < 0 and t.loc["agency_share_mean", "ci_high"] > 1
+    assert table.loc["unallocated_mean", "ci_low"] == 0.0
+    assert table.loc["unallocated_mean", "ci_high"] == t.loc["unallocated_mean", "ci_high"]
+    assert table.loc["agency_share_mean", "ci_high"] == 1.0
+    assert table.loc["agency_share_mean", "ci_low"] == t.loc["agency_share_mean", "ci_low"]
+    assert table.loc["backlog_passes_threshold_in_12_months", "ci_low"] == 0.0  # Wilson: 0 of 2
+    assert table.loc["not_a_kpi", "ci_low"] == t.loc["not_a_kpi", "ci_low"] < 0
+    assert (table["mean"] == t["mean"]).all()
+
+
 def test_wide_by_replication_places_each_value_and_refuses_repeated_rows():
     kpis = pd.DataFrame(
         {

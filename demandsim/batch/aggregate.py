@@ -28,7 +28,9 @@ from demandsim.measures import (
     FORECAST,
     SERVICE,
     TOTAL_COST,
+    highest,
     is_chance,
+    lowest,
 )
 from demandsim.replication import forecast_dates, team_labels
 from demandsim.scenario import Scenario
@@ -155,7 +157,9 @@ def _codes(labels: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     """Each scenario's KPIs across replications (see :func:`describe`). For chances (0/1 per
-    replication) the interval is Wilson's score interval, which stays within [0, 1]."""
+    replication) the interval is Wilson's score interval. Every interval is cut to the values
+    its measure can take (no count below 0, no share above 100%): a t-interval on a few
+    replications can reach past them, and cutting it there keeps every mean it held."""
     wide = wide_by_replication(kpis)
     table = describe(wide.to_numpy())
     labels = wide.index.to_frame(index=False)
@@ -163,6 +167,9 @@ def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     low, high = wilson_interval(table["mean"].to_numpy()[chance], table["n"].to_numpy()[chance])
     table.loc[chance, "ci_low"] = low
     table.loc[chance, "ci_high"] = high
+    floor, ceiling = (labels["measure"].map(f).to_numpy(dtype=float) for f in (lowest, highest))
+    table["ci_low"] = np.clip(table["ci_low"].to_numpy(), floor, ceiling)
+    table["ci_high"] = np.clip(table["ci_high"].to_numpy(), floor, ceiling)
     return pd.concat([labels, table], axis=1)
 
 
