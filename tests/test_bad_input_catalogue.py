@@ -381,7 +381,7 @@ for name, argv, expect in [
         "good.toml": GOOD,
         "bad.toml": GOOD + "[teams.cin]\nposts = -3\n",
         "old.toml": GOOD + "start_date = 2014-09-01\n",
-        "team.toml": GOOD + "[teams.extra]\nposts = 1\n",
+        "team.toml": GOOD + '[teams.extra]\nposts = 1\n[pathway.stages.cp]\nteam = "extra"\n',
         "f.txt": "x",
         "data/x.txt": "x",
         "outlook.toml": "[thresholds]\nmash = 10\n",
@@ -556,7 +556,8 @@ def test_outside_paths_are_allowed_with_the_flag(tmp_path):
 
 # --- signals: real processes -----------------------------------------------------------------
 SIGNAL_CASES = ["interrupt-at-start-up", "interrupt-in-a-run", "interrupt-in-a-batch",
-                "kill-9-of-a-batch"]  # fmt: skip
+                "kill-9-of-a-batch",
+                pytest.param("interrupt-in-the-act-today-search", marks=pytest.mark.slow)]  # fmt: skip
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -606,7 +607,8 @@ def _wait_for_children(pid: int, n: int, seconds: float = 60) -> list[int]:
     return _children(pid)
 
 
-PROGRESS = ("demandsim: running", "demandsim: summarising", "demandsim: building")
+PROGRESS = ("demandsim: running", "demandsim: summarising", "demandsim: building",
+            "demandsim: act today", "demandsim: checking", "demandsim: calibrating")  # fmt: skip
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc on Linux")
@@ -621,6 +623,12 @@ def test_signals_leave_one_line_and_no_processes(name, tmp_path):
         proc = _start(["run", "--years", "3", "--out", "out"], tmp_path)
         before = _wait_for_line(proc, "demandsim: running")
         kids = []
+    elif name == "interrupt-in-the-act-today-search":  # its own pool, after the batch's
+        demo = str(ROOT / "calibration" / "demo")
+        proc = _start(["outlook", demo, "--weeks", "8", "-n", "20", "--jobs", "2", "--out", "out"],
+                      tmp_path)  # fmt: skip
+        before = _wait_for_line(proc, "demandsim: act today: searching")
+        kids = _wait_for_children(proc.pid, 2)
     else:
         proc = _start(batch, tmp_path)
         kids = _wait_for_children(proc.pid, 2)
@@ -635,7 +643,7 @@ def test_signals_leave_one_line_and_no_processes(name, tmp_path):
         return
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    if name == "interrupt-in-a-run":
+    if name in ("interrupt-in-a-run", "interrupt-in-the-act-today-search"):
         err = "".join(before) + err
     assert "Traceback" not in err, err
     # what the run said it was doing before the signal ("demandsim: running ...") is progress,
@@ -647,5 +655,8 @@ def test_signals_leave_one_line_and_no_processes(name, tmp_path):
     assert not any(_alive(k) for k in kids)
     if name == "interrupt-at-start-up":
         assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+    elif name == "interrupt-in-the-act-today-search":  # an outlook cannot resume: unfinished
+        assert (tmp_path / "out" / "INCOMPLETE").exists()
+        assert not (tmp_path / "out" / "summary.txt").exists()
     elif list(tmp_path.iterdir()):  # a run is a batch of one: what it keeps, it keeps to resume
         assert "--resume" in err, err

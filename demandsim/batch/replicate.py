@@ -198,7 +198,22 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor | None:
     """``jobs`` worker processes that end with this one, or None for one job (run in-process)."""
     if jobs <= 1:
         return None
-    return ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(jobs, initializer=_pool_worker, initargs=(os.getpid(),))
+
+
+def _pool_worker(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    end_with_parent(parent)
+
+
+def close_pool(pool: ProcessPoolExecutor | None, interrupted: bool = False) -> None:
+    """Shut a :func:`worker_pool` down; after Ctrl-C or an error, end its workers first, as a
+    batch does (waiting for them could wait for ever, see :func:`_terminate`)."""
+    if pool is None:
+        return
+    if interrupted:
+        _terminate(pool)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def end_with_parent(parent: int) -> None:

@@ -91,12 +91,9 @@ def optimise(
         text = _no_plan_text(spec, found, table)
         return OptimiseOutcome(found, seeds, None, table, text, None)
     say(f"confirming the chosen plan on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}")
-    evaluator = Evaluator(spec, base, seeds.confirm, jobs)
-    try:
+    with Evaluator(spec, base, seeds.confirm, jobs) as evaluator:
         confirmation = evaluator.evaluate(found.chosen.levers, prune=False)
         now = evaluator.evaluate(today(spec, base), prune=False)
-    finally:
-        evaluator.close()
     text = summary_text(spec, base, found, confirmation, now, seeds)
     folder = None
     if out is not None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.replicate import worker_pool
+from demandsim.batch.replicate import close_pool, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.optimise.target import OptimiseFile, lever_space, plan_overrides
 from demandsim.replication import Replication, forecast_dates, simulate, staffed_teams, team_labels
@@ -145,17 +145,18 @@ class Evaluator:
         self.spec, self.base, self.seeds = spec, base, tuple(seeds)
         self.pool = worker_pool(jobs)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        close_pool(self.pool, interrupted=kind is not None)
 
     def _outcomes(self, scenario: Scenario, seeds: Iterable[int]) -> list[Outcome]:
         seeds = list(seeds)
         if self.pool is None:
             return [_run_one(scenario, s, self.spec) for s in seeds]
-        return list(
-            self.pool.map(_run_one, [scenario] * len(seeds), seeds, [self.spec] * len(seeds))
-        )
+        futures = [self.pool.submit(_run_one, scenario, s, self.spec) for s in seeds]
+        return [f.result() for f in futures]  # not Executor.map: see outlook.act.Runner.run
 
     def plan(self, levers: dict[str, Any]) -> PlanResult:
         scenario = apply_overrides(self.base, plan_overrides(self.spec, self.base, levers))
@@ -228,15 +229,13 @@ def search(
         penalty = 0.0 if result.feasible(spec) else (1 + shortfall) * result.cost_gbp
         return result.cost_gbp + penalty
 
-    try:
+    with evaluator:
         trials = 0
         while len(seen) < budget and trials < 4 * budget:  # repeats of a plan are free
             study.optimize(objective, n_trials=1)
             trials += 1
             if kind == "grid" and len(study.trials) >= size:
                 break
-    finally:
-        evaluator.close()
     plans = list(seen.values())
     feasible = [p for p in plans if p.feasible(spec)]
     chosen = min(feasible, key=lambda p: p.cost_gbp) if feasible else None

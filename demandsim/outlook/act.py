@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from demandsim.batch.replicate import worker_pool
+from demandsim.batch.replicate import close_pool, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.outlook.weekly import WEEK_DAYS
 from demandsim.parameter_draws import simulate_drawn
@@ -82,15 +82,19 @@ class Runner:
         self.seeds, self.weeks = tuple(seeds), weeks
         self.pool = worker_pool(jobs)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        close_pool(self.pool, interrupted=kind is not None)
 
     def run(self, scenario: Scenario) -> list[Judged]:
-        n = len(self.seeds)
         if self.pool is None:
             return [judge(scenario, s, self.weeks) for s in self.seeds]
-        return list(self.pool.map(judge, [scenario] * n, self.seeds, [self.weeks] * n))
+        # submitted, not Executor.map: map cancels what is queued when interrupted, and the
+        # pool's manager thread then fails on those cancelled futures as close_pool ends it
+        futures = [self.pool.submit(judge, scenario, s, self.weeks) for s in self.seeds]
+        return [f.result() for f in futures]
 
 
 @dataclass(frozen=True)

@@ -248,15 +248,12 @@ def backtest(
     teams = list(dict.fromkeys(truth["team"]))
     baseline = load_scenario()
     seeds = tuple(range(first_seed, first_seed + replications))
-    runner = Runner(seeds, settings.weeks, jobs)
     frames = []
-    try:
+    with Runner(seeds, settings.weeks, jobs) as runner:
         for i, day in enumerate(dates, 1):
             say(f"issue date {day} ({i} of {len(dates)}): data as of then, calibrate, run")
             forecast, _ = warning_at(data, day, baseline, settings, settings_source, runner, teams)
             frames.append(forecast)
-    finally:
-        runner.close()
     weekly = score_weeks(pd.concat(frames, ignore_index=True), truth, settings)
     dated = by_issue_date(weekly)
     table = scores(weekly, dated)

@@ -208,13 +208,10 @@ def outlook_from_scenario(
         teams = len(scenario.teams)
         today = [judged(s, cube[i], by_seed[s], teams, settings.weeks) for i, s in enumerate(seeds)]
         say(f"act today: searching agency requests on seeds {seeds[0]}..{seeds[-1]}")
-        runner = Runner(seeds, settings.weeks, jobs)
-        search = Search(scenario, thresholds, first_week, settings.level,
-                        settings.act_today.most_per_team, runner, say)  # fmt: skip
-        try:
+        with Runner(seeds, settings.weeks, jobs) as runner:
+            search = Search(scenario, thresholds, first_week, settings.level,
+                            settings.act_today.most_per_team, runner, say)  # fmt: skip
             chosen, act_table = act_today(search, today)
-        finally:
-            runner.close()
         act = act_text(act_table, chosen, settings.level, first_week, fill, settings.weeks)
         found.update(act_table=act_table, chosen=chosen)
         unallocated = cube[:, :, index, DAILY_NAMES.index("unallocated_cases")]
