@@ -292,3 +292,17 @@ def test_after_care_starts_at_the_level_its_flows_keep(kent_year):
     assert stage.initial_cases == round(expected) and stage.initial_cases > 2000
     assert after["open_cases"].iloc[-1] == pytest.approx(stage.initial_cases, rel=0.15)
     assert after["unallocated_cases"].mean() < 0.02 * stage.initial_cases
+
+
+def test_rates_that_leave_no_one_employed_size_posts_from_the_case_holders(baseline):
+    """The Isles of Scilly, 2024: vacancy 100% and agency 100% with 1.5 case-holding FTE. Sized
+    from employees (none) the council got 36 posts; from its case holders it gets a post a team,
+    held by agency workers, and the calibration says why."""
+    from demandsim.calibration.published import calibrate_published
+
+    cal = calibrate_published("Isles of Scilly", 2024, baseline)
+    teams = cal.parameters["teams"]
+    staffed = {n: t for n, t in teams.items() if "posts" in t}
+    assert sum(t["posts"] for t in staffed.values()) == len(staffed) == 5  # at least 1 a team
+    assert all(t["initial_agency"] == t["posts"] for t in staffed.values())
+    assert any("leave almost no social workers employed" in note for note in cal.notes)

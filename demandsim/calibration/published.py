@@ -519,6 +519,16 @@ def _early_help(contacts: float, base: Scenario) -> dict | None:
 
 #: a case-holding team's cap is at least CASELOAD_HEADROOM x the council's published caseload
 CASELOAD_HEADROOM = 1.2
+#: published vacancy and agency rates that leave fewer of the posts than this held by employees
+#: (the Isles of Scilly: 100% and 100%) cannot size the posts from the employed FTE
+MIN_EMPLOYED_SHARE = 0.1
+
+
+def rates_leave_no_one_employed(vacancy: float, agency: float) -> bool:
+    """Whether published vacancy and agency shares (0-1) leave too few employees to size from."""
+    return 1 - vacancy < MIN_EMPLOYED_SHARE or 1 - agency < MIN_EMPLOYED_SHARE
+
+
 #: posts needed beyond this multiple of the published posts are reported as a backlog
 BACKLOG_MARGIN = 1.15
 
@@ -543,10 +553,14 @@ def _workforce(
     if "inpost_fte" in v:
         holders = v.get("case_holders_fte", v["inpost_fte"])
         vacancy = v.get("vacancy_rate", 100 * (1 - _filled_share(base))) / 100
-        posts_total = holders / max(1 - vacancy, 0.05)
-        agency_ratio = v.get("agency_rate", 0.0) / 100
-        agency_ratio = agency_ratio / max(1 - agency_ratio, 0.05)  # agency per employed FTE
-        filled = min((1 - vacancy) * (1 + agency_ratio), 1.0)
+        agency_share = v.get("agency_rate", 0.0) / 100
+        if rates_leave_no_one_employed(vacancy, agency_share):
+            # the case holders are the staff, nearly all agency: as many posts, all filled
+            posts_total, filled, agency_ratio = holders, 1.0, np.inf
+        else:
+            posts_total = holders / (1 - vacancy)
+            agency_ratio = agency_share / (1 - agency_share)  # agency per employed FTE
+            filled = min((1 - vacancy) * (1 + agency_ratio), 1.0)
         load = {
             name: sum(
                 open_cases.get(stage, spec.initial_cases)
@@ -574,7 +588,11 @@ def _workforce(
             enough = int(np.ceil(need[name] / max(filled * (1 - absence), 0.05)))
             posts = max(shared, enough)
             perm = round(posts * (1 - vacancy))
-            agency = min(posts - perm, round(perm * agency_ratio))
+            agency = (
+                posts - perm
+                if np.isinf(agency_ratio)
+                else min(posts - perm, round(perm * agency_ratio))
+            )
             teams[name] = {"posts": posts, "initial_permanent": perm, "initial_agency": agency}
             if caps[name] != team.caseload_cap:
                 teams[name]["caseload_cap"] = caps[name]
@@ -637,6 +655,13 @@ def busy_factor(base: Scenario, team: str) -> float:
 def _staffing_notes(staffing: pd.DataFrame, figs: dict[str, Figure]) -> list[str]:
     """Where the council's own figures imply a real backlog, say so."""
     notes = []
+    vacancy, agency = (figs[k].value if k in figs else 0.0 for k in ("vacancy_rate", "agency_rate"))
+    if rates_leave_no_one_employed(vacancy / 100, agency / 100):
+        notes.append(
+            f"Staffing: the published vacancy ({vacancy:.0f}%) and agency ({agency:.0f}%) rates "
+            "leave almost no social workers employed, so posts are sized from the case-holding "
+            "FTE as if every post were filled, by agency workers where the rates say so."
+        )
     raised = staffing.loc[staffing["posts"] > staffing["posts_from_published_fte"]]
     published = int(staffing["posts_from_published_fte"].sum())
     modelled = int(staffing["posts"].sum())
