@@ -132,6 +132,11 @@ class Duration(Frozen):
     def _shorthand_and_default_cv(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = {"mean_days": value}
+        elif not isinstance(value, dict | Duration):
+            raise ValueError(
+                "expected a number of days (fill_days = 3) or a table such as "
+                '{dist = "gamma", mean_days = 3, cv = 0.5}'
+            )
         gamma_or_lognormal = isinstance(value, dict) and value.get("dist", "gamma") in (
             "gamma",
             "lognormal",

@@ -75,6 +75,17 @@ for text in [
     add("keys", Case(text, run_set(text), [f"--set: {key}: unknown key"], {"good.toml": GOOD},
                      forbid=[SECRET]))  # fmt: skip
 set_case("keys", "costs.placement_per_week_gbp={hotel=5}", "costs.placement_per_week_gbp", "hotel")
+# a duration that is neither a number nor a table says it could be either
+set_case(
+    "types",
+    'workforce.agency.fill_days="three"',
+    "workforce.agency.fill_days",
+    "number of days",
+    "mean_days",
+)
+set_case(
+    "types", "pathway.stages.cin.duration=true", "pathway.stages.cin.duration", "number of days"
+)
 # a misspelt team is a new team (teams are named by the scenario), staffed and paid but serving
 # no stage: refused, naming it and the teams the stages use
 set_case("keys", "teams.cinn.posts=3", "teams.cinn", "serves no stage", "'cin'")
