@@ -829,15 +829,6 @@ class Scenario(Frozen):
                     ("pathway", "stages", name, "team"),
                     stage.team,
                 )
-        used = {stage.team for stage in self.pathway.stages.values()}
-        for name in self.teams:
-            if name not in used:  # a misspelt team would be staffed and paid, serving no one
-                raise KeyedError(
-                    "serves no stage of the pathway (a misspelt team name?); expected each team "
-                    f"to be the team of some stage (the stages' teams: {sorted(used)})",
-                    ("teams", name),
-                    name,
-                )
         for name in self.costs.care_stages:
             if name not in self.pathway.stages:
                 raise KeyedError(

@@ -21,6 +21,7 @@ a file that does not look like a scenario are never repeated in an error.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import stat
 import tomllib
@@ -101,7 +102,25 @@ def load_scenario(
     origins.setdefault(("source_dir",), str(path))
     scenario = validate(data, origins, default_file=str(path))
     check_intensity_file(scenario, _origin_of(("demand", "intensity_file"), origins, str(path)))
+    _check_teams_serve(scenario, origins, str(path))
     return scenario
+
+
+def _check_teams_serve(
+    scenario: Scenario, origins: Mapping[tuple[str, ...], str], path: str
+) -> None:
+    """A team that no stage uses is refused unless the built-in baseline has a team of that
+    name: it is most likely misspelt (``[teams.cinn]`` is a new team, staffed and paid, serving
+    no one). A built-in team left without stages (its stages moved to a new team) is kept."""
+    used = {stage.team for stage in scenario.pathway.stages.values()}
+    for name in scenario.teams:
+        if name in used or name in _builtin_teams():
+            continue
+        source = _origin_of(("teams", name), origins, path)
+        raise ScenarioError(
+            f"invalid scenario\n  {source}: teams.{name}: serves no stage of the pathway (a "
+            f"misspelt team name?); expected the team of some stage, one of {sorted(used)}"
+        )
 
 
 def validate(data: Mapping[str, Any], origins: Mapping[tuple[str, ...], str], default_file: str):
@@ -415,6 +434,12 @@ def _nest(path: tuple[str, ...], value: Any) -> dict:
     for key in reversed(path):
         out = {key: out}
     return out
+
+
+@functools.cache
+def _builtin_teams() -> frozenset[str]:
+    with DEFAULT_SCENARIO.open("rb") as fh:
+        return frozenset(tomllib.load(fh).get("teams", {}))
 
 
 def _origin_of(loc: tuple[str, ...], origins: Mapping[tuple[str, ...], str], default: str) -> str:
