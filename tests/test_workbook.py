@@ -378,3 +378,34 @@ def test_a_cost_the_scenario_sets_is_not_called_demandsims_assumption(baseline):
     assert rate["Note"].startswith("Set by this scenario")
     assert notes.loc["Agency days billed per year", "Assumed"] == "yes"  # kept from the baseline
     assert notes.loc["Seeds", "Value"] == 7
+
+
+def test_an_interrupted_workbook_leaves_no_file_and_no_tracebacks(tmp_path, monkeypatch):
+    """Ctrl-C while the sheets are written: no workbook, and nothing left for the garbage
+    collector to finish (half-written sheets once wrote to closed files and printed tracebacks
+    after the interrupted run's one line)."""
+    import gc
+    import sys
+
+    from demandsim.report import workbook
+
+    tables = {
+        f"S{i}": workbook.Sheet(f"sheet {i}", pd.DataFrame({"a": [1.0, 2.0]})) for i in range(4)
+    }
+    written = []
+
+    def write_then_interrupt(sheet, table):
+        written.append(table.caption)
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        workbook_write(sheet, table)
+
+    workbook_write = workbook._write
+    monkeypatch.setattr(workbook, "_write", write_then_interrupt)
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_value))
+    with pytest.raises(KeyboardInterrupt):
+        workbook.write_sheets(tables, tmp_path / "book.xlsx")
+    gc.collect()
+    assert not (tmp_path / "book.xlsx").exists()
+    assert unraisable == []

@@ -154,9 +154,23 @@ def write_workbook(inputs: ReportInputs, path: Path) -> None:
 def write_sheets(tables: dict[str, Sheet], path: Path) -> None:
     """Write the sheets row by row (openpyxl's write-only mode: no cell is kept once written)."""
     book = Workbook(write_only=True)
-    for name, table in tables.items():
-        _write(book.create_sheet(name), table)
-    book.save(path)
+    try:
+        for name, table in tables.items():
+            _write(book.create_sheet(name), table)
+        book.save(path)
+    except BaseException:  # Ctrl-C or an error: no workbook, and no tracebacks after it
+        _discard(book)
+        raise
+
+
+def _discard(book: Workbook) -> None:
+    """Close the sheets' row writers while their files are open: left to the garbage collector
+    they wrote to closed files and printed tracebacks after an interrupted run's one line."""
+    for sheet in book.worksheets:
+        try:
+            sheet.close()
+        except Exception:  # a sheet already closed by save(), or half written
+            continue
 
 
 def _write(sheet, table: Sheet) -> None:
