@@ -23,10 +23,6 @@ from pathlib import Path
 from statistics import NormalDist
 
 import click
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tomli_w
@@ -261,7 +257,8 @@ def demand_scores(table: pd.DataFrame) -> dict[str, float]:
 
 
 def demand_figure(table: pd.DataFrame, history: pd.DataFrame | None = None) -> Figure:
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    ax = fig.subplots()
     x = pd.PeriodIndex(table["month"], freq="M").to_timestamp()
     if history is not None:
         ax.plot(history.index, history.to_numpy(), color="grey", lw=1, label="before cut-off")
@@ -414,7 +411,8 @@ def calibration_check(
 
 
 def published_figure(table: pd.DataFrame, title: str) -> Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    axes = fig.subplots(1, 2)
     for ax, measure in zip(axes, ("cin", "cla"), strict=True):
         part = table.loc[table["measure"] == measure]
         year = [d.year for d in part["date"]]
@@ -499,7 +497,6 @@ def backtest(data_dir, cutoff, months, la, year, years_ahead, replications, seed
         with atomic_dir(out, overwrite=overwrite, marker="scores.json") as tmp:
             table.to_csv(tmp / "backtest.csv", index=False, float_format="%.4g")
             figure.savefig(tmp / "backtest.png", dpi=110)
-            plt.close(figure)
             write_json(strict_json({"scores": scores, "seed": seed}), tmp / "scores.json")
             shown = pd.DataFrame([{k: round(v, 3) for k, v in scores.items()}])
             (tmp / "backtest.md").write_text(

@@ -376,8 +376,6 @@ def provenance(pooling: fl.Pooling) -> dict:
 def write_skill(table: pd.DataFrame, out, half: str, command: str, seconds: float) -> dict:
     """skill.csv (every forecast), skill_summary.csv (``half``, and all councils), skill.md,
     charts and a strict-JSON scores.json into the folder ``out`` (an atomic_dir's temporary)."""
-    import matplotlib.pyplot as plt
-
     from demandsim.backtest import strict_json
     from demandsim.calibration.report import markdown_table
     from demandsim.skill_plots import coverage_figure, error_figure
@@ -394,7 +392,6 @@ def write_skill(table: pd.DataFrame, out, half: str, command: str, seconds: floa
     for name, fig in (("skill_errors.png", error_figure(summary)),
                       ("skill_coverage.png", coverage_figure(summary))):  # fmt: skip
         fig.savefig(out / name, dpi=110)
-        plt.close(fig)
     cols = ["stock", "horizon", "method", "cases", "councils", "origins", "median_ape", "p90_ape",
             "bias_pct", "beats_persistence", "cover_50", "cover_80", "cover_95"]  # fmt: skip
     text = (

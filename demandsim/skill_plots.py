@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -17,7 +13,8 @@ STYLE = {"demandsim": "o-", "persistence": "s--", "trend": "^:"}
 def error_figure(summary: pd.DataFrame) -> Figure:
     """Median (solid) and p90 absolute % error by horizon, one panel per stock."""
     stocks = list(dict.fromkeys(summary["stock"]))
-    fig, axes = plt.subplots(1, len(stocks), figsize=(4 * len(stocks), 3.4), squeeze=False)
+    fig = Figure(figsize=(4 * len(stocks), 3.4))
+    axes = fig.subplots(1, len(stocks), squeeze=False)
     for ax, stock in zip(axes[0], stocks, strict=True):
         part = summary.loc[summary["stock"] == stock]
         for method, g in part.groupby("method"):
@@ -38,7 +35,8 @@ def coverage_figure(summary: pd.DataFrame, method: str = "demandsim") -> Figure:
     """Share of outcomes inside each band by horizon against the band's nominal level."""
     part = summary.loc[summary["method"] == method]
     stocks = list(dict.fromkeys(part["stock"]))
-    fig, axes = plt.subplots(1, len(stocks), figsize=(4 * len(stocks), 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * len(stocks), 3.2))
+    axes = fig.subplots(1, len(stocks), squeeze=False)
     for ax, stock in zip(axes[0], stocks, strict=True):
         g = part.loc[part["stock"] == stock]
         for level in LEVELS:

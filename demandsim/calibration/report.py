@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,7 +15,8 @@ from demandsim.calibration.seasonality import REGRESSORS
 
 def demand_figure(history: pd.DataFrame) -> Figure:
     """Contacts per period with the Prophet fit, its 80% interval and the trend."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
     ax.fill_between(history["ds"], history["yhat_lower"], history["yhat_upper"], alpha=0.25,
                     label="fit, 80% interval")  # fmt: skip
     ax.plot(history["ds"], history["yhat"], lw=1.2, label="fit")
@@ -35,7 +32,8 @@ def demand_figure(history: pd.DataFrame) -> Figure:
 def components_figure(history: pd.DataFrame) -> Figure:
     """The multiplicative components over time: yearly seasonality and the school calendar."""
     parts = ["yearly", *REGRESSORS]
-    fig, axes = plt.subplots(len(parts), 1, figsize=(10, 1.8 * len(parts)), sharex=True)
+    fig = Figure(figsize=(10, 1.8 * len(parts)))
+    axes = fig.subplots(len(parts), 1, sharex=True)
     for ax, name in zip(axes, parts, strict=True):
         ax.plot(history["ds"], 100 * history[name], lw=1)
         ax.axhline(0, color="grey", lw=0.5)
@@ -46,7 +44,8 @@ def components_figure(history: pd.DataFrame) -> Figure:
 
 
 def conversion_figure(conversion: pd.DataFrame) -> Figure:
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig = Figure(figsize=(10, 3))
+    ax = fig.subplots()
     ax.plot(conversion["month"], 100 * conversion["conversion_share"], marker=".")
     ax.set_ylabel("referrals per 100 contacts")
     ax.set_title("Contact-to-referral conversion by month")
@@ -56,7 +55,8 @@ def conversion_figure(conversion: pd.DataFrame) -> Figure:
 
 def survival_figure(survival: pd.DataFrame) -> Figure:
     """Kaplan-Meier time in post by contract, with the fitted constant-hazard curve."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for contract, curve in survival.groupby("contract"):
         line = ax.step(curve["time"], curve["survival"], where="post", label=f"{contract} (KM)")
         ax.plot(curve["time"], curve["constant_hazard"], ls="--", color=line[0].get_color(),
@@ -73,7 +73,8 @@ def survival_figure(survival: pd.DataFrame) -> Figure:
 def lead_time_figure(lead_times: pd.DataFrame, fits: pd.DataFrame) -> Figure:
     """Histogram of days to fill by route, with the fitted gamma density."""
     routes = [r for r in ("permanent", "agency") if (lead_times["route"] == r).any()]
-    fig, axes = plt.subplots(1, max(len(routes), 1), figsize=(5 * max(len(routes), 1), 3.5))
+    fig = Figure(figsize=(5 * max(len(routes), 1), 3.5))
+    axes = fig.subplots(1, max(len(routes), 1))
     for ax, route in zip(np.atleast_1d(axes), routes, strict=False):
         days = lead_times.loc[lead_times["route"] == route, "days"]
         ax.hist(days, bins=30, density=True, alpha=0.6)
@@ -95,7 +96,8 @@ def durations_figure(episodes: pd.DataFrame, fits: pd.DataFrame) -> Figure:
     stages = list(fits["stage"]) if len(fits) else []
     cols = 3
     rows = max(1, -(-len(stages) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.8 * rows))
+    fig = Figure(figsize=(12, 2.8 * rows))
+    axes = fig.subplots(rows, cols)
     axes = np.atleast_1d(axes).ravel()
     for ax, stage in zip(axes, stages, strict=False):
         done = episodes.loc[(episodes["stage"] == stage) & episodes["observed"], "days"]
@@ -149,7 +151,6 @@ def write_report(folder: Path, title: str, notes: list[str], sections: list[tupl
         if figure is not None:
             name = f"{i:02d}_{heading.lower().replace(' ', '_').replace('/', '_')}.png"
             figure.savefig(folder / name, dpi=110)
-            plt.close(figure)
             lines += [f"![{heading}]({name})", ""]
         if table is not None:
             lines += [markdown_table(table), ""]
