@@ -43,6 +43,11 @@ def test_parameter_file_round_trips(demo_out):
     assert written == cal.parameters
     assert written["start_date"].isoformat() == "2025-03-31"
     assert written["demand"]["intensity_file"] == "intensity.csv"
+    import json
+
+    from demandsim import __version__
+
+    assert json.loads((out / "manifest.json").read_text())["demandsim_version"] == __version__
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from demandsim import __version__
 from demandsim.calibration import report
 from demandsim.calibration.council import Calibration
 from demandsim.results_store import atomic_dir, write_json
@@ -269,6 +270,7 @@ def write_calibration(
         write_json(
             {
                 "title": title,
+                "demandsim_version": __version__,  # the calibration method that wrote it
                 "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 **(provenance or {}),
             },
