@@ -39,8 +39,6 @@ from demandsim.results_store import OutputExistsError, atomic_dir, write_json
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import load_scenario
 
-CIN_STAGES = ("mash", "assessment", "s47", "cin", "cp", "cic")
-
 
 def strict_json(value):
     """``value`` with every non-finite float (NaN, inf) as None, so the file is strict JSON."""
@@ -325,6 +323,7 @@ def backtest_published(
     code, _ = published.find_council(la, year)
     spread = scenario.uncertainty if parameter_uncertainty else None
     dates = [dt.date(year + k, 3, 31) for k in range(0, years_ahead + 1)]
+    in_need = list(scenario.pathway.children_in_need_stages)  # what the DfE counts as in need
     runs = []
     for r in range(replications):
         sc = draw_scenario(scenario, spread, seed + r) if spread else scenario
@@ -333,7 +332,7 @@ def backtest_published(
         runs.append(
             pd.DataFrame(
                 {"date": dates, "replication": r,
-                 "cin": stock[list(CIN_STAGES)].sum(axis=1).to_numpy(),
+                 "cin": stock[in_need].sum(axis=1).to_numpy(),
                  "cla": stock["cic"].to_numpy()}
             )
         )  # fmt: skip
@@ -372,6 +371,7 @@ def calibration_check(
     spread = scenario.uncertainty if uncertainty else None
     names = list(scenario.pathway.stages)
     idx = {n: i for i, n in enumerate(names)}
+    in_need = list(scenario.pathway.children_in_need_stages)
     end = scenario.end_date
     rows = []
     for r in range(replications):
@@ -388,7 +388,7 @@ def calibration_check(
             "cla_started": int((enter["stage"] == idx["cic"]).sum()),
             "cla_ceased": int((exits["stage"] == idx["cic"]).sum()),
             "cpp_start": int((enter["stage"] == idx["cp"]).sum()),
-            "cin_at31": float(stock[list(CIN_STAGES)].sum(axis=1).iloc[0]),
+            "cin_at31": float(stock[in_need].sum(axis=1).iloc[0]),
             "cla_at31": float(stock["cic"].iloc[0]),
             "cpp_at31": float(stock["cp"].iloc[0]),
             "unallocated_share": float(last["unallocated_cases"].sum() / max(last["open_cases"].sum(), 1)),
