@@ -206,6 +206,25 @@ def _pool_worker(parent: int) -> None:
     end_with_parent(parent)
 
 
+@contextlib.contextmanager
+def forking() -> Iterator[None]:
+    """Hold Ctrl-C while a pool forks its workers (around ``submit``): a SIGINT that lands in
+    the fork's own hooks is lost (Python prints it as ignored and the command carries on to the
+    end); held, it is raised here once the block ends. The workers inherit the held signal,
+    which they ignore anyway. It is held in this thread only: a Ctrl-C the system hands to
+    another thread of the process (a progress bar's) can still be lost, which is rarer. Nothing
+    is held off the main thread (Python handles signals there; a server's background thread
+    starts its workers through a fork server)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def close_pool(pool: ProcessPoolExecutor | None, interrupted: bool = False) -> None:
     """Shut a :func:`worker_pool` down; after Ctrl-C or an error, end its workers first, as a
     batch does (waiting for them could wait for ever, see :func:`_terminate`)."""
@@ -276,7 +295,8 @@ def _processes(
     try:
         while True:
             for key, seed in queue:
-                pending[pool.submit(_simulate_task, key, seed)] = key
+                with forking():
+                    pending[pool.submit(_simulate_task, key, seed)] = key
                 if len(pending) >= 2 * jobs:
                     break
             if not pending:

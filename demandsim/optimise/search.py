@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.replicate import close_pool, worker_pool
+from demandsim.batch.replicate import close_pool, forking, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.optimise.target import OptimiseFile, lever_space, plan_overrides
 from demandsim.replication import Replication, forecast_dates, simulate, staffed_teams, team_labels
@@ -155,7 +155,8 @@ class Evaluator:
         seeds = list(seeds)
         if self.pool is None:
             return [_run_one(scenario, s, self.spec) for s in seeds]
-        futures = [self.pool.submit(_run_one, scenario, s, self.spec) for s in seeds]
+        with forking():
+            futures = [self.pool.submit(_run_one, scenario, s, self.spec) for s in seeds]
         return [f.result() for f in futures]  # not Executor.map: see outlook.act.Runner.run
 
     def plan(self, levers: dict[str, Any]) -> PlanResult:

@@ -89,10 +89,17 @@ class ChartPainter:
                 initializer=_init_worker,
                 initargs=(os.getpid(),),
             )
+            from demandsim.batch.replicate import forking
+
             stems = list(self.makers)
-            self._parts = [
-                self._pool.submit(_draw, stems[i :: self.jobs]) for i in range(self.jobs)
-            ]
+            try:
+                with forking():  # Ctrl-C while the workers fork is raised after, not lost
+                    self._parts = [
+                        self._pool.submit(_draw, stems[i :: self.jobs]) for i in range(self.jobs)
+                    ]
+            except BaseException as exc:
+                self.__exit__(type(exc))
+                raise
         return self
 
     def pngs(self) -> dict[str, bytes]:
@@ -103,9 +110,11 @@ class ChartPainter:
             drawn.update(part.result())
         return {stem: drawn[stem] for stem in self.makers}
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None = None, *_: object) -> None:
         global _MAKERS
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            from demandsim.batch.replicate import close_pool
+
+            close_pool(self._pool, interrupted=kind is not None)  # interrupted: end them now
             self._pool = None
         _MAKERS = {}
