@@ -127,16 +127,23 @@ def test_the_confirmation_uses_seeds_the_search_never_saw():
     assert not searched & confirmed
 
 
-def _plan(cost: float, meets: int, n: int = 10, pruned: bool = False) -> PlanResult:
+def _plan(
+    cost: float, meets: int, n: int = 10, pruned: bool = False, means: tuple[float, ...] = ()
+) -> PlanResult:
     base = queue_scenario(1.0, 1.0, 1, days=10)
-    outcomes = [Outcome(i, cost, i < meets, ()) for i in range(n)]
-    return PlanResult({"cost": cost}, base, 0.0, outcomes, pruned)
+    outcomes = [Outcome(i, cost, i < meets, means) for i in range(n)]
+    return PlanResult({"posts.team": cost}, base, 0.0, outcomes, pruned)
+
+
+EACH = queue_target(0.3, 1, 2).model_copy(
+    update={"target": queue_target(0.3, 1, 2).target.model_copy(update={"kpi": ()})}
+)
 
 
 def test_the_frontier_is_non_dominated_and_complete():
     points = [(100, 2), (120, 5), (110, 5), (130, 9), (140, 9), (90, 0), (125, 4), (150, 10)]
     plans = [_plan(c, m) for c, m in points] + [_plan(80, 3, n=3, pruned=True)]
-    front = frontier(plans)
+    front = frontier(plans, EACH)
     assert [(p.cost_gbp, p.meets) for p in front] == [
         (90, 0),
         (100, 2),
@@ -153,6 +160,24 @@ def test_the_frontier_is_non_dominated_and_complete():
     for p in full:  # and everything off it is beaten by something on it
         if p not in front:
             assert any(q.cost_gbp <= p.cost_gbp and q.miss_chance <= p.miss_chance for q in front)
+
+
+def test_a_plan_that_misses_a_mean_judged_condition_meets_nothing_and_is_off_the_frontier():
+    """A target of a mean wait of at most 0.3 days, judged on the mean: a cheap plan whose mean
+    is 2.6 met 'every each-replication condition' in all its replications (there are none), and
+    was reported as meeting the target, with today, and was the frontier."""
+    from demandsim.optimise.command import Seeds, summary_text
+    from demandsim.optimise.search import SearchResult
+
+    spec = queue_target(0.3, 1, 3)
+    cheap, dear = _plan(100, 10, means=(2.6,)), _plan(200, 10, means=(0.25,))
+    assert cheap.chance == 1.0 and not cheap.feasible(spec) and dear.feasible(spec)
+    assert frontier([cheap, dear], spec) == [dear]
+    found = SearchResult([cheap, dear], dear, tuple(range(10)), "grid", 1.0)
+    fresh = _plan(200, 10, means=(0.5,))  # the chosen plan on fresh seeds: above 0.3
+    text = summary_text(spec, fresh.scenario, found, fresh, cheap, Seeds(tuple(range(10)), (10,)))
+    assert "WARNING: on fresh seeds the plan falls short of the target" in text
+    assert "today 2.6, plan 0.5 (target: at most 0.3)" in text
 
 
 @pytest.mark.slow
@@ -203,7 +228,10 @@ def test_the_command_writes_the_folder_with_report_plans_and_frontier(tmp_path):
         row = confirmed.loc[label]
         expected = per_rep[key].mean() + row["premium_contract_gbp"]
         assert row["total_cost_gbp"] == pytest.approx(expected, rel=1e-9)
-        assert row["annual_cost_gbp"] == pytest.approx(expected / base.years, rel=1e-9)
+        # a year of the forecast's days (18 days from --years 0.05, not 0.05 x 365.25)
+        assert row["annual_cost_gbp"] == pytest.approx(
+            expected * 365.25 / base.forecast_days, rel=1e-9
+        )
     premium_days = (base.end_date - base.start_date).days
     assert confirmed.loc["plan", "premium_contract_gbp"] == (
         100 * premium_days if chosen["premium_agency"] else 0

@@ -31,7 +31,7 @@ from demandsim.optimise.search import (
     wilson,
 )
 from demandsim.optimise.target import OptimiseFile, today
-from demandsim.scenario import Scenario
+from demandsim.scenario import DAYS_PER_YEAR, Scenario
 
 
 @dataclass(frozen=True)
@@ -221,20 +221,23 @@ def summary_text(
         "",
         f"  cost and chances on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}, not used in "
         "the search; the plan's cost includes the premium agency contract"
-        + (f" (£{confirmation.premium_gbp / base.years:,.0f} a year)"
+        + (f" (£{confirmation.premium_gbp / (base.forecast_days / DAYS_PER_YEAR):,.0f} a year)"
            if confirmation.premium_gbp else ""),
         f"  the plan meets the target in {confirmation.meets} of {confirmation.n} fresh "
         f"replications: 95% Wilson interval {low:.0%} to {high:.0%} (search seeds: "
         f"{chosen.meets} of {chosen.n})",
     ]  # fmt: skip
-    if confirmation.means():
-        shown = ", ".join(f"{m:.3g}" for m in confirmation.means())
-        lines.append(f"  mean-judged KPIs on fresh seeds: {shown}")
-    if confirmation.chance < spec.target.chance_at_least:
+    judged = [c for c in spec.target.kpi if c.judged_on == "mean"]
+    for cond, plan, today_ in zip(judged, confirmation.means(), now_result.means(), strict=True):
+        lines.append(
+            f"  {cond.measure} ({cond.team}, {cond.period}), mean on fresh seeds: today "
+            f"{today_:.3g}, plan {plan:.3g} (target: at most {cond.at_most:g})"
+        )
+    if not confirmation.feasible(spec):
         lines.append("  WARNING: on fresh seeds the plan falls short of the target; run more "
                      "search replications or take the next plan on the frontier")  # fmt: skip
     lines += ["", "  Cost-risk frontier (search seeds; the chosen plan marked *):"]
-    front = frontier(found.plans)
+    front = frontier(found.plans, spec)
     names = list(chosen.levers)
     heads = [_short(n) for n in names]
     cells = [[_fmt(p.levers[n]) for n in names] for p in front]

@@ -28,7 +28,7 @@ from demandsim.batch.replicate import close_pool, forking, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.optimise.target import OptimiseFile, lever_space, plan_overrides
 from demandsim.replication import Replication, forecast_dates, simulate, staffed_teams, team_labels
-from demandsim.scenario import Scenario
+from demandsim.scenario import DAYS_PER_YEAR, Scenario
 from demandsim.scenario_files import apply_overrides
 
 Z95 = 1.959963984540054
@@ -118,17 +118,22 @@ class PlanResult:
         return float(np.mean([o.cost_gbp for o in self.outcomes])) + self.premium_gbp
 
     def annual_cost_gbp(self) -> float:
-        return self.cost_gbp / self.scenario.years
+        return self.cost_gbp / (self.scenario.forecast_days / DAYS_PER_YEAR)
 
     def means(self) -> list[float]:
         return [float(np.nanmean(v)) for v in zip(*(o.means for o in self.outcomes), strict=True)]
 
-    def feasible(self, spec: OptimiseFile) -> bool:
+    def means_ok(self, spec: OptimiseFile) -> bool:
+        """Whether every mean-judged KPI condition holds on average over the replications."""
         mean_conds = [c for c in spec.target.kpi if c.judged_on == "mean"]
-        means_ok = all(
-            m <= c.at_most for m, c in zip(self.means(), mean_conds, strict=True)
-        ) if mean_conds else True  # fmt: skip
-        return not self.pruned and self.chance >= spec.target.chance_at_least and means_ok
+        return all(m <= c.at_most for m, c in zip(self.means(), mean_conds, strict=True))
+
+    def feasible(self, spec: OptimiseFile) -> bool:
+        """Whether the plan meets the whole target: the chance of meeting every
+        each-replication condition, and every mean-judged one."""
+        return (
+            not self.pruned and self.chance >= spec.target.chance_at_least and self.means_ok(spec)
+        )
 
 
 def premium_cost(spec: OptimiseFile, scenario: Scenario, levers: dict[str, Any]) -> float:
@@ -247,10 +252,11 @@ def _brief(levers: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in levers.items())
 
 
-def frontier(plans: Iterable[PlanResult]) -> list[PlanResult]:
+def frontier(plans: Iterable[PlanResult], spec: OptimiseFile) -> list[PlanResult]:
     """Plans no other fully evaluated plan beats on both annual cost and chance of missing,
-    cheapest first."""
-    full = [p for p in plans if not p.pruned]
+    cheapest first; a plan that misses a mean-judged condition is not on it (the frontier of a
+    target judged on means alone is the cheapest plan that meets them)."""
+    full = [p for p in plans if not p.pruned and p.means_ok(spec)]
     out = []
     for p in full:
         dominated = any(
@@ -272,7 +278,7 @@ def plan_table(
     plans: Iterable[PlanResult], spec: OptimiseFile, chosen: PlanResult | None
 ) -> pd.DataFrame:
     """One row per plan evaluated: its levers, costs, chance of missing and where it stands."""
-    on_front = {id(p) for p in frontier(plans)}
+    on_front = {id(p) for p in frontier(plans, spec)}
     rows = []
     for p in sorted(plans, key=lambda p: (p.pruned, p.cost_gbp)):
         low, high = wilson(p.meets, p.n)
