@@ -193,9 +193,14 @@ def stocks(levels: np.ndarray, scenario: Scenario) -> np.ndarray:
 
 def starters(log: Columns, scenario: Scenario) -> np.ndarray:
     """(teams, forecast days, 2) int: workers starting, permanent and agency (agency includes
-    above establishment), from START events in the forecast."""
+    above establishment), from START events in the forecast. The staff in post at the origin
+    were hired before it and are not starters: their START rows are those the model writes as
+    it staffs the teams, before the first case enters (with no warm-up they are on day 0)."""
     kind, t = column(log, "kind"), column(log, "t")
-    rows = np.flatnonzero((kind == Kind.START) & (t >= scenario.warmup_days))
+    enters = np.flatnonzero(kind == Kind.ENTER)
+    staffed = enters[0] if len(enters) else np.searchsorted(t, 0.0, side="right")
+    after_staffing = np.arange(len(t)) >= staffed
+    rows = np.flatnonzero((kind == Kind.START) & (t >= scenario.warmup_days) & after_staffing)
     forecast = n_days(scenario) - scenario.warmup_days
     day = np.floor(t[rows]).astype(int) - scenario.warmup_days
     team = column(log, "team")[rows].astype(int)

@@ -241,3 +241,43 @@ def test_bad_costs_are_errors_naming_the_key(baseline, override, message):
 def test_agency_premium_prices_agency_from_permanent_cost():
     costs = Costs(agency_charge="premium", agency_premium_share=0.5)
     assert costs.agency_per_day_gbp == pytest.approx(1.5 * costs.permanent_per_day_gbp)
+
+
+def test_staff_in_post_at_the_origin_are_not_hired_again(baseline):
+    """With no warm-up the starting staff START on day 0 of the forecast. They were hired before
+    it, so no recruitment cost or finder fee is charged for them (the outlook's one-day 2024-25
+    was charged £415,000: 83 starting permanent staff x £5,000). Later starts still count."""
+    from demandsim import daily
+    from demandsim.eventlog import Kind
+    from demandsim.model import Model
+
+    scenario = apply_overrides(baseline, ["warmup_days=0", "years=0.5"])
+    log = Model(scenario, 0).run().columns()
+    counted = daily.starters(log, scenario)
+    starts = log["kind"] == Kind.START
+    at_origin = sum(t.initial_permanent + t.initial_agency for t in scenario.teams.values())
+    assert at_origin > 100
+    first_day = int((starts & (log["t"] < 1)).sum())
+    assert counted[:, 0, :].sum() == first_day - at_origin  # none hired on day 0 itself
+    assert counted.sum() == int(starts.sum()) - at_origin > 0  # every later start is costed
+
+
+def test_a_budget_replaces_the_base_budget_whole(baseline):
+    """A budget is the council's own: set over a base that has one, it replaces it (merged key
+    by key, the base's years stayed beside the new one), and an empty table clears it."""
+    assert len(baseline.costs.budget_by_financial_year_gbp) == 3
+    one = apply_overrides(baseline, ['costs.budget_by_financial_year_gbp={"2026-27"=1.0}'])
+    assert one.costs.budget_by_financial_year_gbp == {"2026-27": 1.0}
+    cleared = load_scenario(None, ["costs.budget_by_financial_year_gbp={}"])
+    assert cleared.costs.budget_by_financial_year_gbp == {}
+
+
+def test_a_calibrated_council_states_no_budget(baseline):
+    """Rutland from the published tables: the built-in county's £40.5m budget is not Rutland's
+    (its costs are about £3.5m a year, so the chance of overspend read 0%)."""
+    from demandsim.calibration.council import NO_BUDGET_NOTE
+    from demandsim.calibration.published import calibrate_published
+
+    cal = calibrate_published("Rutland", 2025, baseline)
+    assert cal.parameters["costs"]["budget_by_financial_year_gbp"] == {}
+    assert NO_BUDGET_NOTE in cal.notes
