@@ -386,11 +386,12 @@ def _resolve_set_files(key_path: tuple[str, ...], value: Any) -> Any:
 
 
 def _replaced_whole(path: tuple[str, ...], current: dict) -> bool:
-    """Probability tables and duration tables are replaced, not merged key by key."""
+    """Probability tables, duration tables and budgets are replaced, not merged key by key (a
+    council's budget is its own, not the base's years with some of its own)."""
     probabilities = path[-1] in ("routes", "sources") or (
         len(path) > 1 and path[-2] == "routes_by_month"
     )
-    return probabilities or "mean_days" in current
+    return probabilities or "mean_days" in current or path[-1] == "budget_by_financial_year_gbp"
 
 
 def _merge(base: dict, over: Mapping, origins: dict, source: str, prefix: tuple[str, ...]) -> None:

@@ -15,6 +15,14 @@ from demandsim.calibration import churn, leadtimes, routes, seasonality, snapsho
 from demandsim.calibration.inputs import CouncilData
 from demandsim.scenario import Scenario
 
+#: a calibrated council has no budget until it states one: the built-in county's illustrative
+#: budget would otherwise be compared with the council's costs (Rutland's £3.5m against £40.5m)
+NO_BUDGET = {"costs": {"budget_by_financial_year_gbp": {}}}
+NO_BUDGET_NOTE = (
+    "No budget: the built-in county's illustrative budget does not apply. State the council's "
+    "own in costs.budget_by_financial_year_gbp to see each year's chance of overspend."
+)
+
 
 @dataclass
 class Calibration:
@@ -43,9 +51,10 @@ def calibrate_council(
     """Fit everything the folder supports; ``baseline`` supplies the names and route tables."""
     cut = data.extract_date
     start = data.snapshot_date or cut
-    cal = Calibration(parameters={"start_date": start})
+    cal = Calibration(parameters={"start_date": start, **NO_BUDGET})
     notes = cal.notes
     notes.append(f"Extract (censoring) date {cut}; simulation start date {start}.")
+    notes.append(NO_BUDGET_NOTE)
 
     if data.demand is not None:
         fit = seasonality.fit_demand(data.demand, start, seed=seed, samples=samples)

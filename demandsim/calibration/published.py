@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demandsim.calibration.council import Calibration
+from demandsim.calibration.council import NO_BUDGET, NO_BUDGET_NOTE, Calibration
 from demandsim.demand import daily_intensity
 from demandsim.distributions import quantile
 from demandsim.resources import DFE_DIR
@@ -392,6 +392,8 @@ def calibrate_published(name: str, year: int | None, baseline: Scenario) -> Cali
         cal.tables["staffing"] = staffing
         cal.notes.extend(_staffing_notes(staffing, figs))
     cal.parameters["warmup_days"] = 0  # start from the published stocks at 31 March
+    cal.parameters.update(NO_BUDGET)
+    cal.notes.append(NO_BUDGET_NOTE)
     from demandsim.calibration.uncertainty import estimate_uncertainty  # it reads POOL_YEARS here
 
     spread = estimate_uncertainty(code, year)
