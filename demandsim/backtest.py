@@ -530,6 +530,13 @@ def _skill_command(out, overwrite, councils, origins, half, workers, executor, s
                                 scheduler=scheduler)  # fmt: skip
         if table.empty:
             raise ValueError("no forecast to score: check --councils and --origins")
+        if half != "all" and not (table["half"] == half).any():
+            theirs = " and ".join(sorted(set(table["half"])))
+            raise ValueError(
+                f"--half {half}: none of the councils given is in the {half} half (they are in "
+                f"the {theirs} half); use --half {theirs if ' ' not in theirs else 'all'} or "
+                "--half all"
+            )
         seconds = time.perf_counter() - started
         command = "demandsim backtest " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
         with atomic_dir(out, overwrite=overwrite) as tmp:

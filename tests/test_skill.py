@@ -94,6 +94,20 @@ def test_parallel_equals_serial(small):
 
 
 @pytest.mark.slow
+def test_councils_all_in_the_other_half_are_one_clear_error(tmp_path):
+    """forecast-skill.md's example picks Leeds, Kent and Dorset, all in the tune half, so the
+    default --half test had nothing to show and ended in a KeyError's traceback."""
+    args = ["backtest", "--all", "--councils", "Leeds,Kent,838", "--origins", "2022",
+            "--workers", "1", "--out", str(tmp_path / "s")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and result.exception is not None
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "none of the councils given is in the test half" in result.output
+    assert "--half tune or --half all" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
 def test_cli_backtest_all_writes_strict_json(tmp_path):
     out = tmp_path / "skill"
     result = CliRunner().invoke(
