@@ -290,3 +290,35 @@ def test_a_search_on_two_processes_equals_the_serial_search():
         (p.levers, p.outcomes) for p in parallel.plans
     ]
     assert serial.chosen.levers == parallel.chosen.levers
+
+
+def test_the_report_warns_when_the_plan_falls_short_and_names_the_premium_contract():
+    """The printed summary warned that the plan fell short on fresh seeds; the report did not.
+    And the comparison's costs (budget, tables, workbook) leave out the premium contract, which
+    the report now says, with its amount."""
+    from types import SimpleNamespace
+
+    from demandsim.report.plan import plan_section
+
+    confirmation = pd.DataFrame(
+        {"plan": ["today", "plan"], "first_seed": 4, "replications": 4,
+         "annual_cost_gbp": [4.0e7, 4.1e7], "total_cost_gbp": [2.3e7, 2.4e7],
+         "premium_contract_gbp": [0.0, 84800.0], "met_target": [0, 3],
+         "chance_meets_target": [0.0, 0.75], "chance_low": [0.0, 0.3],
+         "chance_high": [0.49, 0.95], "meets_whole_target": [False, False]}
+    )  # fmt: skip
+    plans = pd.DataFrame(
+        {"posts.cin": [92, 95], "annual_cost_gbp": [4.0e7, 4.1e7], "miss_chance": [1.0, 0.0],
+         "on_frontier": [True, True], "chosen": [False, True]}
+    )  # fmt: skip
+    inputs = SimpleNamespace(
+        optimise={"target": {"target": {"chance_at_least": 0.9}}, "search_seeds": [0, 3],
+                  "confirmation_seeds": [4, 7]},
+        optimise_plans=plans, optimise_confirmation=confirmation,
+    )  # fmt: skip
+    page = plan_section(inputs, "")
+    assert "on the fresh seeds the plan falls short of the target" in page
+    assert "£84,800 over the forecast" in page
+    meets = confirmation.assign(meets_whole_target=[False, True], premium_contract_gbp=0.0)
+    page = plan_section(SimpleNamespace(**{**vars(inputs), "optimise_confirmation": meets}), "")
+    assert "falls short" not in page and "premium agency contract is in" not in page

@@ -103,7 +103,7 @@ def optimise(
             report=report, progress=False,
         )  # fmt: skip
         files = optimise_files(
-            spec, found, seeds, table, confirmation_table(now, confirmation, seeds)
+            spec, found, seeds, table, confirmation_table(spec, now, confirmation, seeds)
         )
         outcome = compare(
             [base, plan], out, options, overwrite=overwrite, extra_files=files, extra_text=text
@@ -112,8 +112,11 @@ def optimise(
     return OptimiseOutcome(found, seeds, confirmation, table, text, folder)
 
 
-def confirmation_table(now: PlanResult, plan: PlanResult, seeds: Seeds) -> pd.DataFrame:
-    """Today and the chosen plan on the fresh seeds: cost, chance and its Wilson interval."""
+def confirmation_table(
+    spec: OptimiseFile, now: PlanResult, plan: PlanResult, seeds: Seeds
+) -> pd.DataFrame:
+    """Today and the chosen plan on the fresh seeds: cost, chance and its Wilson interval, and
+    whether each meets the whole target (the chance and every mean-judged condition)."""
     rows = []
     for label, result in (("today", now), ("plan", plan)):
         low, high = wilson(result.meets, result.n)
@@ -129,6 +132,7 @@ def confirmation_table(now: PlanResult, plan: PlanResult, seeds: Seeds) -> pd.Da
                 "chance_meets_target": result.chance,
                 "chance_low": low,
                 "chance_high": high,
+                "meets_whole_target": result.feasible(spec),
             }
         )
     return pd.DataFrame(rows)
@@ -161,7 +165,7 @@ def optimise_files(
     }
 
     def csv(frame: pd.DataFrame) -> Callable[[Path], None]:
-        return lambda p: spreadsheet_safe(frame).to_csv(p, index=False, float_format="%.6g")
+        return lambda p: spreadsheet_safe(frame).to_csv(p, index=False)  # costs to the penny
 
     return {
         "optimise_plans.csv": csv(table),
@@ -221,7 +225,9 @@ def summary_text(
         "",
         f"  cost and chances on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}, not used in "
         "the search; the plan's cost includes the premium agency contract"
-        + (f" (£{confirmation.premium_gbp / (base.forecast_days / DAYS_PER_YEAR):,.0f} a year)"
+        + (f" (£{confirmation.premium_gbp / (base.forecast_days / DAYS_PER_YEAR):,.0f} a year;"
+           f" the comparison below costs staff and placements only: add "
+           f"£{confirmation.premium_gbp:,.0f} to the plan there)"
            if confirmation.premium_gbp else ""),
         f"  the plan meets the target in {confirmation.meets} of {confirmation.n} fresh "
         f"replications: 95% Wilson interval {low:.0%} to {high:.0%} (search seeds: "

@@ -7,6 +7,7 @@ import html
 
 from demandsim.report.html import _table
 from demandsim.report.inputs import ReportInputs
+from demandsim.report.text import pounds
 
 
 def plan_section(inputs: ReportInputs, chart: str) -> str:
@@ -30,6 +31,21 @@ def plan_section(inputs: ReportInputs, chart: str) -> str:
     )
     parts = [intro]
     if confirmation is not None:
+        plan_row = confirmation.set_index("plan").loc["plan"]
+        if "meets_whole_target" in plan_row and not bool(plan_row["meets_whole_target"]):
+            parts.append(
+                "<p class='warning'><strong>Warning:</strong> on the fresh seeds the plan falls "
+                "short of the target. Run more search replications, or take the next plan on the "
+                "frontier.</p>"
+            )
+        premium = float(plan_row["premium_contract_gbp"])
+        if premium:
+            parts.append(
+                "<p class='note'>The premium agency contract is in the costs of this section "
+                f"({pounds(premium)} over the forecast), not in the budget, cost tables and "
+                "workbook below, which cost the plan's staff and placements: add it to the "
+                "plan's figures there.</p>"
+            )
         shown = confirmation.assign(
             met=confirmation["met_target"].astype(int).astype(str)
             + " of "
