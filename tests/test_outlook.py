@@ -463,11 +463,11 @@ def test_the_workbook_shows_the_stored_lights_and_act_today(run):
     workbook = openpyxl.load_workbook(book)
     assert workbook.sheetnames[1:3] == ["Outlook", "Act today"]
     lights, acted = workbook["Outlook"], workbook["Act today"]
-    assert lights["B3"].is_date and lights["C3"].number_format == "0%"
+    assert lights["B3"].is_date and lights["C3"].number_format == "0.0%"  # 9.5% is not shown as 10%
     heads = [c.value for c in acted[2]]
     first = [c for c in acted[3]]
     assert first[heads.index("Extra cost")].number_format.startswith('"£"#,##0')
-    assert first[heads.index("Worst judged week's chance today")].number_format == "0%"
+    assert first[heads.index("Worst judged week's chance today")].number_format == "0.0%"
     assert lights.freeze_panes == "C3" and acted.freeze_panes == "D3"
 
 
@@ -513,3 +513,20 @@ def test_any_council_of_the_published_tables(published, baseline):
     for limit in record["limits"]:
         assert limit in " ".join(stdout.split())
     assert "Outlook from 2024-04-01" in stdout
+
+
+def test_each_cells_percent_agrees_with_its_light_and_the_legend():
+    """Rounded, 19 in 200 (9.5%) read 'G 10' under 'green: under 10%' and 59 in 200 'A 30'
+    under 'red: 30% or more'. Shown rounded down, every chance of k in n reads inside its
+    light's range."""
+    from demandsim.outlook.weekly import cell, percent
+
+    settings = OutlookSettings()
+    amber, red = 100 * settings.lights.amber_from, 100 * settings.lights.red_from
+    assert cell(19 / 200, "green") == "G   9" and cell(59 / 200, "amber") == "A  29"
+    for n in (20, 100, 200, 1000):
+        for k in range(n + 1):
+            shown, light = int(percent(k / n)), settings.light(k / n)
+            assert shown <= 100 * k / n < shown + 1
+            inside = {"green": shown < amber, "amber": amber <= shown < red, "red": shown >= red}
+            assert inside[light], (k, n, shown, light)

@@ -34,7 +34,7 @@ from scipy import stats
 
 from demandsim.batch.replicate import close_pool, forking, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
-from demandsim.outlook.weekly import WEEK_DAYS
+from demandsim.outlook.weekly import WEEK_DAYS, percent
 from demandsim.parameter_draws import simulate_drawn
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import apply_overrides
@@ -296,13 +296,14 @@ def act_text(
         rows = table[(table["search"] == team) & (table["team"] == team)]
         today = rows["today_worst_chance"].iloc[0] if len(rows) else float("nan")
         if k is None:
-            lines.append(f"  {_short(team)}: {today:.0%} today; no request of up to "
+            lines.append(f"  {_short(team)}: {percent(today)}% today; no request of up to "
                          f"{int(rows['agency_requested'].max())} meets it")  # fmt: skip
             continue
         row = rows[rows["agency_requested"] == k].iloc[0]
         lines.append(
             f"  {_short(team)}: ask for {k} agency worker{'s' if k != 1 else ''}: worst week "
-            f"{today:.0%} -> {row['worst_chance']:.0%}; extra cost {money(row['extra_cost_gbp'])} "
+            f"{percent(today)}% -> {percent(row['worst_chance'])}%; extra cost "
+            f"{money(row['extra_cost_gbp'])} "
             f"(95% CI {money(row['extra_cost_low_gbp'])} to {money(row['extra_cost_high_gbp'])})"
         )
     together = table[table["search"] == TOGETHER]
@@ -310,7 +311,7 @@ def act_text(
         ok = bool(together["meets_level"].all())
         lines.append(
             f"  together: {'meets' if ok else 'does NOT meet'} the level in every team "
-            f"(worst {together['worst_chance'].max():.0%}); extra cost "
+            f"(worst {percent(together['worst_chance'].max())}%); extra cost "
             f"{money(together['extra_cost_gbp'].iloc[0])}"
         )
     return "\n".join(lines)

@@ -14,6 +14,7 @@ of its daily counts.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -84,9 +85,16 @@ def weekly_outlook(
                              kind="stable").reset_index(drop=True)  # fmt: skip
 
 
+def percent(chance: float) -> str:
+    """A chance in whole percent, rounded down, so it never crosses a light's bound the chance
+    is below: 9.5% is "9" under "green: under 10%", and 29.5% is "29" under "red: 30% or
+    more" (rounded, they read 10 and 30 beside a green and an amber)."""
+    return "-" if chance != chance else str(math.floor(100 * chance + 1e-9))
+
+
 def cell(chance: float, light: str) -> str:
     """A cell of the table: the light's letter and the chance in whole percent (``R 64``)."""
-    return f"{LETTER[light]} {round(100 * chance):>3}"
+    return f"{LETTER[light]} {percent(chance):>3}"
 
 
 SHORT = {"Child in need": "CiN", "Children in care": "CiC"}

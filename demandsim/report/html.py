@@ -260,7 +260,7 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
     """The traffic-light table (a row per week, a column per team; each cell its light's letter
     and the chance, coloured), the act-today table and the weekly backlog chart."""
     from demandsim.outlook.act import TOGETHER
-    from demandsim.outlook.weekly import LETTER, _short, fill_text
+    from demandsim.outlook.weekly import LETTER, _short, fill_text, percent
 
     weekly = inputs.outlook
     assert weekly is not None
@@ -275,7 +275,7 @@ def outlook_section(inputs: ReportInputs, chart: str) -> str:
         for team in teams:
             row = by.loc[(team, week)]
             light = str(row["light"])
-            text = f"{LETTER[light]} {100 * row['chance_over_threshold']:.0f}%"
+            text = f"{LETTER[light]} {percent(row['chance_over_threshold'])}%"
             cells.append(f"<td class='light-{light}' title='{light}'>{text}</td>")
         start = html.escape(str(by.loc[(teams[0], week), "week_start"]))
         rows.append(f"<tr><td>{week}</td><td>{start}</td>{''.join(cells)}</tr>")

@@ -29,6 +29,8 @@ from demandsim.scenario_files import load_scenario
 
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
 SHARE_FORMAT = "0%"
+#: the outlook's chances, against bounds of whole percents: 9.5% is not shown as 10%
+CHANCE_FORMAT = "0.0%"
 NUMBER_FORMAT = "#,##0.0"
 WHOLE_FORMAT = "#,##0"
 MONTH_FORMAT = "mmm yyyy"
@@ -130,7 +132,7 @@ def _outlook_sheets(inputs: ReportInputs) -> dict[str, Sheet]:
             "The early warning: the chance each team's unallocated cases pass its threshold on "
             "some day of the week (share of replications), and its light", lights,
             formats={"Week": WHOLE_FORMAT, "Week starting": DATE_FORMAT,
-                     **dict.fromkeys((c for c in lights if ": chance" in c), SHARE_FORMAT)},
+                     **dict.fromkeys((c for c in lights if ": chance" in c), CHANCE_FORMAT)},
             label_columns=2,
         )  # fmt: skip
     if inputs.act_today is not None:
@@ -139,7 +141,7 @@ def _outlook_sheets(inputs: ReportInputs) -> dict[str, Sheet]:
             "Act today: each agency request tried on the same seeds, the worst judged week's "
             "chance, and the extra cost over the weeks ahead (the chosen row is the answer)", act,
             formats={"Agency workers asked for": WHOLE_FORMAT, "First week judged": WHOLE_FORMAT,
-                     **dict.fromkeys(finance.ACT_CHANCES, SHARE_FORMAT),
+                     **dict.fromkeys(finance.ACT_CHANCES, CHANCE_FORMAT),
                      **dict.fromkeys(finance.ACT_MONEY, MONEY_FORMAT)},
             label_columns=3,
         )  # fmt: skip
