@@ -19,7 +19,7 @@ from demandsim.cli import main
 from demandsim.headline import as_text
 from demandsim.report.inputs import differences_for_report, load_inputs
 from demandsim.results_store import write_scenario_toml
-from demandsim.scenario_files import ScenarioError, load_scenario
+from demandsim.scenario_files import ScenarioError, apply_overrides, load_scenario
 from demandsim.serve.levers import edited_scenario, form_values, levers, overrides, shown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -564,3 +564,28 @@ def test_staffing_and_children_charts_show_the_folders_monthly_bands(baseline, t
     assert medians == [p50(m, SERVICE) for m in
                        ("children_in_need", "child_protection", "children_in_care")]  # fmt: skip
     assert all(len(m) == 3 and min(m) > 0 for m in medians)
+
+
+def test_the_differences_table_shows_shares_in_percent_as_compare_prints_them(tmp_path):
+    """The page showed 'agency share, mean 0.01 (0.01 to 0.01)' where compare printed
+    '1.3 (1.1 to 1.4)': shares and chances are now in percentage points, to one decimal."""
+    from demandsim.batch.commands import BatchOptions, compare
+    from demandsim.report import load_inputs
+    from demandsim.serve.app import difference_table
+
+    base = load_scenario(None, ["years=0.25", "warmup_days=20"])
+    fast = apply_overrides(base, ["name=fast", "workforce.agency.fill_days=3"])
+    out = compare(
+        [base, fast], tmp_path / "cmp", BatchOptions(2, jobs=1, report=False, progress=False)
+    )
+    table = difference_table(load_inputs(out.folder)).to_plotly_json()["props"]["children"]
+    checked = 0
+    for row in table[1:]:
+        props = row.to_plotly_json()["props"]
+        cells = [c.to_plotly_json()["props"] for c in props["children"]]
+        if props["data-measure"] == "agency_share_mean":
+            assert cells[1]["children"].endswith("(%)")
+            for cell in cells[3:]:
+                assert cell["children"] == f"{100 * float(cell['data-value']):,.1f}"
+                checked += 1
+    assert checked == 3

@@ -26,7 +26,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from demandsim.cli_checks import MAX_REPLICATIONS, MAX_SEED
 from demandsim.headline import money
-from demandsim.measures import SERVICE, is_money, label, team_label
+from demandsim.measures import SERVICE, is_money, is_share, label, team_label
 from demandsim.report.inputs import ReportInputs, load_inputs
 from demandsim.scenario import Scenario
 from demandsim.scenario_files import ScenarioError, load_scenario
@@ -209,7 +209,11 @@ def cost_figure(inputs: ReportInputs) -> go.Figure:
 
 
 def _number(measure: str, value: float) -> str:
-    return money(value) if is_money(measure) else f"{value:,.2f}"
+    """As the printed tables show it: pounds, shares and chances in percentage points, others
+    to one decimal."""
+    if is_money(measure):
+        return money(value)
+    return f"{100 * value if is_share(measure) else value:,.1f}"
 
 
 def difference_table(inputs: ReportInputs) -> html.Table | None:
@@ -224,7 +228,8 @@ def difference_table(inputs: ReportInputs) -> html.Table | None:
     body = []
     for row in shown.itertuples(index=False):
         cells = [html.Td(f"{row.scenario} - {row.reference}"),
-                 html.Td(label(row.measure, scenario)), html.Td(row.period)]  # fmt: skip
+                 html.Td(label(row.measure, scenario) + (" (%)" if is_share(row.measure) else "")),
+                 html.Td(row.period)]  # fmt: skip
         for stat in ("mean", "ci_low", "ci_high"):
             value = float(getattr(row, stat))
             cells.append(html.Td(_number(row.measure, value), className="num",
