@@ -89,9 +89,14 @@ assessment = [32, 33]
         (GOOD_TARGET.replace("assessment = [32, 33]", "early_help = [1, 2]"), "levers.posts.early_help"),
         (GOOD_TARGET + '[[target.kpi]]\nmeasure = "backlog"\nat_most = 1\n', "target.kpi.0.measure"),
         (GOOD_TARGET.replace("[target]", "[target]\nchance_at_least = 0.5"), "target.chance_at_least"),
+        # a period no KPI row has matched nothing, and every plan 'missed' the target
+        (GOOD_TARGET + '[[target.kpi]]\nmeasure = "mean_days_referral_to_allocation"\n'
+         'period = "forcast"\nat_most = 50\n', "target.kpi.0.period"),
+        (GOOD_TARGET + '[[target.kpi]]\nmeasure = "total_gbp"\nperiod = "2030-31"\n'
+         "at_most = 1e9\n", "target.kpi.0.period"),
     ],
     ids=["negative", "unknown-key", "unknown-team", "chance", "reversed", "below-staff",
-         "service-team", "unknown-kpi", "duplicate-key"],
+         "service-team", "unknown-kpi", "duplicate-key", "period-typo", "period-outside"],
 )  # fmt: skip
 def test_a_bad_target_file_exits_2_naming_the_file_and_key(tmp_path, text, key):
     path = write(tmp_path, text)

@@ -201,9 +201,27 @@ def _check_against(spec: OptimiseFile, scenario: Scenario, where: str) -> None:
     for i, cond in enumerate(spec.target.daily):
         for team in cond.teams:
             team_ok(team, f"target.daily.{i}.teams")
+    years = None
     for i, cond in enumerate(spec.target.kpi):
         if cond.team != SERVICE:
             team_ok(cond.team, f"target.kpi.{i}.team")
+        if cond.period == FORECAST:
+            continue
+        if not KPIS[cond.measure].is_money:  # a typo ("forcast") matched no row: every plan missed
+            raise TargetError(
+                f"{where}: target.kpi.{i}.period: expected {FORECAST!r} ({cond.measure} is over "
+                f"the whole forecast; only money is by financial year); got {cond.period!r}"
+            )
+        if years is None:
+            from demandsim.calendar import financial_year
+            from demandsim.replication import forecast_dates
+
+            years = sorted(set(financial_year(forecast_dates(scenario).to_numpy())))
+        if cond.period not in years:
+            raise TargetError(
+                f"{where}: target.kpi.{i}.period: expected {FORECAST!r} or a financial year of "
+                f"the forecast, one of {years}; got {cond.period!r}"
+            )
     for group in ("posts", "caseload_cap"):
         for team, bounds in getattr(spec.levers, group).items():
             team_ok(team, f"levers.{group}.{team}")
