@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -157,13 +158,14 @@ def test_the_printed_table_and_the_report_show_the_stored_chances(run):
     for row in stored.itertuples():
         letter, shown = printed[row.week][teams.index(row.team)]
         assert letter == LETTER[row.light]
-        assert int(shown) == round(100 * row.chance_over_threshold)
+        assert int(shown) == math.floor(100 * row.chance_over_threshold + 1e-9)  # rounded down
         light, letter, shown = cells[(row.week - 1) * len(teams) + teams.index(row.team)]
         assert (light, letter) == (row.light, LETTER[row.light])
-        assert int(shown) == round(100 * row.chance_over_threshold)
+        assert int(shown) == math.floor(100 * row.chance_over_threshold + 1e-9)  # rounded down
     assert (out / "charts" / "outlook_backlog.png").stat().st_size > 10_000
     record = json.loads((out / "outlook.json").read_text())
     assert record["thresholds"]["front_door"] == 2
+    assert record["settings_source"] == "--threshold"
 
 
 def test_vacancy_fill_factors_are_the_vacancy_logs_and_shown_as_stored(run):

@@ -69,7 +69,8 @@ def outlook_command(
             "--backtest: expected a council's data folder (DATA_DIR) to cut back to past dates; "
             "the published tables have no daily history to issue the warning from"
         )
-    source = settings_file or "--threshold"
+    # where the thresholds came from, for messages and outlook.json
+    source = settings_file or ("--threshold" if thresholds else "the defaults (no --settings)")
     try:
         settings = load_settings(
             settings_file, weeks=weeks, level=level,
