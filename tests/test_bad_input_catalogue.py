@@ -669,5 +669,6 @@ def test_signals_leave_one_line_and_no_processes(name, tmp_path):
     elif name == "interrupt-in-the-act-today-search":  # an outlook cannot resume: unfinished
         assert (tmp_path / "out" / "INCOMPLETE").exists()
         assert not (tmp_path / "out" / "summary.txt").exists()
+        assert "is marked INCOMPLETE: run the same command with --overwrite" in err, err
     elif list(tmp_path.iterdir()):  # a run is a batch of one: what it keeps, it keeps to resume
         assert "--resume" in err, err

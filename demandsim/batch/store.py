@@ -127,7 +127,8 @@ class BatchStore:
         store.root.mkdir(parents=True, exist_ok=True)
         (store.root / INCOMPLETE).write_text(
             "This batch has not finished: its tables are not written yet.\n"
-            f"Run the same command again with --resume {store.root} to complete it.\n"
+            f"Run the same command again with --resume {store.root} to complete it (a run "
+            "started in the explorer, demandsim serve: start it again there).\n"
         )
         write_atomic(store.root / PLAN, lambda tmp: write_json(plan, tmp))
         return store

@@ -7,10 +7,11 @@ once; the error form is the CLI's (``Error: SOURCE: KEY: ...``, exit code 2).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from demandsim.cli_checks import MAX_JOBS, MAX_SEED, BadInput, OutputFolder
+from demandsim.cli_checks import MAX_JOBS, MAX_SEED, BadInput, Interrupted, OutputFolder
 from demandsim.outlook.settings import OutlookError, load_settings, parse_threshold
 
 
@@ -122,6 +123,13 @@ def outlook_command(
             )  # fmt: skip
     except (OutlookError, InputError, PublishedDataError, OutputExistsError) as exc:
         raise BadInput(str(exc)) from None
+    except KeyboardInterrupt:
+        if Path(out).exists():  # an outlook cannot resume: say how to start it again
+            raise Interrupted(
+                f"interrupted; {out} is marked INCOMPLETE: run the same command with --overwrite "
+                "to start it again"
+            ) from None
+        raise
     click.echo(result.text)
     click.echo(f"\nResults written to {result.folder}/")
     if (result.folder / "report.html").exists():
