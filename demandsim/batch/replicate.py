@@ -215,7 +215,8 @@ def forking() -> Iterator[None]:
     another thread of the process (a progress bar's) can still be lost, which is rarer. Nothing
     is held off the main thread (Python handles signals there; a server's background thread
     starts its workers through a fork server)."""
-    if threading.current_thread() is not threading.main_thread():
+    held = hasattr(signal, "pthread_sigmask")  # not on Windows, which spawns, not forks
+    if not held or threading.current_thread() is not threading.main_thread():
         yield
         return
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
