@@ -199,8 +199,8 @@ def starters(log: Columns, scenario: Scenario) -> np.ndarray:
     kind, t = column(log, "kind"), column(log, "t")
     enters = np.flatnonzero(kind == Kind.ENTER)
     staffed = enters[0] if len(enters) else np.searchsorted(t, 0.0, side="right")
-    after_staffing = np.arange(len(t)) >= staffed
-    rows = np.flatnonzero((kind == Kind.START) & (t >= scenario.warmup_days) & after_staffing)
+    at_origin = (np.arange(len(t)) < staffed) & (t == 0)
+    rows = np.flatnonzero((kind == Kind.START) & (t >= scenario.warmup_days) & ~at_origin)
     forecast = n_days(scenario) - scenario.warmup_days
     day = np.floor(t[rows]).astype(int) - scenario.warmup_days
     team = column(log, "team")[rows].astype(int)

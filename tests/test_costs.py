@@ -281,3 +281,23 @@ def test_a_calibrated_council_states_no_budget(baseline):
     cal = calibrate_published("Rutland", 2025, baseline)
     assert cal.parameters["costs"]["budget_by_financial_year_gbp"] == {}
     assert NO_BUDGET_NOTE in cal.notes
+
+
+def test_a_hire_before_the_first_case_is_still_a_hire(baseline):
+    """The staff at the origin are the START rows at time 0 written before the first case
+    enters; a worker who starts later is costed even if no case has entered yet (a council
+    whose first contact comes on day 10 and whose day-one agency request fills on day 3)."""
+    from demandsim import daily
+    from demandsim.eventlog import Contract, Kind
+
+    scenario = apply_overrides(baseline, ["warmup_days=0", "years=0.1"])
+    rows = [  # t, kind, team, value
+        (0.0, Kind.START, 0, Contract.PERMANENT), (0.0, Kind.START, 1, Contract.AGENCY),
+        (3.5, Kind.START, 1, Contract.AGENCY), (10.0, Kind.ENTER, 0, 0),
+        (12.0, Kind.START, 2, Contract.PERMANENT),
+    ]  # fmt: skip
+    log = {name: np.array([r[i] for r in rows], dtype=float)
+           for i, name in enumerate(("t", "kind", "team", "value"))}  # fmt: skip
+    counted = daily.starters(log, scenario)
+    assert counted.sum() == 2
+    assert counted[1, 3, 1] == 1 and counted[2, 12, 0] == 1
