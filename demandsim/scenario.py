@@ -853,6 +853,11 @@ class Scenario(Frozen):
         return (self.end_date - self.start_date).days
 
     @property
+    def forecast_years(self) -> float:
+        """The forecast's days in years of 365.25 days (what annual figures divide by)."""
+        return self.forecast_days / DAYS_PER_YEAR
+
+    @property
     def horizon_days(self) -> int:
         """Days simulated: the warm-up then the forecast."""
         return (self.end_date - self.origin_date).days

@@ -31,7 +31,7 @@ from demandsim.optimise.search import (
     wilson,
 )
 from demandsim.optimise.target import OptimiseFile, today
-from demandsim.scenario import DAYS_PER_YEAR, Scenario
+from demandsim.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def summary_text(
         "",
         f"  cost and chances on fresh seeds {seeds.confirm[0]}..{seeds.confirm[-1]}, not used in "
         "the search; the plan's cost includes the premium agency contract"
-        + (f" (£{confirmation.premium_gbp / (base.forecast_days / DAYS_PER_YEAR):,.0f} a year;"
+        + (f" (£{confirmation.premium_gbp / base.forecast_years:,.0f} a year;"
            f" the comparison below costs staff and placements only: add "
            f"£{confirmation.premium_gbp:,.0f} to the plan there)"
            if confirmation.premium_gbp else ""),

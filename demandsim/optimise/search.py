@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demandsim.batch.replicate import close_pool, forking, worker_pool
+from demandsim.batch.replicate import close_pool, pool_map, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.optimise.target import OptimiseFile, lever_space, plan_overrides
 from demandsim.replication import Replication, forecast_dates, simulate, staffed_teams, team_labels
-from demandsim.scenario import DAYS_PER_YEAR, Scenario
+from demandsim.scenario import Scenario
 from demandsim.scenario_files import apply_overrides
 
 Z95 = 1.959963984540054
@@ -118,7 +118,7 @@ class PlanResult:
         return float(np.mean([o.cost_gbp for o in self.outcomes])) + self.premium_gbp
 
     def annual_cost_gbp(self) -> float:
-        return self.cost_gbp / (self.scenario.forecast_days / DAYS_PER_YEAR)
+        return self.cost_gbp / self.scenario.forecast_years
 
     def means(self) -> list[float]:
         return [float(np.nanmean(v)) for v in zip(*(o.means for o in self.outcomes), strict=True)]
@@ -157,12 +157,7 @@ class Evaluator:
         close_pool(self.pool, interrupted=kind is not None)
 
     def _outcomes(self, scenario: Scenario, seeds: Iterable[int]) -> list[Outcome]:
-        seeds = list(seeds)
-        if self.pool is None:
-            return [_run_one(scenario, s, self.spec) for s in seeds]
-        with forking():
-            futures = [self.pool.submit(_run_one, scenario, s, self.spec) for s in seeds]
-        return [f.result() for f in futures]  # not Executor.map: see outlook.act.Runner.run
+        return pool_map(self.pool, _run_one, [(scenario, s, self.spec) for s in seeds])
 
     def plan(self, levers: dict[str, Any]) -> PlanResult:
         scenario = apply_overrides(self.base, plan_overrides(self.spec, self.base, levers))

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from demandsim.batch.replicate import close_pool, forking, worker_pool
+from demandsim.batch.replicate import close_pool, pool_map, worker_pool
 from demandsim.measures import DAILY_NAMES, SERVICE, TOTAL_COST
 from demandsim.outlook.weekly import WEEK_DAYS, percent
 from demandsim.parameter_draws import simulate_drawn
@@ -89,13 +89,7 @@ class Runner:
         close_pool(self.pool, interrupted=kind is not None)
 
     def run(self, scenario: Scenario) -> list[Judged]:
-        if self.pool is None:
-            return [judge(scenario, s, self.weeks) for s in self.seeds]
-        # submitted, not Executor.map: map cancels what is queued when interrupted, and the
-        # pool's manager thread then fails on those cancelled futures as close_pool ends it
-        with forking():
-            futures = [self.pool.submit(judge, scenario, s, self.weeks) for s in self.seeds]
-        return [f.result() for f in futures]
+        return pool_map(self.pool, judge, [(scenario, s, self.weeks) for s in self.seeds])
 
 
 @dataclass(frozen=True)
